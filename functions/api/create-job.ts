@@ -1,0 +1,28 @@
+/**
+ * POST /v1/jobs: accept the job and hand it to the submit queue. 202 for a new job; a repeated request returns
+ * the job it created the first time (200), re-sending the submit message if the job is still waiting for it,
+ * which heals a send that failed after the job was stored.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { InvalidJobSpecError } from '../../shared/errors.js';
+import { acceptJob, JobConflictError } from '../../shared/jobs/accept-job.js';
+import { toJobView } from '../../shared/jobs/job.js';
+import type { SubmitRequest } from '../../shared/jobs/submit-request.js';
+import type { Ports } from '../ports.js';
+import { HttpError, jsonResponse } from './http-error.js';
+
+export async function createJob(request: SubmitRequest, ports: Ports): Promise<APIGatewayProxyResult> {
+  let accepted: Awaited<ReturnType<typeof acceptJob>>;
+  try {
+    accepted = await acceptJob(request, { store: ports.store, config: ports.config, now: ports.now() });
+  } catch (error) {
+    if (error instanceof InvalidJobSpecError) throw new HttpError(400, 'ValidationError', error.message, error.field);
+    if (error instanceof JobConflictError) throw new HttpError(409, 'Conflict', error.message, 'executionId');
+    throw error;
+  }
+  const { job, created } = accepted;
+  if (created || (job.phase === 'QUEUED' && job.runId === undefined && !job.cancelRequested)) {
+    await ports.queues.sendSubmit({ jobId: job.jobId });
+  }
+  return jsonResponse(created ? 202 : 200, toJobView(job), { Location: `/v1/jobs/${job.jobId}` });
+}

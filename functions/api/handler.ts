@@ -1,0 +1,53 @@
+/**
+ * The API Gateway front door (REST API, proxy integration): POST /v1/jobs, GET and DELETE /v1/jobs/{id}.
+ * Routing by @middy/http-router; every failure becomes the one error shape, and unexpected ones are logged
+ * and answered 500 without internals.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { submitRequestSchema } from '../../shared/jobs/submit-request.js';
+import { logger } from '../../shared/logger.js';
+import { ports } from '../ports.js';
+import { cancelJob } from './cancel-job.js';
+import { createJob } from './create-job.js';
+import { getJob } from './get-job.js';
+import { errorResponse, HttpError } from './http-error.js';
+import { parseJsonBody } from './parse-body.js';
+
+type Route = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; path: string; handler: Route }> = [
+  {
+    method: 'POST',
+    path: '/v1/jobs',
+    handler: (event) => createJob(parseJsonBody(event, submitRequestSchema), ports()),
+  },
+  { method: 'GET', path: '/v1/jobs/{id}', handler: (event) => getJob(event.pathParameters?.id, ports()) },
+  { method: 'DELETE', path: '/v1/jobs/{id}', handler: (event) => cancelJob(event.pathParameters?.id, ports()) },
+];
+
+const router = httpRouterHandler<APIGatewayProxyEvent, APIGatewayProxyResult>({
+  routes,
+  notFoundResponse: ({ method, path }) => {
+    throw new HttpError(404, 'NotFound', `No route for ${method} ${path}`);
+  },
+});
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use({
+    onError: async (request) => {
+      const error = request.error;
+      if (error instanceof HttpError) {
+        request.response = errorResponse(error);
+        return;
+      }
+      logger.error('Unhandled API error', {
+        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      });
+      request.response = errorResponse(new HttpError(500, 'InternalError', 'Internal error; see the function logs'));
+    },
+  })
+  .handler(router);

@@ -1,0 +1,104 @@
+/**
+ * One poll of a job's Databricks run: rebuild the auth strategy from the job's stored context (so long runs keep
+ * getting fresh tokens), read the run, record what changed, and schedule the next poll unless the run has ended.
+ * An unchanged poll writes nothing to the table. A DELETE that came in before the run existed is acted on here.
+ */
+import type { DatabricksRun } from '../../shared/databricks/types.js';
+import type { Job } from '../../shared/jobs/job.js';
+import type { JobPatch } from '../../shared/jobs/job-store.js';
+import type { PollMessage } from '../../shared/jobs/messages.js';
+import { mutateJob } from '../../shared/jobs/mutate-job.js';
+import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
+import { pollDelaySeconds } from '../../shared/jobs/poll-schedule.js';
+import { mapRunState } from '../../shared/jobs/run-state-mapping.js';
+import { settleFailure } from '../job-failure.js';
+import type { Ports } from '../ports.js';
+import type { RecordContext } from '../sqs-batch.js';
+
+export async function pollJob(message: PollMessage, ports: Ports, record: RecordContext): Promise<void> {
+  const { jobId, generation } = message;
+  const attempt = message.attempt ?? 0;
+  const job = await ports.store.get(jobId);
+  if (!job) return record.log.warn('Poll message names no job; dropping it');
+  if (job.pollGeneration !== generation) {
+    return record.log.info('Stale poll chain; dropping it', { generation, current: job.pollGeneration });
+  }
+  if (isTerminalPhase(job.phase)) return;
+  if (job.runId === undefined) return record.log.warn('Poll for a job without a run; dropping it');
+  try {
+    const ended = await pollRun(job, job.runId, ports, record);
+    if (ended) return;
+    const { POLL_INTERVAL_MIN_SECONDS: min, POLL_INTERVAL_MAX_SECONDS: max } = ports.config;
+    const next = attempt + 1;
+    await ports.queues.sendPoll({ jobId, generation, attempt: next }, pollDelaySeconds(next, min, max));
+  } catch (error) {
+    await settleFailure(error, {
+      store: ports.store,
+      jobId,
+      step: 'Polling the Databricks run',
+      isLastAttempt: record.isLastAttempt,
+      now: ports.now(),
+    });
+  }
+}
+
+/** Returns true when the job has ended (or this chain was retired meanwhile) and no further poll is due. */
+async function pollRun(job: Job, runId: number, ports: Ports, record: RecordContext): Promise<boolean> {
+  const client = ports.databricks(job.databricksHost, ports.auth(job.auth));
+  const run = await client.getRun(runId);
+  const observed = observe(run, job, record);
+  let cancelSentAt: string | undefined;
+  if (job.cancelRequested && job.cancelSentAt === undefined && !isTerminalPhase(observed.phase)) {
+    await client.cancelRun(runId);
+    cancelSentAt = ports.now().toISOString();
+  }
+  const saved = await mutateJob(ports.store, job.jobId, (current) => {
+    if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
+    return changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, ports.now());
+  });
+  return saved.pollGeneration !== job.pollGeneration || isTerminalPhase(saved.phase);
+}
+
+interface Observation {
+  phase: Phase;
+  lifeCycleState?: string | undefined;
+  resultState?: string | undefined;
+  message: string;
+  runPageUrl?: string | undefined;
+}
+
+function observe(run: DatabricksRun, job: Job, record: RecordContext): Observation {
+  const mapped = mapRunState(run);
+  if (mapped.unknown) {
+    record.log.warn('Databricks reported a run state this release does not know', {
+      lifeCycleState: mapped.lifeCycleState,
+      resultState: mapped.resultState,
+      assumedPhase: mapped.phase,
+    });
+  }
+  return {
+    phase: mapped.phase,
+    lifeCycleState: mapped.lifeCycleState,
+    resultState: mapped.resultState,
+    message: mapped.message || job.message,
+    runPageUrl: run.run_page_url,
+  };
+}
+
+/** A run that ended CANCELED after the job asked for it is ABORTED, as Flyte names an aborted task. */
+function withCancel(seen: Observation, cancelRequested: boolean): Observation {
+  const canceled = seen.resultState === 'CANCELED' || seen.resultState === 'USER_CANCELED';
+  return cancelRequested && canceled && isTerminalPhase(seen.phase) ? { ...seen, phase: 'ABORTED' } : seen;
+}
+
+function changes(job: Job, seen: Observation, cancelSentAt: string | undefined, now: Date): JobPatch | undefined {
+  const patch: JobPatch = {};
+  if (seen.phase !== job.phase) patch.phase = seen.phase;
+  if (seen.message !== job.message) patch.message = seen.message;
+  if (seen.lifeCycleState !== job.lifeCycleState) patch.lifeCycleState = seen.lifeCycleState;
+  if (seen.resultState !== job.resultState) patch.resultState = seen.resultState;
+  if (seen.runPageUrl && seen.runPageUrl !== job.runPageUrl) patch.runPageUrl = seen.runPageUrl;
+  if (cancelSentAt) patch.cancelSentAt = cancelSentAt;
+  if (isTerminalPhase(seen.phase)) patch.finishedAt = now.toISOString();
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}

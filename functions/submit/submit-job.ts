@@ -1,0 +1,85 @@
+/**
+ * Submits a job's Databricks run, exactly once. The job id is the run's idempotency_token, so a redelivered
+ * message or a Lambda that died after runs/submit returned gets the same run back from Databricks instead of a
+ * second one; saving the run id is conditional, and the poll chain starts only after it is saved.
+ */
+import { buildSubmitRunBody } from '../../shared/databricks/submit-body.js';
+import type { Job } from '../../shared/jobs/job.js';
+import { mutateJob } from '../../shared/jobs/mutate-job.js';
+import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { settleFailure } from '../job-failure.js';
+import { startPollChain } from '../poll/start-poll-chain.js';
+import type { Ports } from '../ports.js';
+import type { RecordContext } from '../sqs-batch.js';
+
+export async function submitJob(jobId: string, ports: Ports, record: RecordContext): Promise<void> {
+  const job = await ports.store.get(jobId);
+  if (!job) {
+    record.log.warn('Submit message names no job; dropping it');
+    return;
+  }
+  if (isTerminalPhase(job.phase)) {
+    record.log.info('Job already ended; nothing to submit', { phase: job.phase });
+    return;
+  }
+  if (job.runId !== undefined) {
+    // Submitted before, but this message came back: the poll chain may never have started. Start a fresh one;
+    // the generation bump retires any chain that did start.
+    record.log.info('Job already has a run; restarting its poll chain', { runId: job.runId });
+    await startPollChain(ports, jobId);
+    return;
+  }
+  if (job.cancelRequested) {
+    await mutateJob(ports.store, jobId, (current) =>
+      current.runId === undefined && !isTerminalPhase(current.phase)
+        ? {
+            phase: 'ABORTED',
+            message: 'Cancelled before it was submitted to Databricks',
+            finishedAt: ports.now().toISOString(),
+          }
+        : undefined,
+    );
+    return;
+  }
+  try {
+    await submitRun(job, ports, record);
+  } catch (error) {
+    await settleFailure(error, {
+      store: ports.store,
+      jobId,
+      step: 'Submitting the Databricks run',
+      isLastAttempt: record.isLastAttempt,
+      now: ports.now(),
+    });
+  }
+}
+
+async function submitRun(job: Job, ports: Ports, record: RecordContext): Promise<void> {
+  const auth = ports.auth(job.auth);
+  record.log.info('Submitting Databricks run', { auth: auth.describe(), host: job.databricksHost });
+  const body = buildSubmitRunBody({
+    task: job.task,
+    container: job.container,
+    idempotencyToken: job.jobId,
+    defaultServiceCredentialProvider: ports.config.FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER,
+  });
+  const client = ports.databricks(job.databricksHost, auth);
+  const { run_id: runId } = await client.submitRun(body);
+  const saved = await mutateJob(ports.store, job.jobId, (current) =>
+    current.runId === runId
+      ? undefined
+      : {
+          runId,
+          phase: 'INITIALIZING',
+          message: `Databricks run ${runId} submitted`,
+          submittedAt: ports.now().toISOString(),
+        },
+  );
+  record.log.info('Databricks run submitted', { runId });
+  if (saved.cancelRequested && saved.cancelSentAt === undefined) {
+    // A DELETE arrived while the run was being created; the cancel handler saw no run id, so cancel it here.
+    await client.cancelRun(runId);
+    await mutateJob(ports.store, job.jobId, () => ({ cancelSentAt: ports.now().toISOString() }));
+  }
+  await startPollChain(ports, job.jobId);
+}

@@ -1,0 +1,76 @@
+/**
+ * Every environment variable the functions read, parsed and validated once. A bad value fails the first
+ * invocation with a message naming the variable; nothing else in the code reads process.env.
+ */
+import { z } from 'zod';
+import { AUTH_TYPES } from './auth/auth-strategy.js';
+
+const seconds = (fallback: number, max: number) => z.coerce.number().int().min(0).max(max).default(fallback);
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+const configSchema = z
+  .object({
+    JOBS_TABLE_NAME: z.string().min(1),
+    SUBMIT_QUEUE_URL: z.url(),
+    POLL_QUEUE_URL: z.url(),
+    CANCEL_QUEUE_URL: z.url(),
+    /** Default workspace host when a task names none (upstream contract). */
+    FLYTE_DATABRICKS_INSTANCE: optionalString,
+    FLYTE_DATABRICKS_AUTH_TYPE: z.enum(AUTH_TYPES).default('pat'),
+    /** Connector-wide fallback PAT (upstream contract). Prefer the Secrets Manager id below on Lambda. */
+    FLYTE_DATABRICKS_ACCESS_TOKEN: optionalString,
+    /** Secrets Manager id (name or ARN) of the connector-wide fallback PAT; key `token` or a plain string. */
+    FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: optionalString,
+    FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER: optionalString,
+    /** Where a namespace's secrets live in Secrets Manager; `{namespace}` and `{name}` are substituted. */
+    SECRET_NAME_TEMPLATE: z
+      .string()
+      .default('flyte/{namespace}/{name}')
+      .refine((t) => t.includes('{namespace}') && t.includes('{name}'), 'must contain {namespace} and {name}'),
+    /** How long a warm container may reuse a secret value it read; a 401 drops it sooner. */
+    SECRET_CACHE_SECONDS: seconds(60, 3600),
+    POLL_INTERVAL_MIN_SECONDS: seconds(10, 900),
+    POLL_INTERVAL_MAX_SECONDS: seconds(60, 900),
+    /** The queues' redrive maxReceiveCount: on the last receive a handler records why the job failed. */
+    MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
+    JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    DATABRICKS_API_VERSION: z.enum(['2.1', '2.2']).default('2.2'),
+    /** Local stack only: lets a job name an http://127.0.0.1 workspace (the emulator). Never set in AWS. */
+    ALLOW_INSECURE_LOOPBACK_DATABRICKS: flag,
+  })
+  .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
+    message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',
+    path: ['POLL_INTERVAL_MIN_SECONDS'],
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  // Name the variable and the rule, never the value: some of these hold secrets.
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,240 @@
+import type { AuthStrategy } from '../auth/auth-strategy.js';
+import { InvalidJobSpecError } from '../errors.js';
+import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
+import {
+  isRetryableNetworkError,
+  isRetryableStatus,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from './retry-policy.js';
+import type { DatabricksRun, SubmitRunBody } from './types.js';
+import { normalizeWorkspaceUrl } from './workspace-url.js';
+
+export interface JobsClientLogger {
+  warn(msg: string, extra?: object): void;
+}
+
+export interface JobsClientOptions {
+  /** Workspace host as users write it: `x.cloud.databricks.com` or `https://x.cloud.databricks.com/`. */
+  host: string;
+  auth: AuthStrategy;
+  apiVersion?: '2.1' | '2.2';
+  retry?: Partial<RetryPolicy>;
+  /** Permits an `http://` loopback host; only for the local emulator. */
+  allowInsecureHttp?: boolean;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Clock for HTTP-date Retry-After values. */
+  now?: () => number;
+  userAgent?: string;
+  logger?: JobsClientLogger;
+}
+
+const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
+
+type Operation = 'runs/submit' | 'runs/get' | 'runs/cancel';
+
+/** Jobs API runs/submit, runs/get and runs/cancel with retries, 401 refresh-once and no redirects. */
+export class JobsClient {
+  readonly baseUrl: string;
+  readonly apiVersion: '2.1' | '2.2';
+  private readonly auth: AuthStrategy;
+  private readonly policy: RetryPolicy;
+  private readonly fetchFn: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly userAgent: string;
+  private readonly logger: JobsClientLogger | undefined;
+
+  constructor(options: JobsClientOptions) {
+    this.baseUrl = normalizeWorkspaceUrl(options.host, options.allowInsecureHttp ?? false);
+    this.apiVersion = options.apiVersion ?? '2.2';
+    this.auth = options.auth;
+    this.policy = resolveRetryPolicy(options.retry);
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.logger = options.logger;
+  }
+
+  /** Retrying is safe because the body carries an idempotency_token (see buildSubmitRunBody). */
+  async submitRun(body: SubmitRunBody): Promise<{ run_id: number }> {
+    const res = await this.call('runs/submit', 'POST', '', JSON.stringify(body));
+    const runId = toRunId(isRecord(res) ? res.run_id : undefined);
+    if (runId === undefined) {
+      throw new DatabricksApiError(formatApiErrorMessage('runs/submit', 200, undefined, 'response has no run_id'), {
+        operation: 'runs/submit',
+        status: 200,
+        retryable: false,
+      });
+    }
+    return { run_id: runId };
+  }
+
+  async getRun(runId: number | string): Promise<DatabricksRun> {
+    const id = requireRunId(runId);
+    const res = await this.call('runs/get', 'GET', `?run_id=${id}`, undefined);
+    if (!isRecord(res)) {
+      throw new DatabricksApiError(formatApiErrorMessage('runs/get', 200, undefined, 'response is not an object'), {
+        operation: 'runs/get',
+        status: 200,
+        retryable: false,
+      });
+    }
+    return res as DatabricksRun;
+  }
+
+  /** Cancellation is asynchronous on the Databricks side: poll getRun until the run is terminal. */
+  async cancelRun(runId: number | string): Promise<void> {
+    // Upstream sent run_id as a string; the API schema says int64.
+    await this.call('runs/cancel', 'POST', '', JSON.stringify({ run_id: requireRunId(runId) }));
+  }
+
+  private async call(operation: Operation, method: 'GET' | 'POST', query: string, body: string | undefined) {
+    const url = `${this.baseUrl}/api/${this.apiVersion}/jobs/${operation}${query}`;
+    let failures = 0;
+    let refreshed = false;
+    const tokensSent: string[] = [];
+    for (;;) {
+      const token = await this.auth.getBearerToken();
+      tokensSent.push(token);
+      const scrub = (text: string) => redactSecrets(text, tokensSent);
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.fetchFn(url, {
+          method,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            'User-Agent': this.userAgent,
+          },
+          body,
+          // A token must never follow a redirect to another host.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.policy.requestTimeoutMs),
+        });
+        text = await response.text();
+      } catch (err) {
+        const retryable = isRetryableNetworkError(err);
+        const detail = scrub(describeError(err));
+        failures++;
+        if (!retryable || failures >= this.policy.maxAttempts) {
+          const suffix = retryable ? ` (gave up after ${failures} attempts)` : '';
+          throw new DatabricksApiError(formatApiErrorMessage(operation, undefined, undefined, detail + suffix), {
+            operation,
+            // No `cause`: some fetch errors (invalid header value) quote the header, i.e. the token.
+            retryable,
+          });
+        }
+        await this.backoff(operation, failures, null, { error: detail });
+        continue;
+      }
+
+      const { status } = response;
+      if (status >= 200 && status < 300) return parseJson(text, operation, status, scrub);
+
+      if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+        const location = safeLocation(response.headers.get('location'));
+        const detail = `workspace answered with a redirect${location ? ` to ${location}` : ''}; not followed so the token stays on the workspace host. Check databricksInstance`;
+        throw new DatabricksApiError(formatApiErrorMessage(operation, status || undefined, undefined, detail), {
+          operation,
+          status: status || undefined,
+          retryable: false,
+        });
+      }
+
+      const parsed = parseErrorBody(scrub(text));
+      const message = scrub(parsed.message);
+      if (status === 401 && !refreshed) {
+        // The cached token may have been revoked or expired early: drop it and try once with a fresh one.
+        refreshed = true;
+        this.auth.invalidate();
+        this.logger?.warn('Databricks returned 401; refreshing the token and retrying once', { operation });
+        continue;
+      }
+
+      const retryable = isRetryableStatus(status);
+      failures++;
+      if (!retryable || failures >= this.policy.maxAttempts) {
+        let detail = message;
+        if (status === 401) detail += `; a freshly fetched token was also rejected (${this.auth.describe()})`;
+        if (retryable) detail += ` (gave up after ${failures} attempts)`;
+        throw new DatabricksApiError(formatApiErrorMessage(operation, status, parsed.errorCode, detail), {
+          operation,
+          status,
+          errorCode: parsed.errorCode,
+          retryable,
+        });
+      }
+      await this.backoff(operation, failures, response.headers.get('retry-after'), { status });
+    }
+  }
+
+  private async backoff(operation: Operation, failures: number, retryAfter: string | null, extra: object) {
+    const delayMs = retryDelayMs(failures, retryAfter, this.policy, this.random, this.now());
+    this.logger?.warn(`Databricks ${operation} failed transiently; retrying`, { ...extra, attempt: failures, delayMs });
+    await this.sleep(delayMs);
+  }
+}
+
+function parseJson(text: string, operation: Operation, status: number, scrub: (t: string) => string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    const detail = `response is not JSON: ${scrub(text).slice(0, 300)}`;
+    throw new DatabricksApiError(formatApiErrorMessage(operation, status, undefined, detail), {
+      operation,
+      status,
+      retryable: false,
+    });
+  }
+}
+
+function requireRunId(runId: number | string): number {
+  const id = toRunId(runId);
+  if (id === undefined) throw new InvalidJobSpecError(`Invalid Databricks run id '${String(runId)}'`, 'runId');
+  return id;
+}
+
+function toRunId(value: unknown): number | undefined {
+  const id = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (const candidate of [err, (err as { cause?: unknown } | null)?.cause]) {
+    const code = (candidate as { code?: unknown } | null | undefined)?.code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** `TypeError: fetch failed (ECONNRESET)`; the caller redacts it. Never the request init or headers. */
+function describeError(err: unknown): string {
+  const code = errorCode(err);
+  const base = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return code === undefined ? base : `${base} (${code})`;
+}
+
+/** Origin and path only: a query string could carry anything. */
+function safeLocation(location: string | null): string | undefined {
+  if (!location) return undefined;
+  try {
+    const url = new URL(location, 'https://placeholder.invalid');
+    return url.origin === 'https://placeholder.invalid' ? url.pathname : `${url.origin}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
+}

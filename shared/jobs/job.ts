@@ -1,0 +1,82 @@
+/**
+ * The job record kept in DynamoDB: what was asked, where Databricks is with it, and how to authenticate again.
+ * It never holds a token or a secret; `auth` names where credentials live, not what they are.
+ */
+import type { AuthContext } from '../auth/auth-context.js';
+import type { ContainerSpec } from '../databricks/types.js';
+import type { Phase } from './phase.js';
+import type { TaskSpec } from './submit-request.js';
+
+export interface Job {
+  jobId: string;
+  namespace: string;
+  executionId: string;
+  /** sha256 of the canonical request: a second POST with the same executionId but another body is a conflict. */
+  requestHash: string;
+  task: TaskSpec;
+  container: ContainerSpec;
+  /** The workspace base URL the job talks to, resolved once at creation (task, then FLYTE_DATABRICKS_INSTANCE). */
+  databricksHost: string;
+  auth: AuthContext;
+  phase: Phase;
+  message: string;
+  runId?: number;
+  runPageUrl?: string;
+  lifeCycleState?: string;
+  resultState?: string;
+  cancelRequested: boolean;
+  cancelSentAt?: string;
+  /** Names the live poll chain; a poll message of another generation is stale and dropped. */
+  pollGeneration: number;
+  /** Optimistic lock: every update is conditional on the version read, and bumps it. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  finishedAt?: string;
+  /** DynamoDB TTL, epoch seconds. */
+  expiresAt: number;
+}
+
+/** The job as GET /v1/jobs/{id} shows it. */
+export interface JobView {
+  jobId: string;
+  namespace: string;
+  executionId: string;
+  phase: Phase;
+  message: string;
+  runId: number | null;
+  runPageUrl: string | null;
+  logLinks: Array<{ name: string; uri: string }>;
+  databricks: { host: string; lifeCycleState: string | null; resultState: string | null };
+  authType: string;
+  cancelRequested: boolean;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt: string | null;
+  finishedAt: string | null;
+}
+
+export function toJobView(job: Job): JobView {
+  return {
+    jobId: job.jobId,
+    namespace: job.namespace,
+    executionId: job.executionId,
+    phase: job.phase,
+    message: job.message,
+    runId: job.runId ?? null,
+    runPageUrl: job.runPageUrl ?? null,
+    logLinks: job.runPageUrl ? [{ name: 'Databricks Console', uri: job.runPageUrl }] : [],
+    databricks: {
+      host: job.databricksHost,
+      lifeCycleState: job.lifeCycleState ?? null,
+      resultState: job.resultState ?? null,
+    },
+    authType: job.auth.authType,
+    cancelRequested: job.cancelRequested,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    submittedAt: job.submittedAt ?? null,
+    finishedAt: job.finishedAt ?? null,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Read-modify-write of a job under optimistic locking: read, decide, write if nobody wrote in between, else read
+ * again and decide again. Handlers race (poll vs cancel request vs a redelivered submit); this is how they agree.
+ */
+import type { Job } from './job.js';
+import { type JobPatch, type JobStore, JobVersionConflictError } from './job-store.js';
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} does not exist`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * `decide` returns the patch to apply to the job it is shown, or undefined to leave it as it is.
+ * Returns the job as it ended up (updated or not).
+ */
+export async function mutateJob(
+  store: JobStore,
+  jobId: string,
+  decide: (job: Job) => JobPatch | undefined,
+): Promise<Job> {
+  for (let attempt = 1; ; attempt++) {
+    const job = await store.get(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    const patch = decide(job);
+    if (!patch) return job;
+    try {
+      return await store.update(jobId, job.version, patch);
+    } catch (error) {
+      if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../shared/config.js';
+
+const base = {
+  JOBS_TABLE_NAME: 'jobs',
+  SUBMIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/submit',
+  POLL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/poll',
+  CANCEL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/cancel',
+};
+
+describe('Function: parseConfig()', () => {
+  it('applies the documented defaults', () => {
+    const config = parseConfig(base);
+    expect(config).toMatchObject({
+      FLYTE_DATABRICKS_AUTH_TYPE: 'pat',
+      SECRET_NAME_TEMPLATE: 'flyte/{namespace}/{name}',
+      MAX_RECEIVE_COUNT: 5,
+      DATABRICKS_API_VERSION: '2.2',
+      ALLOW_INSECURE_LOOPBACK_DATABRICKS: false,
+    });
+    expect(config.FLYTE_DATABRICKS_ACCESS_TOKEN).toBeUndefined();
+  });
+
+  it('names the variable that is wrong, never its value', () => {
+    const secret = 'dapi-should-never-appear';
+    expect(() => parseConfig({ ...base, FLYTE_DATABRICKS_AUTH_TYPE: secret })).toThrow(/FLYTE_DATABRICKS_AUTH_TYPE/);
+    try {
+      parseConfig({ ...base, FLYTE_DATABRICKS_AUTH_TYPE: secret });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).not.toContain(secret);
+    }
+  });
+
+  it('requires the table and queues', () => {
+    expect(() => parseConfig({})).toThrow(/JOBS_TABLE_NAME/);
+  });
+
+  it('rejects a secret name template without placeholders and inverted poll bounds', () => {
+    expect(() => parseConfig({ ...base, SECRET_NAME_TEMPLATE: 'static' })).toThrow(/SECRET_NAME_TEMPLATE/);
+    expect(() => parseConfig({ ...base, POLL_INTERVAL_MIN_SECONDS: '90', POLL_INTERVAL_MAX_SECONDS: '10' })).toThrow(
+      /POLL_INTERVAL_MIN_SECONDS/,
+    );
+  });
+
+  it('treats a blank fallback token as unset', () => {
+    expect(parseConfig({ ...base, FLYTE_DATABRICKS_ACCESS_TOKEN: '  ' }).FLYTE_DATABRICKS_ACCESS_TOKEN).toBeUndefined();
+  });
+});
