@@ -46,7 +46,7 @@ export async function pollJob(message: PollMessage, ports: Ports, record: Record
 async function pollRun(job: Job, runId: number, ports: Ports, record: RecordContext): Promise<boolean> {
   const client = ports.databricks(job.databricksHost, ports.auth(job.auth));
   const run = await client.getRun(runId);
-  const observed = observe(run, job, record);
+  const observed = observe(run, record);
   let cancelSentAt: string | undefined;
   if (job.cancelRequested && job.cancelSentAt === undefined && !isTerminalPhase(observed.phase)) {
     await client.cancelRun(runId);
@@ -67,7 +67,7 @@ interface Observation {
   runPageUrl?: string | undefined;
 }
 
-function observe(run: DatabricksRun, job: Job, record: RecordContext): Observation {
+function observe(run: DatabricksRun, record: RecordContext): Observation {
   const mapped = mapRunState(run);
   if (mapped.unknown) {
     record.log.warn('Databricks reported a run state this release does not know', {
@@ -80,9 +80,15 @@ function observe(run: DatabricksRun, job: Job, record: RecordContext): Observati
     phase: mapped.phase,
     lifeCycleState: mapped.lifeCycleState,
     resultState: mapped.resultState,
-    message: mapped.message || job.message,
+    // Databricks often leaves state_message empty (on success, notably); say where the run is instead.
+    message: mapped.message || describeState(mapped.lifeCycleState, mapped.resultState),
     runPageUrl: run.run_page_url,
   };
+}
+
+function describeState(lifeCycleState: string | undefined, resultState: string | undefined): string {
+  const state = [lifeCycleState, resultState].filter(Boolean).join(' ');
+  return state ? `Databricks run ${state}` : 'Databricks reported no state for the run';
 }
 
 /** A run that ended CANCELED after the job asked for it is ABORTED, as Flyte names an aborted task. */

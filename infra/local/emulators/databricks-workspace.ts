@@ -1,0 +1,369 @@
+/**
+ * Databricks workspace emulator: Jobs API `runs/submit`, `runs/get` and `runs/cancel` under /api/2.1 and /api/2.2,
+ * with PAT auth, idempotency tokens, a clock-driven run life cycle and injectable faults. Binds 127.0.0.1 only.
+ *
+ * Verified against public sources:
+ * - No / non-Bearer credentials: HTTP 401 `{"error_code":401,"message":"Credential was not sent or was of an
+ *   unsupported type for this API. [ReqId: ...]"}` (PipedreamHQ/pipedream #20701). A well-formed but unknown token:
+ *   HTTP **403** `{"error_code":403,"message":"Invalid access token."}` with `X-Databricks-Reason-Phrase`
+ *   (databricks/databricks-sdk-go #873 and #917; note `error_code` is a number in both auth errors).
+ * - Unknown run on runs/get: HTTP 400 INVALID_PARAMETER_VALUE "Run <id> does not exist." (Azure/azure-databricks-operator
+ *   PR #158 tested it; the Java SDK's generated ErrorOverrides map exactly this 400 on /api/2.x/jobs/runs/get to
+ *   ResourceDoesNotExist). Airflow's durable-retry code also expects a 404 for expired runs; we do not emulate that.
+ * - Unknown path or method: HTTP 404 `{"error_code":"ENDPOINT_NOT_FOUND","message":"No API found for 'GET /repos'"}`,
+ *   the path quoted without its /api/<version> prefix (databricks/databricks-cli #383; terraform-provider-databricks
+ *   #3134 shows the same error for an unsupported method on an existing path).
+ * - Error body `{error_code, message}`; run ids and job ids are large integers; cancel is asynchronous.
+ *
+ * Assumed (not verified): runs/cancel of an unknown run answers like runs/get; cancelling a finished run returns 200
+ * `{}`; malformed JSON gives 400 MALFORMED_REQUEST; an empty POST body reads as `{}`; a missing or non-numeric run_id
+ * gives 400 INVALID_PARAMETER_VALUE (the real service may instead say "Run 0 does not exist."); auth is checked before
+ * routing; /api/2.0 is not served here although the real service still answers it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  DEFAULT_RUN_TIMING,
+  type EmulatedRun,
+  type RunOutcome,
+  type RunSnapshot,
+  type RunTiming,
+  requestCancel,
+  snapshotRun,
+  taskKeysOf,
+  validateSubmitRun,
+} from './databricks-run.js';
+
+export type { ResultState, RunOutcome, RunTiming } from './databricks-run.js';
+
+export interface DatabricksWorkspaceOptions {
+  port?: number;
+  host?: '127.0.0.1';
+  /** Valid personal access tokens. */
+  tokens?: string[];
+  /** Milliseconds since the epoch; defaults to Date.now. */
+  clock?: () => number;
+  timing?: Partial<RunTiming>;
+  /** Decides, at submit time, how the run will end unless cancelled. Defaults to SUCCESS. */
+  outcome?: (body: Record<string, unknown>) => RunOutcome;
+  workspaceId?: string;
+}
+
+export type FaultRoute = 'submit' | 'get' | 'cancel' | 'any';
+/**
+ * An HTTP error answered instead of the real handler, `'reset'` (socket destroyed before the request is handled) or
+ * `'reset-after'` (request handled, e.g. the run is created, then the socket is destroyed: a lost response).
+ */
+export type Fault =
+  | { status: number; body?: object | string; headers?: Record<string, string> }
+  | 'reset'
+  | 'reset-after';
+
+/** `status` is 0 when the socket was destroyed instead of answering. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface SubmittedRun {
+  runId: number;
+  jobId: number;
+  runName: string;
+  body: Record<string, unknown>;
+  idempotencyToken: string | undefined;
+  cancelRequested: boolean;
+  submittedAt: number;
+}
+
+export interface DatabricksWorkspace {
+  readonly url: string;
+  readonly workspaceId: string;
+  addToken(token: string): void;
+  removeToken(token: string): void;
+  runs(): SubmittedRun[];
+  readonly runsCreated: number;
+  readonly requests: readonly RecordedRequest[];
+  injectFaults(route: FaultRoute, faults: Fault[]): void;
+  close(): Promise<void>;
+}
+
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+
+const ROUTE = /^\/api\/(2\.1|2\.2)\/jobs\/runs\/(submit|get|cancel)$/;
+const METHODS: Record<string, string> = { submit: 'POST', get: 'GET', cancel: 'POST' };
+
+const error = (
+  status: number,
+  errorCode: string | number,
+  message: string,
+  headers?: Record<string, string>,
+): Reply => ({
+  status,
+  body: { error_code: errorCode, message },
+  ...(headers ? { headers } : {}),
+});
+const invalid = (message: string): Reply => error(400, 'INVALID_PARAMETER_VALUE', message);
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Accepts a JSON number or a numeric string (flytekit sends `{"run_id": "<id>"}`). */
+function parseRunId(value: unknown): number | Reply {
+  if (value === undefined || value === null || value === '') return invalid('Missing required field: run_id');
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^\d{1,18}$/.test(text))
+    return invalid(`Invalid value for run_id: ${String(value)}`);
+  return Number(text);
+}
+
+function stateJson(snapshot: RunSnapshot): Record<string, unknown> {
+  return {
+    life_cycle_state: snapshot.lifeCycleState,
+    ...(snapshot.resultState ? { result_state: snapshot.resultState } : {}),
+    state_message: snapshot.stateMessage,
+    user_cancelled_or_timedout: snapshot.userCancelledOrTimedout,
+  };
+}
+
+function statusJson(snapshot: RunSnapshot): Record<string, unknown> {
+  return {
+    state: snapshot.statusState,
+    ...(snapshot.terminationDetails ? { termination_details: snapshot.terminationDetails } : {}),
+  };
+}
+
+export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptions = {}): Promise<DatabricksWorkspace> {
+  const tokens = new Set(options.tokens ?? []);
+  const clock = options.clock ?? Date.now;
+  const timing: RunTiming = { ...DEFAULT_RUN_TIMING, ...options.timing };
+  const outcomeOf = options.outcome ?? ((): RunOutcome => ({ resultState: 'SUCCESS' }));
+  const workspaceId = options.workspaceId ?? '1234567890123456';
+  const runs = new Map<number, EmulatedRun>();
+  const byToken = new Map<string, EmulatedRun>();
+  const requests: RecordedRequest[] = [];
+  const faults: Record<FaultRoute, Fault[]> = { submit: [], get: [], cancel: [], any: [] };
+  let nextId = 100_000_000_001;
+  let url = '';
+
+  function submit(raw: string): Reply {
+    let body: unknown;
+    try {
+      body = raw.trim() === '' ? {} : JSON.parse(raw);
+    } catch {
+      return error(
+        400,
+        'MALFORMED_REQUEST',
+        'Invalid JSON given in the body of the request - failed to parse given JSON',
+      );
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return error(400, 'MALFORMED_REQUEST', 'Invalid JSON given in the body of the request - expected a map');
+    }
+    const submitBody = body as Record<string, unknown>;
+    const problem = validateSubmitRun(submitBody);
+    if (problem) return invalid(problem);
+    const token = submitBody.idempotency_token as string | undefined;
+    const existing = token === undefined ? undefined : byToken.get(token);
+    if (existing) return { status: 200, body: { run_id: existing.runId } };
+
+    const runName = (submitBody.run_name as string | undefined) ?? 'Untitled';
+    const runId = nextId++;
+    const run: EmulatedRun = {
+      runId,
+      jobId: nextId++,
+      runName,
+      body: structuredClone(submitBody),
+      idempotencyToken: token,
+      submittedAt: clock(),
+      outcome: outcomeOf(submitBody),
+      tasks: taskKeysOf(submitBody, runName).map((taskKey) => ({ taskKey, runId: nextId++ })),
+      cancelRequested: false,
+      canceledAt: undefined,
+    };
+    runs.set(runId, run);
+    if (token !== undefined) byToken.set(token, run);
+    return { status: 200, body: { run_id: runId } };
+  }
+
+  function renderRun(run: EmulatedRun, version: string): Record<string, unknown> {
+    const snapshot = snapshotRun(run, clock(), timing);
+    const v22 = version === '2.2';
+    const times = {
+      start_time: snapshot.startTime,
+      setup_duration: snapshot.durations?.setup ?? 0,
+      execution_duration: snapshot.durations?.execution ?? 0,
+      cleanup_duration: snapshot.durations?.cleanup ?? 0,
+      end_time: snapshot.endTime,
+    };
+    return {
+      job_id: run.jobId,
+      run_id: run.runId,
+      creator_user_name: 'emulator@example.com',
+      number_in_job: run.runId,
+      original_attempt_run_id: run.runId,
+      state: stateJson(snapshot),
+      ...(v22 ? { status: statusJson(snapshot) } : {}),
+      ...times,
+      run_duration: snapshot.endTime ? snapshot.endTime - snapshot.startTime : 0,
+      run_name: run.runName,
+      run_page_url: `${url}/?o=${workspaceId}#job/${run.jobId}/run/${run.runId}`,
+      run_type: 'SUBMIT_RUN',
+      tasks: run.tasks.map((task) => ({
+        run_id: task.runId,
+        task_key: task.taskKey,
+        state: stateJson(snapshot),
+        ...(v22 ? { status: statusJson(snapshot) } : {}),
+        ...times,
+        attempt_number: 0,
+      })),
+      attempt_number: 0,
+      format: 'MULTI_TASK',
+    };
+  }
+
+  function lookup(value: unknown): EmulatedRun | Reply {
+    const runId = parseRunId(value);
+    if (typeof runId !== 'number') return runId;
+    return runs.get(runId) ?? invalid(`Run ${runId} does not exist.`);
+  }
+
+  function cancel(raw: string): Reply {
+    let body: unknown;
+    try {
+      body = raw.trim() === '' ? {} : JSON.parse(raw);
+    } catch {
+      return error(
+        400,
+        'MALFORMED_REQUEST',
+        'Invalid JSON given in the body of the request - failed to parse given JSON',
+      );
+    }
+    const run = lookup((body as { run_id?: unknown } | null)?.run_id);
+    if (!('runId' in run)) return run;
+    requestCancel(run, clock(), timing);
+    return { status: 200, body: {} };
+  }
+
+  function authenticate(req: IncomingMessage): Reply | undefined {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!match) {
+      const reqId = randomUUID();
+      return error(401, 401, `Credential was not sent or was of an unsupported type for this API. [ReqId: ${reqId}]`);
+    }
+    if (!tokens.has(match[1] as string)) {
+      return error(403, 403, 'Invalid access token.', { 'X-Databricks-Reason-Phrase': 'Invalid access token.' });
+    }
+    return undefined;
+  }
+
+  function handle(method: string, parsed: URL, raw: string, req: IncomingMessage): Reply {
+    const unauthenticated = authenticate(req);
+    if (unauthenticated) return unauthenticated;
+    const route = ROUTE.exec(parsed.pathname);
+    const [, version, name] = route ?? [];
+    if (!version || !name || METHODS[name] !== method) {
+      const shown = parsed.pathname.replace(/^\/api\/\d+\.\d+/, '');
+      return error(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${shown}'`);
+    }
+    if (name === 'submit') return submit(raw);
+    if (name === 'cancel') return cancel(raw);
+    const run = lookup(parsed.searchParams.get('run_id') ?? undefined);
+    return 'runId' in run ? { status: 200, body: renderRun(run, version) } : run;
+  }
+
+  function takeFault(pathname: string): Fault | undefined {
+    const name = ROUTE.exec(pathname)?.[2] as FaultRoute | undefined;
+    if (name && faults[name].length > 0) return faults[name].shift();
+    return faults.any.shift();
+  }
+
+  function send(res: ServerResponse, reply: Reply): void {
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'Content-Type': typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      ...reply.headers,
+    });
+    res.end(text);
+  }
+
+  const server = createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const record = (status: number): void => {
+      requests.push({ method, path: parsed.pathname, status });
+    };
+    readBody(req)
+      .then((raw) => {
+        const fault = takeFault(parsed.pathname);
+        if (fault === 'reset') {
+          record(0);
+          req.socket.destroy();
+          return;
+        }
+        if (fault && fault !== 'reset-after') {
+          record(fault.status);
+          send(res, {
+            status: fault.status,
+            body: fault.body ?? '',
+            ...(fault.headers ? { headers: fault.headers } : {}),
+          });
+          return;
+        }
+        const reply = handle(method, parsed, raw, req);
+        if (fault === 'reset-after') {
+          record(0);
+          req.socket.destroy();
+          return;
+        }
+        record(reply.status);
+        send(res, reply);
+      })
+      .catch(() => {
+        record(0);
+        req.socket.destroy();
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    workspaceId,
+    addToken: (token) => void tokens.add(token),
+    removeToken: (token) => void tokens.delete(token),
+    runs: () =>
+      [...runs.values()].map((run) => ({
+        runId: run.runId,
+        jobId: run.jobId,
+        runName: run.runName,
+        body: structuredClone(run.body),
+        idempotencyToken: run.idempotencyToken,
+        cancelRequested: run.cancelRequested,
+        submittedAt: run.submittedAt,
+      })),
+    get runsCreated() {
+      return runs.size;
+    },
+    requests,
+    injectFaults: (route, list) => void faults[route].push(...list),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        if (!server.listening) return resolve();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The embedded local stack: everything the functions talk to, on 127.0.0.1, in this Node process, no Docker.
+ * DynamoDB is dynalite, SQS is local-aws-sqs, Secrets Manager and the Databricks workspace are our emulators;
+ * the four handlers run behind an API Gateway-style front door and Lambda-style SQS event sources. Handlers
+ * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { createSqsServer } from 'local-aws-sqs';
+import {
+  type DatabricksWorkspace,
+  type DatabricksWorkspaceOptions,
+  startDatabricksWorkspace,
+} from './emulators/databricks-workspace.js';
+import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
+import { startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
+import { startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
+
+const HOST = '127.0.0.1';
+const REGION = 'us-east-1';
+const TABLE_NAME = 'flyte-databricks-jobs';
+const FUNCTION_TIMEOUT_SECONDS = 20;
+
+export interface LocalStackOptions {
+  /** Front door port; 0 picks a free one. */
+  port?: number;
+  databricks?: DatabricksWorkspaceOptions;
+  /** Extra environment for the handlers (e.g. FLYTE_DATABRICKS_ACCESS_TOKEN), applied before they load. */
+  env?: Record<string, string>;
+  maxReceiveCount?: number;
+  /** Queue visibility timeout; Lambda wants at least the function timeout (AWS advises 6x). */
+  visibilityTimeoutSeconds?: number;
+  pollIntervalSeconds?: { min: number; max: number };
+}
+
+export interface QueueUrls {
+  submit: string;
+  poll: string;
+  cancel: string;
+  submitDlq: string;
+  pollDlq: string;
+  cancelDlq: string;
+}
+
+export interface LocalStack {
+  frontDoorUrl: string;
+  databricks: DatabricksWorkspace;
+  secrets: SecretsManagerEmulator;
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  tableName: string;
+  queues: QueueUrls;
+  /** The environment the handlers run with (also what `sam local` / LocalStack deployments need). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+type Closer = () => Promise<void>;
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const closers: Closer[] = [];
+  try {
+    return await start(options, closers);
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
+
+async function start(options: LocalStackOptions, closers: Closer[]): Promise<LocalStack> {
+  // The local stack runs on the developer's Node (20 here); the functions run on Lambda's Node 22 or newer.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, HOST, resolve));
+  closers.push(() => new Promise((resolve) => dynamo.close(() => resolve())));
+  const dynamoUrl = `http://${HOST}:${(dynamo.address() as AddressInfo).port}`;
+
+  const sqsServer = await createSqsServer({ port: 0, hostname: HOST, emulateQueueCreationLifecycle: false });
+  closers.push(() => new Promise((resolve) => sqsServer.close(() => resolve())));
+  const sqsUrl = `http://${HOST}:${(sqsServer.address() as AddressInfo).port}`;
+
+  const secrets = await startSecretsManager({ port: 0, region: REGION, credentials: 'any' });
+  closers.push(() => secrets.close());
+  const databricks = await startDatabricksWorkspace(options.databricks ?? {});
+  closers.push(() => databricks.close());
+
+  const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoUrl, credentials });
+  const sqs = new SQSClient({ region: REGION, endpoint: sqsUrl, credentials });
+  await createJobsTable(dynamodb);
+  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
+
+  const env: Record<string, string> = {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    AWS_ENDPOINT_URL_SQS: sqsUrl,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    JOBS_TABLE_NAME: TABLE_NAME,
+    SUBMIT_QUEUE_URL: queues.submit,
+    POLL_QUEUE_URL: queues.poll,
+    CANCEL_QUEUE_URL: queues.cancel,
+    FLYTE_DATABRICKS_INSTANCE: databricks.url,
+    ALLOW_INSECURE_LOOPBACK_DATABRICKS: 'true',
+    MAX_RECEIVE_COUNT: String(maxReceiveCount),
+    POLL_INTERVAL_MIN_SECONDS: String(options.pollIntervalSeconds?.min ?? 1),
+    POLL_INTERVAL_MAX_SECONDS: String(options.pollIntervalSeconds?.max ?? 2),
+    ...options.env,
+  };
+  Object.assign(process.env, env);
+
+  // Loaded only now: the handlers read their configuration from the environment on first use.
+  const [api, submit, poll, cancel] = await Promise.all([
+    import('../../functions/api/handler.js'),
+    import('../../functions/submit/handler.js'),
+    import('../../functions/poll/handler.js'),
+    import('../../functions/cancel/handler.js'),
+  ]);
+
+  const timeoutMs = FUNCTION_TIMEOUT_SECONDS * 1000;
+  for (const [name, queueUrl, handler] of [
+    ['submit', queues.submit, submit.handler],
+    ['poll', queues.poll, poll.handler],
+    ['cancel', queues.cancel, cancel.handler],
+  ] as const) {
+    const source = startSqsEventSource({
+      sqs,
+      queueUrl,
+      region: REGION,
+      handler,
+      functionName: `flyte-databricks-${name}`,
+      batchSize: 10,
+      functionTimeoutMs: timeoutMs,
+      concurrency: 2,
+      onError: reportRuntimeError,
+    });
+    closers.push(() => source.stop());
+  }
+
+  const frontDoor = await startFrontDoor({
+    port: options.port ?? 0,
+    host: HOST,
+    handler: api.handler,
+    functionName: 'flyte-databricks-api',
+    resolveResource: ['POST /v1/jobs', 'GET /v1/jobs/{id}', 'DELETE /v1/jobs/{id}'],
+    onError: (error) => reportRuntimeError(error, 'invoke'),
+  });
+  closers.push(() => frontDoor.close());
+
+  return {
+    frontDoorUrl: frontDoor.url,
+    databricks,
+    secrets,
+    dynamodb,
+    sqs,
+    tableName: TABLE_NAME,
+    queues,
+    env,
+    stop: () => closeAll(closers),
+  };
+}
+
+/**
+ * Failures of the emulated Lambda runtime. A handler's own failures are already in its structured logs, and
+ * the records come back through the queue as on AWS; what is worth a line here is the runtime failing to talk
+ * to the queue.
+ */
+function reportRuntimeError(error: unknown, phase: string): void {
+  if (phase === 'invoke' || phase === 'response') return;
+  console.error(`[local-stack] ${phase}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+async function closeAll(closers: Closer[]): Promise<void> {
+  // Reverse order: stop the consumers before the services they consume.
+  for (const close of closers.splice(0).reverse()) {
+    await close().catch(() => undefined);
+  }
+}
+
+/** The same key schema and TTL attribute as the CDK stack's table. */
+async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: TABLE_NAME,
+      AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+async function createQueues(sqs: SQSClient, maxReceiveCount: number, visibilitySeconds: number): Promise<QueueUrls> {
+  const create = async (name: string, attributes: Record<string, string> = {}) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
+    return QueueUrl;
+  };
+  const arnOf = async (url: string) => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    return Attributes?.QueueArn ?? '';
+  };
+  const withDlq = async (name: string) => {
+    const dlq = await create(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
+    const queue = await create(name, {
+      VisibilityTimeout: String(visibilitySeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await arnOf(dlq), maxReceiveCount }),
+    });
+    return [queue, dlq] as const;
+  };
+  const [submit, submitDlq] = await withDlq('flyte-databricks-submit');
+  const [poll, pollDlq] = await withDlq('flyte-databricks-poll');
+  const [cancel, cancelDlq] = await withDlq('flyte-databricks-cancel');
+  return { submit, poll, cancel, submitDlq, pollDlq, cancelDlq };
+}

@@ -1,0 +1,46 @@
+/**
+ * `npm start`: the whole suite on this machine. Starts the embedded local stack, seeds the demo namespace with a
+ * PAT, and prints the front door URL with a request to paste. Runs until Ctrl-C.
+ */
+import { DEMO_NAMESPACE, seedDemoNamespace } from './demo-namespace.js';
+import { startLocalStack } from './local-stack.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const stack = await startLocalStack({
+  port,
+  // Slow enough to watch a run move through its states by hand.
+  databricks: { timing: { pendingMs: 3000, runningMs: 15_000, terminatingMs: 1000 } },
+  pollIntervalSeconds: { min: 2, max: 5 },
+});
+seedDemoNamespace(stack);
+
+const body = JSON.stringify({
+  namespace: DEMO_NAMESPACE,
+  executionId: `try-${Date.now()}`,
+  task: { databricksConf: { run_name: 'hello', new_cluster: { spark_version: '15.4.x-scala2.12', num_workers: 1 } } },
+  container: { image: 'ghcr.io/flyteorg/flytekit:py3.11-latest', args: ['pyflyte-execute'] },
+});
+
+console.log(`flyte-databricks-lambda local stack is up.
+
+  Front door:            ${stack.frontDoorUrl}
+  Databricks emulator:   ${stack.databricks.url}
+  DynamoDB (dynalite):   ${stack.env.AWS_ENDPOINT_URL_DYNAMODB}   table ${stack.tableName}
+  SQS:                   ${stack.env.AWS_ENDPOINT_URL_SQS}
+  Secrets Manager:       ${stack.secrets.url}
+  Demo namespace:        ${DEMO_NAMESPACE} (PAT seeded in Secrets Manager as flyte/${DEMO_NAMESPACE}/databricks-token)
+
+Submit a job, then follow it (jobId is in the answer):
+
+  curl -s -X POST ${stack.frontDoorUrl}/v1/jobs -H 'Content-Type: application/json' -d '${body}'
+  curl -s ${stack.frontDoorUrl}/v1/jobs/<jobId>
+  curl -s -X DELETE ${stack.frontDoorUrl}/v1/jobs/<jobId>
+
+Press Ctrl-C to stop.`);
+
+const shutdown = async () => {
+  await stack.stop();
+  process.exit(0);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
