@@ -1,0 +1,74 @@
+/**
+ * The walking skeleton end to end, over real sockets: front door -> api handler -> DynamoDB + submit queue ->
+ * submit handler -> Databricks runs/submit -> poll chain -> SUCCEEDED.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdFor } from '../../shared/jobs/job-id.js';
+import {
+  jobRequest,
+  jobView,
+  NAMESPACE,
+  runsFor,
+  startTestStack,
+  type TestStack,
+  waitFor,
+  waitForTerminal,
+} from './support/test-stack.js';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack();
+});
+afterAll(() => t?.stack.stop());
+
+describe('a PAT job from POST to SUCCEEDED', () => {
+  it('is accepted with 202, submitted once with the job id as idempotency token, and polled to SUCCEEDED', async () => {
+    // Prepare
+    const request = jobRequest('lifecycle-success');
+    // Act
+    const { status, body } = await t.api.submit(request);
+    // Assess
+    expect(status).toBe(202);
+    const jobId = jobIdFor(NAMESPACE, 'lifecycle-success');
+    expect(body).toMatchObject({ jobId, namespace: NAMESPACE, phase: 'QUEUED', authType: 'pat' });
+    const done = await waitForTerminal(t.api, jobId);
+    expect(done.phase).toBe('SUCCEEDED');
+    expect(done.databricks).toMatchObject({ lifeCycleState: 'TERMINATED', resultState: 'SUCCESS' });
+    expect(done.runPageUrl).toMatch(new RegExp(`^${t.stack.databricks.url}/\\?o=\\d+#job/\\d+/run/${done.runId}$`));
+    expect(done.logLinks).toEqual([{ name: 'Databricks Console', uri: done.runPageUrl }]);
+    expect(done.finishedAt).not.toBeNull();
+    const runs = runsFor(t.stack, jobId);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.runId).toBe(done.runId);
+    // The body was built from the DatabricksV2 task as upstream builds it.
+    expect(runs[0]?.body).toMatchObject({
+      idempotency_token: jobId,
+      new_cluster: { docker_image: { url: request.container.image }, spark_env_vars: { FLYTE_FAIL_ON_ERROR: 'true' } },
+      spark_python_task: { source: 'GIT', parameters: request.container.args },
+    });
+  });
+
+  it('goes through the Databricks life cycle on its way (INITIALIZING or RUNNING seen before the end)', async () => {
+    const jobId = jobIdFor(NAMESPACE, 'lifecycle-phases');
+    await t.api.submit(jobRequest('lifecycle-phases'));
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        const view = await jobView(t.api, jobId);
+        seen.add(view.phase);
+        return view;
+      },
+      (view) => view.phase === 'SUCCEEDED',
+    );
+    expect(seen.has('SUCCEEDED')).toBe(true);
+    expect([...seen].some((phase) => phase === 'INITIALIZING' || phase === 'RUNNING')).toBe(true);
+  });
+
+  it('answers 404 in the error shape for an unknown job and a malformed id', async () => {
+    for (const id of [jobIdFor(NAMESPACE, 'never-submitted'), 'not-a-job-id']) {
+      const { status, body } = await t.api.get(id);
+      expect(status).toBe(404);
+      expect(body).toMatchObject({ error: { code: 'NotFound', field: 'id' } });
+    }
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Integration test support: one embedded local stack per test file, with runs that finish in about a second,
+ * a seeded tenant, and helpers that wait for a condition with a bounded deadline instead of sleeping.
+ */
+
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { seedDemoNamespace } from '../../../infra/local/demo-namespace.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../infra/local/local-stack.js';
+import { isApiError, JobsApiClient } from '../../../shared/client/jobs-api-client.js';
+import type { JobView } from '../../../shared/jobs/job.js';
+import { isTerminalPhase } from '../../../shared/jobs/phase.js';
+
+export const NAMESPACE = 'flytesnacks-development';
+
+export interface TestStack {
+  stack: LocalStack;
+  api: JobsApiClient;
+}
+
+export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
+  const stack = await startLocalStack({
+    databricks: { timing: { pendingMs: 150, runningMs: 400, terminatingMs: 50 } },
+    pollIntervalSeconds: { min: 0, max: 1 },
+    visibilityTimeoutSeconds: 3,
+    ...options,
+  });
+  seedDemoNamespace(stack, NAMESPACE);
+  return { stack, api: new JobsApiClient(stack.frontDoorUrl) };
+}
+
+export function jobRequest(executionId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    namespace: NAMESPACE,
+    executionId,
+    task: {
+      databricksConf: { run_name: executionId, new_cluster: { spark_version: '15.4.x-scala2.12', num_workers: 1 } },
+    },
+    container: { image: 'ghcr.io/flyteorg/flytekit:py3.11-latest', args: ['pyflyte-execute', '--inputs', 'x'] },
+    ...overrides,
+  };
+}
+
+/** Polls `probe` until `done` holds or the deadline passes; returns the last value either way. */
+export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await probe();
+  }
+  return value;
+}
+
+export async function jobView(api: JobsApiClient, jobId: string): Promise<JobView> {
+  const { body } = await api.get(jobId);
+  if (isApiError(body)) throw new Error(`GET ${jobId}: ${body.error.message}`);
+  return body;
+}
+
+export function waitForTerminal(api: JobsApiClient, jobId: string, timeoutMs?: number): Promise<JobView> {
+  return waitFor(
+    () => jobView(api, jobId),
+    (view) => isTerminalPhase(view.phase),
+    timeoutMs,
+  );
+}
+
+export async function scanJobs(stack: LocalStack): Promise<Record<string, unknown>[]> {
+  const doc = DynamoDBDocumentClient.from(stack.dynamodb);
+  const { Items = [] } = await doc.send(new ScanCommand({ TableName: stack.tableName, ConsistentRead: true }));
+  return Items;
+}
+
+export function runsFor(stack: LocalStack, jobId: string) {
+  return stack.databricks.runs().filter((run) => run.idempotencyToken === jobId);
+}
+
+/** Reads (without deleting) what sits in a queue, e.g. a DLQ. */
+export async function peekQueue(stack: LocalStack, queueUrl: string): Promise<string[]> {
+  const { Messages = [] } = await stack.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 0,
+      WaitTimeSeconds: 0,
+    }),
+  );
+  return Messages.map((m) => m.Body ?? '');
+}
+
+/** True once the queue holds no message, visible, delayed or in flight. */
+export async function waitForQueueDrained(stack: LocalStack, queueUrl: string, timeoutMs = 20_000): Promise<boolean> {
+  const names = [
+    'ApproximateNumberOfMessages',
+    'ApproximateNumberOfMessagesNotVisible',
+    'ApproximateNumberOfMessagesDelayed',
+  ] as const;
+  const counts = await waitFor(
+    async () => {
+      const { Attributes = {} } = await stack.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }),
+      );
+      return names.map((name) => Number(Attributes[name] ?? 'NaN'));
+    },
+    (values) => values.every((v) => v === 0),
+    timeoutMs,
+  );
+  return counts.every((v) => v === 0);
+}
