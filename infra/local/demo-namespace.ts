@@ -8,8 +8,10 @@ import type { LocalStack } from './local-stack.js';
 
 export const DEMO_NAMESPACE = 'flytesnacks-development';
 
-export function seedDemoNamespace(stack: LocalStack, namespace = DEMO_NAMESPACE): void {
+/** Returns the PAT, for tests that rotate it; callers must not print it. */
+export function seedDemoNamespace(stack: LocalStack, namespace = DEMO_NAMESPACE): string {
   const token = `dapi${randomBytes(16).toString('hex')}`;
   stack.secrets.putSecret(`flyte/${namespace}/databricks-token`, JSON.stringify({ token }));
   stack.databricks.addToken(token);
+  return token;
 }

@@ -152,11 +152,11 @@ export class JobsClient {
 
       const parsed = parseErrorBody(scrub(text));
       const message = scrub(parsed.message);
-      if (status === 401 && !refreshed) {
-        // The cached token may have been revoked or expired early: drop it and try once with a fresh one.
+      if (isStaleCredential(status, message) && !refreshed) {
+        // The cached token may have been revoked, rotated or expired early: drop it and try once with a fresh one.
         refreshed = true;
         this.auth.invalidate();
-        this.logger?.warn('Databricks returned 401; refreshing the token and retrying once', { operation });
+        this.logger?.warn('Databricks rejected the token; refreshing it and retrying once', { operation, status });
         continue;
       }
 
@@ -164,7 +164,9 @@ export class JobsClient {
       failures++;
       if (!retryable || failures >= this.policy.maxAttempts) {
         let detail = message;
-        if (status === 401) detail += `; a freshly fetched token was also rejected (${this.auth.describe()})`;
+        if (refreshed && isStaleCredential(status, message)) {
+          detail += `; a freshly fetched token was also rejected (${this.auth.describe()})`;
+        }
         if (retryable) detail += ` (gave up after ${failures} attempts)`;
         throw new DatabricksApiError(formatApiErrorMessage(operation, status, parsed.errorCode, detail), {
           operation,
@@ -182,6 +184,14 @@ export class JobsClient {
     this.logger?.warn(`Databricks ${operation} failed transiently; retrying`, { ...extra, attempt: failures, delayMs });
     await this.sleep(delayMs);
   }
+}
+
+/**
+ * A 401, or the 403 "Invalid access token." Databricks answers for a well-formed token it does not know (a revoked
+ * or rotated PAT, databricks-sdk-go #873): both mean the credential we hold is stale, not that access is denied.
+ */
+function isStaleCredential(status: number, message: string): boolean {
+  return status === 401 || (status === 403 && /invalid access token/i.test(message));
 }
 
 function parseJson(text: string, operation: Operation, status: number, scrub: (t: string) => string): unknown {

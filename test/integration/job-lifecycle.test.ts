@@ -71,4 +71,20 @@ describe('a PAT job from POST to SUCCEEDED', () => {
       expect(body).toMatchObject({ error: { code: 'NotFound', field: 'id' } });
     }
   });
+
+  it('keeps a job going when its namespace PAT is rotated mid-run: the stale token is dropped and re-read', async () => {
+    const jobId = jobIdFor(NAMESPACE, 'lifecycle-rotation');
+    await t.api.submit(jobRequest('lifecycle-rotation'));
+    await waitFor(
+      () => jobView(t.api, jobId),
+      (view) => view.runId !== null,
+    );
+    // Rotate: the workspace revokes the old token, the secret gets the new one.
+    const rotated = `dapi${'ab'.repeat(16)}`;
+    t.stack.databricks.removeToken(t.token);
+    t.stack.databricks.addToken(rotated);
+    t.stack.secrets.putSecret(`flyte/${NAMESPACE}/databricks-token`, JSON.stringify({ token: rotated }));
+    expect((await waitForTerminal(t.api, jobId)).phase).toBe('SUCCEEDED');
+    expect(t.stack.databricks.requests.some((r) => r.status === 403)).toBe(true);
+  });
 });

@@ -16,6 +16,8 @@ export const NAMESPACE = 'flytesnacks-development';
 export interface TestStack {
   stack: LocalStack;
   api: JobsApiClient;
+  /** The seeded namespace's PAT. */
+  token: string;
 }
 
 export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
@@ -25,8 +27,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     visibilityTimeoutSeconds: 3,
     ...options,
   });
-  seedDemoNamespace(stack, NAMESPACE);
-  return { stack, api: new JobsApiClient(stack.frontDoorUrl) };
+  const token = seedDemoNamespace(stack, NAMESPACE);
+  return { stack, api: new JobsApiClient(stack.frontDoorUrl), token };
 }
 
 export function jobRequest(executionId: string, overrides: Record<string, unknown> = {}) {

@@ -287,6 +287,27 @@ describe('JobsClient 401 handling', () => {
   });
 });
 
+describe('JobsClient 403 handling', () => {
+  it('treats 403 "Invalid access token." (a revoked or rotated PAT) like a 401: refresh once, then succeed', async () => {
+    const auth = new FakeAuth(['revoked', 'rotated']);
+    const invalid = json(403, { error_code: 403, message: 'Invalid access token.' });
+    const { client, calls } = setup([invalid, json(200, { run_id: 9 })], {}, auth);
+    await expect(client.getRun(9)).resolves.toEqual({ run_id: 9 });
+    expect(calls.map((c) => header(c, 'Authorization'))).toEqual(['Bearer revoked', 'Bearer rotated']);
+    expect(auth.invalidations).toBe(1);
+  });
+
+  it('fails fast on any other 403 (permission denied), without refreshing', async () => {
+    const auth = new FakeAuth(['t1', 't2']);
+    const denied = json(403, { error_code: 'PERMISSION_DENIED', message: 'User does not have permission' });
+    const { client, calls } = setup([denied], {}, auth);
+    const err = await rejection(client.getRun(9));
+    expect(err).toMatchObject({ status: 403, errorCode: 'PERMISSION_DENIED', permanent: true });
+    expect(calls).toHaveLength(1);
+    expect(auth.invalidations).toBe(0);
+  });
+});
+
 describe('JobsClient redirects and secrecy', () => {
   it('does not follow a 3xx and reports it as non-retryable', async () => {
     const redirect = new Response(null, {
