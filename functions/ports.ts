@@ -10,6 +10,7 @@ import { type AuthDeps, buildAuth } from '../shared/auth/resolve-auth.js';
 import { SecretsManagerSecretSource } from '../shared/auth/secret-source.js';
 import { dynamoDbClient, secretsManagerClient, sqsClient } from '../shared/aws/clients.js';
 import { type Config, config } from '../shared/config.js';
+import { assertAllowedWorkspace } from '../shared/databricks/allowed-hosts.js';
 import { JobsClient } from '../shared/databricks/jobs-client.js';
 import { type JobQueues, SqsJobQueues } from '../shared/jobs/job-queues.js';
 import { DynamoDbJobStore, type JobStore } from '../shared/jobs/job-store.js';
@@ -40,13 +41,16 @@ export function createPorts(cfg: Config): Ports {
       cancel: cfg.CANCEL_QUEUE_URL,
     }),
     auth: (context) => buildAuth(context, authDeps),
-    databricks: (host, auth) =>
-      new JobsClient({
+    databricks: (host, auth) => {
+      // Checked again at call time: the allowlist may have shrunk since the job was accepted.
+      assertAllowedWorkspace(host, cfg.ALLOWED_DATABRICKS_HOSTS);
+      return new JobsClient({
         host,
         auth,
         apiVersion: cfg.DATABRICKS_API_VERSION,
         allowInsecureHttp: cfg.ALLOW_INSECURE_LOOPBACK_DATABRICKS,
-      }),
+      });
+    },
     now: () => new Date(),
   };
 }

@@ -42,6 +42,19 @@ const configSchema = z
     MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
     JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     DATABRICKS_API_VERSION: z.enum(['2.1', '2.2']).default('2.2'),
+    /**
+     * Workspace hosts a job may name, comma-separated (`dbc-1.cloud.databricks.com,dbc-2...`). When set, any other
+     * host is refused before a credential is read, so a request cannot send a tenant's token elsewhere.
+     */
+    ALLOWED_DATABRICKS_HOSTS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      ),
     /** Local stack only: lets a job name an http://127.0.0.1 workspace (the emulator). Never set in AWS. */
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: flag,
   })

@@ -107,6 +107,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     POLL_QUEUE_URL: queues.poll,
     CANCEL_QUEUE_URL: queues.cancel,
     FLYTE_DATABRICKS_INSTANCE: databricks.url,
+    ALLOWED_DATABRICKS_HOSTS: new URL(databricks.url).host,
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: 'true',
     MAX_RECEIVE_COUNT: String(maxReceiveCount),
     POLL_INTERVAL_MIN_SECONDS: String(options.pollIntervalSeconds?.min ?? 1),

@@ -5,6 +5,7 @@
  */
 import { selectAuthContext } from '../auth/resolve-auth.js';
 import type { Config } from '../config.js';
+import { assertAllowedWorkspace } from '../databricks/allowed-hosts.js';
 import { buildSubmitRunBody } from '../databricks/submit-body.js';
 import { normalizeWorkspaceUrl } from '../databricks/workspace-url.js';
 import { ConnectorError, InvalidJobSpecError } from '../errors.js';
@@ -20,6 +21,7 @@ export type AcceptConfig = Pick<
   | 'FLYTE_DATABRICKS_AUTH_TYPE'
   | 'FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER'
   | 'ALLOW_INSECURE_LOOPBACK_DATABRICKS'
+  | 'ALLOWED_DATABRICKS_HOSTS'
   | 'JOB_RETENTION_DAYS'
 >;
 
@@ -58,6 +60,7 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
   const host = task.databricksInstance ?? config.FLYTE_DATABRICKS_INSTANCE;
   if (!host) throw new InvalidJobSpecError(MISSING_INSTANCE, 'task.databricksInstance');
   const databricksHost = normalizeWorkspaceUrl(host, config.ALLOW_INSECURE_LOOPBACK_DATABRICKS);
+  assertAllowedWorkspace(databricksHost, config.ALLOWED_DATABRICKS_HOSTS);
   const auth = selectAuthContext(namespace, task, config);
   const jobId = jobIdFor(namespace, executionId);
   // Build the runs/submit body once now, only to reject what could never be submitted (e.g. no compute).
