@@ -1,0 +1,128 @@
+/**
+ * The DynamoDB job store against dynalite over a real socket: create once, updates guarded by the version read,
+ * and reads that keep attributes a newer release wrote.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../shared/jobs/job.js';
+import { jobIdFor } from '../../shared/jobs/job-id.js';
+import { DynamoDbJobStore, type JobStore, JobVersionConflictError } from '../../shared/jobs/job-store.js';
+import { mutateJob } from '../../shared/jobs/mutate-job.js';
+
+const server = dynalite({ createTableMs: 0 });
+let client: DynamoDBClient;
+let store: DynamoDbJobStore;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'jobs',
+      AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  store = new DynamoDbJobStore(client, 'jobs');
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+function job(executionId: string): Job {
+  return {
+    jobId: jobIdFor('ns', executionId),
+    namespace: 'ns',
+    executionId,
+    requestHash: 'h',
+    task: { databricksConf: { existing_cluster_id: 'c' } },
+    container: { args: [], env: {} },
+    databricksHost: 'https://dbc-1.cloud.databricks.com',
+    auth: { authType: 'pat', namespace: 'ns', tokenSecretName: 'databricks-token' },
+    phase: 'QUEUED',
+    message: 'm',
+    cancelRequested: false,
+    pollGeneration: 0,
+    version: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: 1_900_000_000,
+  };
+}
+
+describe('Class: DynamoDbJobStore', () => {
+  it('creates a job once; a second create writes nothing', async () => {
+    const first = job('create-once');
+    expect(await store.create(first)).toBe(true);
+    expect(await store.create({ ...first, message: 'overwritten?' })).toBe(false);
+    expect((await store.get(first.jobId))?.message).toBe('m');
+  });
+
+  it('applies an update only at the version read, and bumps it', async () => {
+    const j = job('versioned');
+    await store.create(j);
+    const updated = await store.update(j.jobId, 1, { phase: 'RUNNING', runId: 42 }, new Date('2026-02-02T00:00:00Z'));
+    expect(updated).toMatchObject({ phase: 'RUNNING', runId: 42, version: 2, updatedAt: '2026-02-02T00:00:00.000Z' });
+    await expect(store.update(j.jobId, 1, { phase: 'FAILED' })).rejects.toBeInstanceOf(JobVersionConflictError);
+    expect((await store.get(j.jobId))?.phase).toBe('RUNNING');
+  });
+
+  it('refuses to update a job that does not exist', async () => {
+    await expect(store.update(jobIdFor('ns', 'ghost'), 1, { phase: 'FAILED' })).rejects.toBeInstanceOf(
+      JobVersionConflictError,
+    );
+    expect(await store.get(jobIdFor('ns', 'ghost'))).toBeUndefined();
+  });
+
+  it('reads items carrying attributes this release does not know', async () => {
+    const j = job('newer-release');
+    await client.send(
+      new PutItemCommand({
+        TableName: 'jobs',
+        Item: {
+          jobId: { S: j.jobId },
+          namespace: { S: 'ns' },
+          phase: { S: 'RUNNING' },
+          version: { N: '3' },
+          someFutureField: { M: { nested: { S: 'x' } } },
+        },
+      }),
+    );
+    const read = await store.get(j.jobId);
+    expect(read).toMatchObject({ jobId: j.jobId, phase: 'RUNNING', version: 3 });
+    // And it can still be updated, keeping what it does not understand.
+    await store.update(j.jobId, 3, { phase: 'SUCCEEDED' });
+    expect(await store.get(j.jobId)).toMatchObject({ phase: 'SUCCEEDED', someFutureField: { nested: 'x' } });
+  });
+
+  it('mutateJob re-reads and decides again when another writer got in first', async () => {
+    const j = job('racing');
+    await store.create(j);
+    let raced = false;
+    // A store whose first update is preceded by another writer's update of the same job.
+    const racing: JobStore = {
+      create: (item) => store.create(item),
+      get: (id) => store.get(id),
+      update: async (id, version, patch) => {
+        if (!raced) {
+          raced = true;
+          await store.update(id, version, { cancelRequested: true });
+        }
+        return store.update(id, version, patch);
+      },
+    };
+    const seen: boolean[] = [];
+    const result = await mutateJob(racing, j.jobId, (current) => {
+      seen.push(current.cancelRequested);
+      return { message: `seen cancelRequested=${current.cancelRequested}` };
+    });
+    expect(seen).toEqual([false, true]);
+    expect(result).toMatchObject({ cancelRequested: true, message: 'seen cancelRequested=true', version: 3 });
+  });
+});
