@@ -17,7 +17,7 @@ import {
 } from './emulators/databricks-workspace.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
 import { startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
-import { startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
+import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 
 const HOST = '127.0.0.1';
 const REGION = 'us-east-1';
@@ -55,6 +55,8 @@ export interface LocalStack {
   queues: QueueUrls;
   /** The environment the handlers run with (also what `sam local` / LocalStack deployments need). */
   env: Record<string, string>;
+  /** Resolves once every queue is empty and no handler is running: all that was sent has been handled. */
+  drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,6 +127,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   ]);
 
   const timeoutMs = FUNCTION_TIMEOUT_SECONDS * 1000;
+  const sources: SqsEventSource[] = [];
   for (const [name, queueUrl, handler] of [
     ['submit', queues.submit, submit.handler],
     ['poll', queues.poll, poll.handler],
@@ -141,6 +144,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       concurrency: 2,
       onError: reportRuntimeError,
     });
+    sources.push(source);
     closers.push(() => source.stop());
   }
 
@@ -163,6 +167,10 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     tableName: TABLE_NAME,
     queues,
     env,
+    drain: async (drainTimeoutMs = 30_000) => {
+      // In flow order (submit feeds poll, nothing feeds submit), so a queue seen empty stays empty.
+      for (const source of sources) await source.drain({ timeoutMs: drainTimeoutMs });
+    },
     stop: () => closeAll(closers),
   };
 }

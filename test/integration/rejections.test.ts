@@ -3,9 +3,18 @@
  * nothing; a job whose PAT is missing ends FAILED saying which secret and namespace were looked at, and no
  * secret value reaches the table, the API or the logs.
  */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
-import { jobRequest, scanJobs, startTestStack, type TestStack, waitForTerminal } from './support/test-stack.js';
+import {
+  jobRequest,
+  peekQueue,
+  scanJobs,
+  startTestStack,
+  type TestStack,
+  waitFor,
+  waitForTerminal,
+} from './support/test-stack.js';
 
 let t: TestStack;
 let output: string[] = [];
@@ -16,7 +25,8 @@ const writes = vi.fn((chunk: unknown) => {
 
 beforeAll(async () => {
   // Every log line, debug included, is captured: a secret must not appear even there.
-  t = await startTestStack({ env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
+  // A short visibility timeout so a bad message spends its receives (and reaches the DLQ) within the test.
+  t = await startTestStack({ env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' }, visibilityTimeoutSeconds: 1 });
   vi.spyOn(process.stdout, 'write').mockImplementation(writes as never);
   vi.spyOn(process.stderr, 'write').mockImplementation(writes as never);
 });
@@ -108,5 +118,29 @@ describe('a PAT that is missing everywhere', () => {
     expect(table).not.toMatch(/dapi[0-9a-f]{8,}/);
     expect(table).not.toMatch(/Bearer/i);
     expect(output.join('')).not.toMatch(/dapi[0-9a-f]{8,}/);
+  });
+});
+
+describe('bad SQS messages', () => {
+  it('a submit message that is not JSON fails each receive, then lands in the DLQ, its reason logged', async () => {
+    await t.stack.sqs.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: 'not json {' }));
+    const dlq = await waitFor(
+      () => peekQueue(t.stack, t.stack.queues.submitDlq),
+      (bodies) => bodies.includes('not json {'),
+    );
+    expect(dlq).toContain('not json {');
+    const logs = output.join('');
+    expect(logs).toMatch(/is not JSON/);
+    expect(logs).toMatch(/last receive; it goes to the DLQ/);
+  });
+
+  it('a poll message for a job that does not exist is dropped with a warning, not retried', async () => {
+    const jobId = jobIdFor('ghost-namespace', 'ghost');
+    await t.stack.sqs.send(
+      new SendMessageCommand({ QueueUrl: t.stack.queues.poll, MessageBody: JSON.stringify({ jobId, generation: 1 }) }),
+    );
+    await t.stack.drain();
+    expect(output.join('')).toMatch(/Poll message names no job; dropping it/);
+    expect(await peekQueue(t.stack, t.stack.queues.pollDlq)).toEqual([]);
   });
 });

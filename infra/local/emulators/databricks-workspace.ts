@@ -106,6 +106,23 @@ const error = (
 });
 const invalid = (message: string): Reply => error(400, 'INVALID_PARAMETER_VALUE', message);
 
+/** Databricks reads an empty body as `{}` and answers malformed JSON with MALFORMED_REQUEST. */
+class MalformedJson {
+  readonly reply = error(
+    400,
+    'MALFORMED_REQUEST',
+    'Invalid JSON given in the body of the request - failed to parse given JSON',
+  );
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch {
+    return new MalformedJson();
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -154,16 +171,8 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   let url = '';
 
   function submit(raw: string): Reply {
-    let body: unknown;
-    try {
-      body = raw.trim() === '' ? {} : JSON.parse(raw);
-    } catch {
-      return error(
-        400,
-        'MALFORMED_REQUEST',
-        'Invalid JSON given in the body of the request - failed to parse given JSON',
-      );
-    }
+    const body = parseJson(raw);
+    if (body instanceof MalformedJson) return body.reply;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return error(400, 'MALFORMED_REQUEST', 'Invalid JSON given in the body of the request - expected a map');
     }
@@ -236,16 +245,8 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   }
 
   function cancel(raw: string): Reply {
-    let body: unknown;
-    try {
-      body = raw.trim() === '' ? {} : JSON.parse(raw);
-    } catch {
-      return error(
-        400,
-        'MALFORMED_REQUEST',
-        'Invalid JSON given in the body of the request - failed to parse given JSON',
-      );
-    }
+    const body = parseJson(raw);
+    if (body instanceof MalformedJson) return body.reply;
     const run = lookup((body as { run_id?: unknown } | null)?.run_id);
     if (!('runId' in run)) return run;
     requestCancel(run, clock(), timing);

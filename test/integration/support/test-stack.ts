@@ -3,7 +3,7 @@
  * a seeded tenant, and helpers that wait for a condition with a bounded deadline instead of sleeping.
  */
 
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { seedDemoNamespace } from '../../../infra/local/demo-namespace.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../infra/local/local-stack.js';
@@ -89,24 +89,4 @@ export async function peekQueue(stack: LocalStack, queueUrl: string): Promise<st
     }),
   );
   return Messages.map((m) => m.Body ?? '');
-}
-
-/** True once the queue holds no message, visible, delayed or in flight. */
-export async function waitForQueueDrained(stack: LocalStack, queueUrl: string, timeoutMs = 20_000): Promise<boolean> {
-  const names = [
-    'ApproximateNumberOfMessages',
-    'ApproximateNumberOfMessagesNotVisible',
-    'ApproximateNumberOfMessagesDelayed',
-  ] as const;
-  const counts = await waitFor(
-    async () => {
-      const { Attributes = {} } = await stack.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }),
-      );
-      return names.map((name) => Number(Attributes[name] ?? 'NaN'));
-    },
-    (values) => values.every((v) => v === 0),
-    timeoutMs,
-  );
-  return counts.every((v) => v === 0);
 }
