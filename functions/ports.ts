@@ -7,7 +7,7 @@
 import type { AuthContext } from '../shared/auth/auth-context.js';
 import type { AuthStrategy } from '../shared/auth/auth-strategy.js';
 import { type AuthDeps, buildAuth } from '../shared/auth/resolve-auth.js';
-import { SecretsManagerSecretSource } from '../shared/auth/secret-source.js';
+import { SecretsManagerSecrets } from '../shared/auth/secrets-manager-secrets.js';
 import { dynamoDbClient, secretsManagerClient, sqsClient } from '../shared/aws/clients.js';
 import { type Config, config } from '../shared/config.js';
 import { assertAllowedWorkspace } from '../shared/databricks/allowed-hosts.js';
@@ -28,10 +28,11 @@ export interface Ports {
 }
 
 export function createPorts(cfg: Config): Ports {
-  const authDeps: AuthDeps = {
-    config: cfg,
-    secrets: new SecretsManagerSecretSource(secretsManagerClient(), cfg.SECRET_CACHE_SECONDS * 1000),
-  };
+  const secretsManager = new SecretsManagerSecrets(secretsManagerClient(), {
+    nameTemplate: cfg.SECRET_NAME_TEMPLATE,
+    cacheMs: cfg.SECRET_CACHE_SECONDS * 1000,
+  });
+  const authDeps: AuthDeps = { config: cfg, secrets: secretsManager, secretsManager };
   return {
     config: cfg,
     store: new DynamoDbJobStore(dynamoDbClient(), cfg.JOBS_TABLE_NAME),

@@ -6,7 +6,8 @@
  */
 import { AuthConfigError } from '../errors.js';
 import type { AuthStrategy } from './auth-strategy.js';
-import { namespaceSecretId, type SecretSource, secretKey } from './secret-source.js';
+import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
+import type { SecretsManagerSecrets } from './secrets-manager-secrets.js';
 
 export const DEFAULT_TOKEN_SECRET_NAME = 'databricks-token';
 const TOKEN_KEY = 'token';
@@ -14,55 +15,54 @@ const TOKEN_KEY = 'token';
 export interface PatAuthOptions {
   namespace: string;
   tokenSecretName: string;
-  secrets: SecretSource;
-  secretNameTemplate: string;
+  secrets: NamespaceSecrets;
   fallbackToken?: string | undefined;
-  fallbackSecretId?: string | undefined;
+  /** The connector-wide fallback secret lives in Secrets Manager whatever the namespace source is. */
+  fallback?: { secretId: string; secretsManager: SecretsManagerSecrets } | undefined;
 }
 
 export class PatAuth implements AuthStrategy {
   readonly authType = 'pat' as const;
-  private readonly namespaceSecretId: string;
 
-  constructor(private readonly options: PatAuthOptions) {
-    this.namespaceSecretId = namespaceSecretId(options.secretNameTemplate, options.namespace, options.tokenSecretName);
-  }
+  constructor(private readonly options: PatAuthOptions) {}
 
   async getBearerToken(): Promise<string> {
-    const { secrets, fallbackToken, fallbackSecretId, namespace } = this.options;
-    const fromNamespace = await this.readToken(this.namespaceSecretId);
+    const { secrets, namespace, tokenSecretName, fallbackToken, fallback } = this.options;
+    const where = secrets.locate(namespace, tokenSecretName);
+    const fromNamespace = tokenFrom(await secrets.read(namespace, tokenSecretName), where);
     if (fromNamespace !== undefined) return fromNamespace;
     if (fallbackToken) return fallbackToken;
-    const fromConnector = fallbackSecretId ? await this.readToken(fallbackSecretId) : undefined;
-    if (fromConnector !== undefined) return fromConnector;
+    if (fallback) {
+      const fromConnector = tokenFrom(
+        await fallback.secretsManager.readById(fallback.secretId),
+        `Secrets Manager secret '${fallback.secretId}'`,
+      );
+      if (fromConnector !== undefined) return fromConnector;
+    }
     throw new AuthConfigError(
-      `No Databricks token found for namespace '${namespace}': looked at ${secrets.kind} secret ` +
-        `'${this.namespaceSecretId}' (key '${TOKEN_KEY}'), FLYTE_DATABRICKS_ACCESS_TOKEN ` +
-        `(${fallbackToken === undefined ? 'unset' : 'empty'}) and FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID ` +
-        `(${fallbackSecretId ? `'${fallbackSecretId}' not found` : 'unset'}). Create the namespace secret ` +
+      `No Databricks token found for namespace '${namespace}': looked at ${where} (key '${TOKEN_KEY}'), ` +
+        `FLYTE_DATABRICKS_ACCESS_TOKEN (unset) and FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID ` +
+        `(${fallback ? `'${fallback.secretId}' not found` : 'unset'}). Create the namespace secret ` +
         `or configure a connector-wide token.`,
     );
   }
 
   invalidate(): void {
-    this.options.secrets.invalidate(this.namespaceSecretId);
-    if (this.options.fallbackSecretId) this.options.secrets.invalidate(this.options.fallbackSecretId);
+    this.options.secrets.invalidate(this.options.namespace, this.options.tokenSecretName);
+    this.options.fallback?.secretsManager.invalidateId(this.options.fallback.secretId);
   }
 
   describe(): string {
-    return `pat (namespace '${this.options.namespace}', ${this.options.secrets.kind} secret '${this.namespaceSecretId}')`;
+    const { secrets, namespace, tokenSecretName } = this.options;
+    return `pat (namespace '${namespace}', ${secrets.locate(namespace, tokenSecretName)})`;
   }
+}
 
-  /** undefined when the secret does not exist; an error when it exists but holds no usable token. */
-  private async readToken(secretId: string): Promise<string | undefined> {
-    const value = await this.options.secrets.read(secretId);
-    if (value === undefined) return undefined;
-    const token = secretKey(value, TOKEN_KEY);
-    if (!token) {
-      throw new AuthConfigError(
-        `${this.options.secrets.kind} secret '${secretId}' has no non-empty '${TOKEN_KEY}' key: store {"${TOKEN_KEY}": "<PAT>"}`,
-      );
-    }
-    return token;
-  }
+/** undefined when the secret does not exist; an error when it exists but holds no usable token. */
+function tokenFrom(values: SecretValues | undefined, where: string): string | undefined {
+  if (values === undefined) return undefined;
+  const token = values[TOKEN_KEY];
+  if (!token)
+    throw new AuthConfigError(`${where} has no non-empty '${TOKEN_KEY}' key: store {"${TOKEN_KEY}": "<PAT>"}`);
+  return token;
 }

@@ -9,18 +9,19 @@ import { AuthConfigError, InvalidJobSpecError } from '../errors.js';
 import type { TaskSpec } from '../jobs/submit-request.js';
 import type { AuthContext } from './auth-context.js';
 import type { AuthStrategy } from './auth-strategy.js';
+import type { NamespaceSecrets } from './namespace-secrets.js';
 import { DEFAULT_TOKEN_SECRET_NAME, PatAuth } from './pat.js';
-import type { SecretSource } from './secret-source.js';
+import type { SecretsManagerSecrets } from './secrets-manager-secrets.js';
 
 export interface AuthDeps {
   config: Pick<
     Config,
-    | 'FLYTE_DATABRICKS_AUTH_TYPE'
-    | 'FLYTE_DATABRICKS_ACCESS_TOKEN'
-    | 'FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID'
-    | 'SECRET_NAME_TEMPLATE'
+    'FLYTE_DATABRICKS_AUTH_TYPE' | 'FLYTE_DATABRICKS_ACCESS_TOKEN' | 'FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID'
   >;
-  secrets: SecretSource;
+  /** Where namespace secrets are read from. */
+  secrets: NamespaceSecrets;
+  /** Connector-wide secrets (the fallback PAT) are always in Secrets Manager. */
+  secretsManager: SecretsManagerSecrets;
 }
 
 export function selectAuthContext(
@@ -41,15 +42,16 @@ export function selectAuthContext(
 
 export function buildAuth(context: AuthContext, deps: AuthDeps): AuthStrategy {
   switch (context.authType) {
-    case 'pat':
+    case 'pat': {
+      const fallbackSecretId = deps.config.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID;
       return new PatAuth({
         namespace: context.namespace,
         tokenSecretName: context.tokenSecretName ?? DEFAULT_TOKEN_SECRET_NAME,
         secrets: deps.secrets,
-        secretNameTemplate: deps.config.SECRET_NAME_TEMPLATE,
         fallbackToken: deps.config.FLYTE_DATABRICKS_ACCESS_TOKEN,
-        fallbackSecretId: deps.config.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID,
+        fallback: fallbackSecretId ? { secretId: fallbackSecretId, secretsManager: deps.secretsManager } : undefined,
       });
+    }
     default:
       throw new AuthConfigError(`Cannot rebuild auth type '${context.authType}': not supported by this release`);
   }

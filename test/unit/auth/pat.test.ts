@@ -7,20 +7,28 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PatAuth, type PatAuthOptions } from '../../../shared/auth/pat.js';
 import { buildAuth, selectAuthContext } from '../../../shared/auth/resolve-auth.js';
-import { SecretsManagerSecretSource } from '../../../shared/auth/secret-source.js';
+import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
 import { AuthConfigError, InvalidJobSpecError } from '../../../shared/errors.js';
 
 const sm = mockClient(SecretsManagerClient);
 const notFound = () =>
   new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} });
 
-function pat(overrides: Partial<PatAuthOptions> = {}, cacheMs = 60_000) {
+const secretsManager = (cacheMs = 60_000) =>
+  new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
+    nameTemplate: 'flyte/{namespace}/{name}',
+    cacheMs,
+  });
+
+function pat(overrides: Partial<PatAuthOptions> & { fallbackSecretId?: string } = {}) {
+  const { fallbackSecretId, ...rest } = overrides;
+  const secrets = secretsManager();
   return new PatAuth({
     namespace: 'team-a',
     tokenSecretName: 'databricks-token',
-    secrets: new SecretsManagerSecretSource(new SecretsManagerClient({ region: 'us-east-1' }), cacheMs),
-    secretNameTemplate: 'flyte/{namespace}/{name}',
-    ...overrides,
+    secrets,
+    fallback: fallbackSecretId ? { secretId: fallbackSecretId, secretsManager: secrets } : undefined,
+    ...rest,
   });
 }
 
@@ -98,6 +106,7 @@ describe('Class: PatAuth', () => {
     const auth = pat();
     await auth.getBearerToken();
     expect(auth.describe()).toBe("pat (namespace 'team-a', Secrets Manager secret 'flyte/team-a/databricks-token')");
+    expect(auth.describe()).not.toContain('dapi-secret-value');
   });
 });
 
@@ -109,14 +118,18 @@ describe('Function: selectAuthContext() / buildAuth()', () => {
       { FLYTE_DATABRICKS_AUTH_TYPE: 'pat' },
     );
     expect(context).toEqual({ authType: 'pat', namespace: 'team-a', tokenSecretName: 'x' });
+    const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
+      nameTemplate: 's/{namespace}/{name}',
+      cacheMs: 0,
+    });
     const auth = buildAuth(context, {
       config: {
         FLYTE_DATABRICKS_AUTH_TYPE: 'pat',
-        SECRET_NAME_TEMPLATE: 's/{namespace}/{name}',
         FLYTE_DATABRICKS_ACCESS_TOKEN: undefined,
         FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: undefined,
       },
-      secrets: new SecretsManagerSecretSource(new SecretsManagerClient({ region: 'us-east-1' }), 0),
+      secrets,
+      secretsManager: secrets,
     });
     expect(auth.authType).toBe('pat');
     expect(auth.describe()).toContain("'s/team-a/x'");

@@ -1,0 +1,84 @@
+/**
+ * Namespace secrets in AWS Secrets Manager. A namespace's secret is named by the configured template
+ * (default `flyte/{namespace}/{name}`) and holds a JSON object of string keys, as a Kubernetes Secret would;
+ * a plain-string secret is taken as `{"token": <string>}` (a bare PAT). Values are cached briefly per warm
+ * container; `invalidate` drops one.
+ */
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { AuthConfigError } from '../errors.js';
+import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
+
+const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException']);
+
+export class SecretsManagerSecrets implements NamespaceSecrets {
+  readonly kind = 'Secrets Manager';
+  private readonly cache = new Map<string, { values: SecretValues | undefined; expiresAt: number }>();
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly options: { nameTemplate: string; cacheMs: number; now?: () => number },
+  ) {}
+
+  secretId(namespace: string, name: string): string {
+    return this.options.nameTemplate.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
+  }
+
+  locate(namespace: string, name: string): string {
+    return `Secrets Manager secret '${this.secretId(namespace, name)}'`;
+  }
+
+  read(namespace: string, name: string): Promise<SecretValues | undefined> {
+    return this.readById(this.secretId(namespace, name));
+  }
+
+  invalidate(namespace: string, name: string): void {
+    this.invalidateId(this.secretId(namespace, name));
+  }
+
+  /** A secret by its full id (name or ARN), such as the connector-wide fallback PAT. */
+  async readById(secretId: string): Promise<SecretValues | undefined> {
+    const now = (this.options.now ?? Date.now)();
+    const hit = this.cache.get(secretId);
+    if (hit && hit.expiresAt > now) return hit.values;
+    const values = await this.fetch(secretId);
+    if (this.options.cacheMs > 0) this.cache.set(secretId, { values, expiresAt: now + this.options.cacheMs });
+    return values;
+  }
+
+  invalidateId(secretId: string): void {
+    this.cache.delete(secretId);
+  }
+
+  private async fetch(secretId: string): Promise<SecretValues | undefined> {
+    let secretString: string | undefined;
+    try {
+      secretString = (await this.client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      if (error instanceof Error && DENIED.has(error.name)) {
+        throw new AuthConfigError(`Not allowed to read Secrets Manager secret '${secretId}' (${error.name})`, error);
+      }
+      throw error;
+    }
+    return secretString === undefined ? {} : parseSecretString(secretString);
+  }
+}
+
+/** JSON object -> its string-valued keys; anything else -> a bare token. Never echoes the content on error. */
+export function parseSecretString(secretString: string): SecretValues {
+  const trimmed = secretString.trim();
+  if (!trimmed.startsWith('{')) return { token: trimmed };
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value.trim()]] : [])),
+    );
+  } catch {
+    return {};
+  }
+}
