@@ -29,6 +29,31 @@ const configSchema = z
     /** Secrets Manager id (name or ARN) of the connector-wide fallback PAT; key `token` or a plain string. */
     FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: optionalString,
     FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER: optionalString,
+    /** Where namespace secrets (`databricks-token`, `databricks-oauth`) are read from. */
+    NAMESPACE_SECRET_SOURCE: z.enum(['secrets-manager', 'kubernetes']).default('secrets-manager'),
+    /** Name of the per-namespace OAuth secret (upstream contract). */
+    FLYTE_DATABRICKS_OAUTH_SECRET_NAME: z.string().min(1).default('databricks-oauth'),
+    /** Connector-level service principal (upstream contract: no FLYTE_ prefix). */
+    DATABRICKS_CLIENT_ID: optionalString,
+    DATABRICKS_CLIENT_SECRET: optionalString,
+    /** Secrets Manager id holding the connector-level `client_secret` (preferred over the plain variable on Lambda). */
+    DATABRICKS_CLIENT_SECRET_SECRET_ID: optionalString,
+    /** OIDC Model 1 subject token file, then AWS_WEB_IDENTITY_TOKEN_FILE, then /var/run/secrets/databricks/token. */
+    FLYTE_DATABRICKS_OIDC_TOKEN_FILE: optionalString,
+    AWS_WEB_IDENTITY_TOKEN_FILE: optionalString,
+    /** Default OIDC audience (Model 2 TokenRequest audience when the SA has none; the STS JWT's audience). */
+    FLYTE_DATABRICKS_OIDC_AUDIENCE: z.string().min(1).default('databricks'),
+    /** Model 1 subject token: a file, STS GetWebIdentityToken, or `auto` (a file if one exists, else STS). */
+    OIDC_SUBJECT_TOKEN_SOURCE: z.enum(['auto', 'file', 'sts']).default('auto'),
+    OIDC_STS_DURATION_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
+    /** Kubernetes API for Model 2 and Kubernetes secrets: URL + CA, and an EKS token for the named cluster. */
+    KUBERNETES_API_URL: optionalString,
+    KUBERNETES_CA_DATA: optionalString,
+    EKS_CLUSTER_NAME: optionalString,
+    /** A static bearer token for the Kubernetes API (local stack, or a cluster that is not EKS). */
+    KUBERNETES_TOKEN: optionalString,
+    KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: z.coerce.number().int().min(600).max(86_400).default(3600),
+    NAMESPACE_DISCOVERY_CACHE_SECONDS: seconds(300, 3600),
     /** Where a namespace's secrets live in Secrets Manager; `{namespace}` and `{name}` are substituted. */
     SECRET_NAME_TEMPLATE: z
       .string()
