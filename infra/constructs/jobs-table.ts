@@ -1,0 +1,58 @@
+/**
+ * The jobs table: one item per job, keyed by the deterministic job id, expiring through TTL. On-demand, point-in-time
+ * recovery, encrypted with the AWS managed key, and kept (with deletion protection) unless the stack is non-prod.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+/** The item actions the job store uses (shared/jobs/job-store.ts). */
+export type JobItemAction = 'GetItem' | 'PutItem' | 'UpdateItem';
+
+export interface JobsTableProps {
+  removalPolicy: 'retain' | 'destroy';
+}
+
+export class JobsTable extends Construct {
+  static readonly PARTITION_KEY = 'jobId';
+  static readonly TTL_ATTRIBUTE = 'expiresAt';
+  /** For the coming `list` feature: a namespace's jobs, newest first. */
+  static readonly NAMESPACE_INDEX = 'byNamespace';
+
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: JobsTableProps) {
+    super(scope, id);
+    const retain = props.removalPolicy === 'retain';
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: JobsTable.PARTITION_KEY, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: JobsTable.TTL_ATTRIBUTE,
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: JobsTable.NAMESPACE_INDEX,
+      partitionKey: { name: 'namespace', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      // A listing shows the job view (phase, run, auth type, timestamps...). Projecting everything means the view can
+      // grow without rebuilding the index; a projection cannot be changed in place.
+      projectionType: ProjectionType.ALL,
+    });
+  }
+
+  /**
+   * Grants exactly these item actions on the table itself. Table.grant() would add `<table>/index/*` too, which
+   * item actions never need; a query on the index will be granted on that index's ARN alone.
+   */
+  grantItemActions(grantee: IGrantable, actions: readonly JobItemAction[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: actions.map((action) => `dynamodb:${action}`),
+      resourceArns: [this.table.tableArn],
+    });
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * The stack's configuration, read from CDK context (cdk.json "context", or `cdk deploy -c key=value`), validated
+ * once with defaults. A bad value stops synth with an error naming the context key, before anything is deployed.
+ * Context values set with -c arrive as strings, values from cdk.json as JSON: both are accepted.
+ */
+import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The retention periods CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export interface StackConfig {
+  /** Workspace hosts jobs may name; empty means the functions apply no allowlist. → ALLOWED_DATABRICKS_HOSTS */
+  allowedDatabricksHosts: string[];
+  /** → FLYTE_DATABRICKS_INSTANCE */
+  databricksInstance?: string;
+  /** → FLYTE_DATABRICKS_AUTH_TYPE */
+  databricksAuthType: AuthType;
+  /** → DATABRICKS_API_VERSION */
+  databricksApiVersion: '2.1' | '2.2';
+  /** → SECRET_NAME_TEMPLATE; its fixed prefix scopes secretsmanager:GetSecretValue. */
+  secretNameTemplate: string;
+  /** Secrets Manager name or ARN of the connector-wide fallback PAT. → FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID */
+  fallbackTokenSecretId?: string;
+  /** Grant sts:GetWebIdentityToken (OIDC Model 1 on Lambda), conditioned on `oidcAudience`. */
+  oidcModel1Sts: boolean;
+  oidcAudience?: string;
+  /** Grant eks:DescribeCluster on this cluster (OIDC Model 2, Kubernetes secrets). */
+  eksClusterName?: string;
+  eksApiEndpoint?: string;
+  /** Base64 PEM of the cluster CA. */
+  eksCaData?: string;
+  /** Put the functions in this VPC's subnets (private EKS endpoints). Both or neither. */
+  vpcId?: string;
+  subnetIds: string[];
+  /** Security groups for the functions in the VPC; one allowing all egress is created when none are given. */
+  securityGroupIds: string[];
+  pollIntervalMinSeconds: number;
+  pollIntervalMaxSeconds: number;
+  jobRetentionDays: number;
+  logLevel: LogLevel;
+  logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
+  /** The queues' redrive maxReceiveCount, also given to the handlers as MAX_RECEIVE_COUNT. */
+  maxReceiveCount: number;
+  /** `retain` keeps the jobs table (deletion protection on) and the log groups when the stack is deleted. */
+  removalPolicy: 'retain' | 'destroy';
+  alarmTopicArn?: string;
+  alarmEmail?: string;
+  /** IAM principal ARNs allowed to call the API; empty means any principal the account's IAM policies allow. */
+  apiAllowedPrincipalArns: string[];
+  apiThrottleRateLimit: number;
+  apiThrottleBurstLimit: number;
+  /** Upper bound on concurrent consumer invocations per queue (SQS event source maxConcurrency). */
+  submitMaxConcurrency: number;
+  pollMaxConcurrency: number;
+  cancelMaxConcurrency: number;
+  /** For `sam local` only: sets AWS_ENDPOINT_URL on every function. Never set it for AWS. */
+  localAwsEndpointUrl?: string;
+}
+
+/** The context keys, as users type them. */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'allowedDatabricksHosts',
+  'databricksInstance',
+  'databricksAuthType',
+  'databricksApiVersion',
+  'secretNameTemplate',
+  'fallbackTokenSecretId',
+  'oidcModel1Sts',
+  'oidcAudience',
+  'eksClusterName',
+  'eksApiEndpoint',
+  'eksCaData',
+  'vpcId',
+  'subnetIds',
+  'securityGroupIds',
+  'pollIntervalMinSeconds',
+  'pollIntervalMaxSeconds',
+  'jobRetentionDays',
+  'logLevel',
+  'logRetentionDays',
+  'maxReceiveCount',
+  'removalPolicy',
+  'alarmTopicArn',
+  'alarmEmail',
+  'apiAllowedPrincipalArns',
+  'apiThrottleRateLimit',
+  'apiThrottleBurstLimit',
+  'submitMaxConcurrency',
+  'pollMaxConcurrency',
+  'cancelMaxConcurrency',
+  'localAwsEndpointUrl',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+export const DEFAULT_STACK_NAME = 'FlyteDatabricksLambda';
+
+export class StackConfigError extends Error {
+  constructor(
+    readonly key: ContextKey,
+    problem: string,
+  ) {
+    super(`CDK context '${key}' ${problem}. Set it in cdk.json "context" or with: cdk deploy -c ${key}=<value>`);
+    this.name = 'StackConfigError';
+  }
+}
+
+type Lookup = (key: string) => unknown;
+
+const HOST = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
+const SECRET_NAME_CHARS = /^[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const MAX_CA_DATA_LENGTH = 2800;
+
+const shown = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+function optionalString(get: Lookup, key: ContextKey, pattern?: RegExp, rule?: string): string | undefined {
+  const raw = get(key);
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') throw new StackConfigError(key, `must be a string (got ${shown(raw)})`);
+  const value = raw.trim();
+  if (value === '') return undefined;
+  if (pattern && !pattern.test(value)) throw new StackConfigError(key, `${rule} (got ${shown(value)})`);
+  return value;
+}
+
+function stringList(
+  get: Lookup,
+  key: ContextKey,
+  pattern: RegExp,
+  rule: string,
+  normalize: (value: string) => string = (value) => value,
+): string[] {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return [];
+  let items: unknown[];
+  if (Array.isArray(raw)) items = raw;
+  else if (typeof raw === 'string' && raw.trim().startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (!Array.isArray(parsed)) throw new Error('not an array');
+      items = parsed;
+    } catch {
+      throw new StackConfigError(key, `must be a JSON array of strings or a comma-separated list (got ${shown(raw)})`);
+    }
+  } else if (typeof raw === 'string') items = raw.split(',');
+  else throw new StackConfigError(key, `must be a list of strings (got ${shown(raw)})`);
+  const values = items.map((item) => {
+    if (typeof item !== 'string') throw new StackConfigError(key, `must hold only strings (got ${shown(item)})`);
+    return normalize(item.trim());
+  });
+  const nonEmpty = values.filter((v) => v !== '');
+  for (const value of nonEmpty) {
+    if (!pattern.test(value)) throw new StackConfigError(key, `${rule} (got ${shown(value)})`);
+  }
+  return [...new Set(nonEmpty)];
+}
+
+function integer(get: Lookup, key: ContextKey, fallback: number, min: number, max: number): number {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new StackConfigError(key, `must be an integer from ${min} to ${max} (got ${shown(raw)})`);
+  }
+  return value;
+}
+
+function boolean(get: Lookup, key: ContextKey, fallback: boolean): boolean {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new StackConfigError(key, `must be true or false (got ${shown(raw)})`);
+}
+
+function oneOf<T extends string | number>(get: Lookup, key: ContextKey, allowed: readonly T[], fallback: T): T {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof allowed[0] === 'number' && typeof raw === 'string' ? Number(raw.trim()) : raw;
+  const match = allowed.find((a) => a === value);
+  if (match === undefined) {
+    throw new StackConfigError(key, `must be one of ${allowed.join(', ')} (got ${shown(raw)})`);
+  }
+  return match;
+}
+
+/** A host as users write it (`https://dbc-1.cloud.databricks.com/`), reduced to what the functions compare. */
+function normalizeHost(value: string): string {
+  return value
+    .replace(/^https:\/\//i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase();
+}
+
+/**
+ * The fixed part of the secret name template, before its first placeholder: `flyte/{namespace}/{name}` gives
+ * `flyte/`. secretsmanager:GetSecretValue is granted on `secret:<prefix>*` and nothing wider.
+ */
+export function secretNamePrefix(template: string): string {
+  const brace = template.indexOf('{');
+  return brace === -1 ? template : template.slice(0, brace);
+}
+
+function parseSecretNameTemplate(get: Lookup): string {
+  const key = 'secretNameTemplate';
+  const template = optionalString(get, key) ?? 'flyte/{namespace}/{name}';
+  if (!template.includes('{namespace}') || !template.includes('{name}')) {
+    throw new StackConfigError(key, `must contain {namespace} and {name} (got ${shown(template)})`);
+  }
+  const fixed = template.replaceAll('{namespace}', '').replaceAll('{name}', '');
+  if (fixed !== '' && !SECRET_NAME_CHARS.test(fixed)) {
+    throw new StackConfigError(
+      key,
+      `may only use the characters Secrets Manager allows in names (got ${shown(template)})`,
+    );
+  }
+  if (secretNamePrefix(template) === '') {
+    throw new StackConfigError(
+      key,
+      `must start with a fixed prefix such as "flyte/" before the first placeholder, so secret access can be scoped to it (got ${shown(template)})`,
+    );
+  }
+  return template;
+}
+
+/** Parses and validates the stack configuration; `get` is usually `(key) => app.node.tryGetContext(key)`. */
+export function parseStackConfig(get: Lookup): StackConfig {
+  const allowedDatabricksHosts = stringList(
+    get,
+    'allowedDatabricksHosts',
+    HOST,
+    'must list workspace hosts such as dbc-123.cloud.databricks.com or *.cloud.databricks.com',
+    normalizeHost,
+  );
+  const instance = optionalString(get, 'databricksInstance');
+  const databricksInstance = instance === undefined ? undefined : normalizeHost(instance);
+  if (databricksInstance !== undefined && (!HOST.test(databricksInstance) || databricksInstance.startsWith('*.'))) {
+    throw new StackConfigError(
+      'databricksInstance',
+      `must be a workspace host such as dbc-123.cloud.databricks.com (got ${shown(instance)})`,
+    );
+  }
+  if (
+    databricksInstance &&
+    allowedDatabricksHosts.length > 0 &&
+    !hostAllowed(databricksInstance, allowedDatabricksHosts)
+  ) {
+    throw new StackConfigError(
+      'databricksInstance',
+      `must be one of allowedDatabricksHosts (${allowedDatabricksHosts.join(', ')}) (got ${shown(databricksInstance)})`,
+    );
+  }
+
+  const fallbackTokenSecretId = optionalString(get, 'fallbackTokenSecretId');
+  if (
+    fallbackTokenSecretId !== undefined &&
+    !(fallbackTokenSecretId.startsWith('arn:') ? SECRET_ARN : SECRET_NAME_CHARS).test(fallbackTokenSecretId)
+  ) {
+    throw new StackConfigError(
+      'fallbackTokenSecretId',
+      `must be a Secrets Manager secret name or ARN (got ${shown(fallbackTokenSecretId)})`,
+    );
+  }
+
+  const oidcModel1Sts = boolean(get, 'oidcModel1Sts', false);
+  const oidcAudience = optionalString(get, 'oidcAudience');
+  if (oidcModel1Sts && oidcAudience === undefined) {
+    throw new StackConfigError(
+      'oidcAudience',
+      'must be set when oidcModel1Sts is true (the audience STS tokens are for)',
+    );
+  }
+
+  const eksClusterName = optionalString(
+    get,
+    'eksClusterName',
+    EKS_CLUSTER_NAME,
+    'must be an EKS cluster name (letters, digits, - and _, at most 100)',
+  );
+  const eksApiEndpoint = optionalString(
+    get,
+    'eksApiEndpoint',
+    /^https:\/\/[^\s/]+\/?$/,
+    'must be the https:// URL of the cluster API server',
+  );
+  const eksCaData = optionalString(get, 'eksCaData', BASE64, 'must be the base64 of the cluster CA certificate (PEM)');
+  if (eksCaData !== undefined && eksCaData.length > MAX_CA_DATA_LENGTH) {
+    // Lambda allows 4 KB of environment in all; leave it out and the functions can read it with DescribeCluster.
+    throw new StackConfigError(
+      'eksCaData',
+      `must be at most ${MAX_CA_DATA_LENGTH} characters to fit Lambda's 4 KB environment (got ${eksCaData.length}); omit it to have the functions read it with eks:DescribeCluster`,
+    );
+  }
+  if ((eksApiEndpoint !== undefined || eksCaData !== undefined) && eksClusterName === undefined) {
+    throw new StackConfigError('eksClusterName', 'must be set when eksApiEndpoint or eksCaData is');
+  }
+
+  const vpcId = optionalString(get, 'vpcId', VPC_ID, 'must be a VPC id such as vpc-0123456789abcdef0');
+  const subnetIds = stringList(get, 'subnetIds', SUBNET_ID, 'must list subnet ids such as subnet-0123456789abcdef0');
+  const securityGroupIds = stringList(
+    get,
+    'securityGroupIds',
+    SECURITY_GROUP_ID,
+    'must list security group ids such as sg-0123456789abcdef0',
+  );
+  if (vpcId !== undefined && subnetIds.length === 0) {
+    throw new StackConfigError('subnetIds', 'must list the private subnets for the functions when vpcId is set');
+  }
+  if (vpcId === undefined && (subnetIds.length > 0 || securityGroupIds.length > 0)) {
+    throw new StackConfigError('vpcId', 'must be set when subnetIds or securityGroupIds are');
+  }
+
+  const pollIntervalMinSeconds = integer(get, 'pollIntervalMinSeconds', 10, 0, 900);
+  const pollIntervalMaxSeconds = integer(get, 'pollIntervalMaxSeconds', 60, 0, 900);
+  if (pollIntervalMinSeconds > pollIntervalMaxSeconds) {
+    throw new StackConfigError(
+      'pollIntervalMinSeconds',
+      `must not exceed pollIntervalMaxSeconds (${pollIntervalMaxSeconds}) (got ${pollIntervalMinSeconds})`,
+    );
+  }
+
+  const apiThrottleRateLimit = integer(get, 'apiThrottleRateLimit', 50, 1, 10_000);
+  const apiThrottleBurstLimit = integer(get, 'apiThrottleBurstLimit', 100, 1, 5_000);
+
+  return {
+    allowedDatabricksHosts,
+    databricksInstance,
+    databricksAuthType: oneOf(get, 'databricksAuthType', AUTH_TYPES, 'pat'),
+    databricksApiVersion: oneOf(get, 'databricksApiVersion', ['2.1', '2.2'] as const, '2.2'),
+    secretNameTemplate: parseSecretNameTemplate(get),
+    fallbackTokenSecretId,
+    oidcModel1Sts,
+    oidcAudience,
+    eksClusterName,
+    eksApiEndpoint,
+    eksCaData,
+    vpcId,
+    subnetIds,
+    securityGroupIds,
+    pollIntervalMinSeconds,
+    pollIntervalMaxSeconds,
+    jobRetentionDays: integer(get, 'jobRetentionDays', 30, 1, 3650),
+    logLevel: oneOf(get, 'logLevel', LOG_LEVELS, 'INFO'),
+    logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, 30),
+    // SQS allows 1..1000; the handlers' MAX_RECEIVE_COUNT has the same bounds.
+    maxReceiveCount: integer(get, 'maxReceiveCount', 5, 1, 1000),
+    removalPolicy: oneOf(get, 'removalPolicy', ['retain', 'destroy'] as const, 'retain'),
+    alarmTopicArn: optionalString(get, 'alarmTopicArn', SNS_TOPIC_ARN, 'must be an SNS topic ARN'),
+    alarmEmail: optionalString(get, 'alarmEmail', EMAIL, 'must be an email address'),
+    apiAllowedPrincipalArns: stringList(
+      get,
+      'apiAllowedPrincipalArns',
+      PRINCIPAL_ARN,
+      'must list IAM role, user or account-root ARNs such as arn:aws:iam::123456789012:role/flyte-task',
+    ),
+    apiThrottleRateLimit,
+    apiThrottleBurstLimit,
+    // Lambda's SQS event source takes maxConcurrency from 2 to 1000.
+    submitMaxConcurrency: integer(get, 'submitMaxConcurrency', 5, 2, 1000),
+    pollMaxConcurrency: integer(get, 'pollMaxConcurrency', 10, 2, 1000),
+    cancelMaxConcurrency: integer(get, 'cancelMaxConcurrency', 2, 2, 1000),
+    localAwsEndpointUrl: optionalString(
+      get,
+      'localAwsEndpointUrl',
+      /^https?:\/\/[^\s/]+\/?$/,
+      'must be an http(s) URL such as http://localstack:4566',
+    ),
+  };
+}
+
+/** The stack name: context `stackName`, letters, digits and hyphens as CloudFormation requires. */
+export function parseStackName(get: Lookup): string {
+  return (
+    optionalString(
+      get,
+      'stackName',
+      /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+      'must start with a letter and hold only letters, digits and hyphens',
+    ) ?? DEFAULT_STACK_NAME
+  );
+}
+
+function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  return allowed.some((pattern) =>
+    pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern,
+  );
+}

@@ -1,0 +1,182 @@
+/**
+ * The production stack: jobs table, submit/poll/cancel queues with their DLQs, the four functions, the REST API
+ * front door and the alarms. Each function is granted exactly the calls it makes:
+ *
+ * | function | DynamoDB (table)            | SQS send        | Secrets Manager / optional auth grants |
+ * |----------|-----------------------------|-----------------|----------------------------------------|
+ * | api      | GetItem, PutItem, UpdateItem| submit, cancel  | none                                   |
+ * | submit   | GetItem, PutItem, UpdateItem| poll            | GetSecretValue (+ STS, EKS if set)     |
+ * | poll     | GetItem, UpdateItem         | poll            | GetSecretValue (+ STS, EKS if set)     |
+ * | cancel   | GetItem, UpdateItem         | none            | GetSecretValue (+ STS, EKS if set)     |
+ *
+ * and the consumers receive from their own queue through the SQS event source.
+ */
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { type ISecurityGroup, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import { grantDatabricksCredentials } from './constructs/credential-grants.js';
+import { type FunctionNetwork, JobFunction } from './constructs/job-function.js';
+import { JobQueue } from './constructs/job-queue.js';
+import { JobsApi } from './constructs/jobs-api.js';
+import { JobsTable } from './constructs/jobs-table.js';
+import { OperationsAlarms } from './constructs/operations-alarms.js';
+import { functionEnvironment } from './function-environment.js';
+import type { StackConfig } from './stack-config.js';
+
+/** Function timeouts; each queue's visibility timeout is derived from its consumer's. */
+export const FUNCTION_TIMEOUTS = {
+  // API Gateway waits at most 29 s; the api function only writes an item and sends a message.
+  api: Duration.seconds(15),
+  // Databricks calls retry throttling and gateway errors with backoff (shared/databricks/retry-policy.ts).
+  submit: Duration.seconds(90),
+  poll: Duration.seconds(60),
+  cancel: Duration.seconds(60),
+} as const;
+
+export interface FlyteDatabricksStackProps extends StackProps {
+  config: StackConfig;
+}
+
+export class FlyteDatabricksStack extends Stack {
+  readonly jobsTable: JobsTable;
+  readonly queues: { submit: JobQueue; poll: JobQueue; cancel: JobQueue };
+  readonly functions: { api: JobFunction; submit: JobFunction; poll: JobFunction; cancel: JobFunction };
+  readonly api: JobsApi;
+  readonly alarms: OperationsAlarms;
+
+  constructor(scope: Construct, id: string, props: FlyteDatabricksStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.jobsTable = new JobsTable(this, 'JobsTable', { removalPolicy: config.removalPolicy });
+    const queue = (name: string, consumer: keyof typeof FUNCTION_TIMEOUTS) =>
+      new JobQueue(this, name, {
+        consumerTimeout: FUNCTION_TIMEOUTS[consumer],
+        maxReceiveCount: config.maxReceiveCount,
+      });
+    this.queues = {
+      submit: queue('SubmitQueue', 'submit'),
+      poll: queue('PollQueue', 'poll'),
+      cancel: queue('CancelQueue', 'cancel'),
+    };
+
+    const environment = functionEnvironment(config, {
+      tableName: this.jobsTable.table.tableName,
+      submitQueueUrl: this.queues.submit.queue.queueUrl,
+      pollQueueUrl: this.queues.poll.queue.queueUrl,
+      cancelQueueUrl: this.queues.cancel.queue.queueUrl,
+    });
+    const network = config.vpcId === undefined ? undefined : this.functionNetwork(config.vpcId, config);
+    const fn = (name: 'api' | 'submit' | 'poll' | 'cancel', description: string) => {
+      const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}Function`;
+      return new JobFunction(this, logicalId, {
+        entry: `functions/${name}/handler.ts`,
+        logicalId,
+        description,
+        timeout: FUNCTION_TIMEOUTS[name],
+        environment,
+        logLevel: config.logLevel,
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy: config.removalPolicy,
+        network,
+      });
+    };
+    this.functions = {
+      api: fn('api', 'flyte-databricks-lambda API: POST /v1/jobs, GET and DELETE /v1/jobs/{id}'),
+      submit: fn('submit', 'flyte-databricks-lambda: submits Databricks runs from the submit queue'),
+      poll: fn('poll', 'flyte-databricks-lambda: polls Databricks runs to the end from the poll queue'),
+      cancel: fn('cancel', 'flyte-databricks-lambda: cancels Databricks runs from the cancel queue'),
+    };
+    const { api, submit, poll, cancel } = this.functions;
+
+    this.jobsTable.grantItemActions(api, ['GetItem', 'PutItem', 'UpdateItem']);
+    this.queues.submit.grantSend(api);
+    this.queues.cancel.grantSend(api);
+
+    this.jobsTable.grantItemActions(submit, ['GetItem', 'PutItem', 'UpdateItem']);
+    this.queues.poll.grantSend(submit);
+
+    this.jobsTable.grantItemActions(poll, ['GetItem', 'UpdateItem']);
+    this.queues.poll.grantSend(poll);
+
+    this.jobsTable.grantItemActions(cancel, ['GetItem', 'UpdateItem']);
+
+    for (const consumer of [submit, poll, cancel]) grantDatabricksCredentials(consumer, config);
+
+    // Records are processed in parallel within a batch, so maxConcurrency × batchSize bounds the Databricks calls
+    // in flight per queue: that, not reserved concurrency, is what protects the workspace's API rate limits.
+    submit.function.addEventSource(
+      new SqsEventSource(this.queues.submit.queue, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.submitMaxConcurrency,
+      }),
+    );
+    poll.function.addEventSource(
+      new SqsEventSource(this.queues.poll.queue, {
+        batchSize: 10,
+        // Polls are already delayed by at least POLL_INTERVAL_MIN_SECONDS; a few more seconds gather fuller batches.
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+        maxConcurrency: config.pollMaxConcurrency,
+      }),
+    );
+    cancel.function.addEventSource(
+      new SqsEventSource(this.queues.cancel.queue, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.cancelMaxConcurrency,
+      }),
+    );
+
+    this.api = new JobsApi(this, 'Api', {
+      handler: api.function,
+      allowedPrincipalArns: config.apiAllowedPrincipalArns,
+      throttleRateLimit: config.apiThrottleRateLimit,
+      throttleBurstLimit: config.apiThrottleBurstLimit,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy: config.removalPolicy,
+    });
+
+    this.alarms = new OperationsAlarms(this, 'Alarms', {
+      deadLetterQueues: {
+        Submit: this.queues.submit.deadLetterQueue,
+        Poll: this.queues.poll.deadLetterQueue,
+        Cancel: this.queues.cancel.deadLetterQueue,
+      },
+      functions: { Api: api.function, Submit: submit.function, Poll: poll.function, Cancel: cancel.function },
+      alarmTopicArn: config.alarmTopicArn,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.restApi.url,
+      description: 'Base URL of the API stage; jobs are at <ApiUrl>v1/jobs (SigV4, service execute-api)',
+    });
+    new CfnOutput(this, 'SubmitQueueUrl', {
+      value: this.queues.submit.queue.queueUrl,
+      description: 'Any producer may SendMessage a job request here (the POST /v1/jobs body)',
+    });
+    new CfnOutput(this, 'PollQueueUrl', { value: this.queues.poll.queue.queueUrl });
+    new CfnOutput(this, 'CancelQueueUrl', { value: this.queues.cancel.queue.queueUrl });
+    new CfnOutput(this, 'JobsTableName', { value: this.jobsTable.table.tableName });
+  }
+
+  /** The functions' subnets and security groups (private EKS endpoints). No lookups: synth stays offline. */
+  private functionNetwork(vpcId: string, config: StackConfig): FunctionNetwork {
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', { vpcId, availabilityZones: Fn.getAzs() });
+    const subnets = config.subnetIds.map((subnetId) => Subnet.fromSubnetId(this, `Subnet-${subnetId}`, subnetId));
+    const securityGroups: ISecurityGroup[] =
+      config.securityGroupIds.length > 0
+        ? config.securityGroupIds.map((sg) => SecurityGroup.fromSecurityGroupId(this, `SecurityGroup-${sg}`, sg))
+        : [
+            new SecurityGroup(this, 'FunctionSecurityGroup', {
+              vpc,
+              description: 'flyte-databricks-lambda functions: no inbound; outbound HTTPS to Databricks, EKS and AWS',
+              allowAllOutbound: true,
+            }),
+          ];
+    return { vpc, subnets, securityGroups };
+  }
+}

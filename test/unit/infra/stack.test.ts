@@ -1,0 +1,379 @@
+/**
+ * The production stack with default configuration, built once with the real esbuild bundles.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { submitRequestSchema, taskSchema } from '../../../shared/jobs/submit-request.js';
+import {
+  asArray,
+  type CfnResource,
+  type Json,
+  policyStatements,
+  resourcesOf,
+  type SynthesizedStack,
+  synthStack,
+} from './synth-stack.js';
+
+let synthesized: SynthesizedStack;
+let template: Template;
+let resources: Record<string, CfnResource>;
+
+const ofType = (type: string): Array<[string, CfnResource]> =>
+  Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction'] as const;
+
+beforeAll(() => {
+  synthesized = synthStack({}, { bundle: true });
+  template = synthesized.template;
+  resources = resourcesOf(template);
+}, 120_000);
+
+describe('Stack: FlyteDatabricksStack (defaults)', () => {
+  it('holds one table, six queues, the four functions and nothing custom, one REST API', () => {
+    // Assess
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 6);
+    // Exactly the four handlers: no CDK custom-resource functions (log retention, etc.) sneak in.
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    expect(ofType('AWS::Lambda::Function').map(([id]) => id)).toEqual(expect.arrayContaining([...FUNCTIONS]));
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+  });
+
+  describe('API', () => {
+    it('requires IAM (SigV4) authorization on every method', () => {
+      // Prepare
+      const methods = ofType('AWS::ApiGateway::Method');
+
+      // Assess
+      expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'POST']);
+      for (const [, method] of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+    });
+
+    it('validates the POST body against the job request model', () => {
+      // Prepare
+      const [, post] = ofType('AWS::ApiGateway::Method').find(([, m]) => m.Properties.HttpMethod === 'POST') ?? [];
+      const validatorId = post?.Properties.RequestValidatorId.Ref as string;
+      const modelId = post?.Properties.RequestModels['application/json'].Ref as string;
+
+      // Assess
+      expect(resources[validatorId]?.Properties).toMatchObject({ ValidateRequestBody: true });
+      const schema = resources[modelId]?.Properties.Schema;
+      expect(schema.required).toEqual(['namespace', 'executionId', 'task']);
+      expect(schema.properties.task.required).toEqual(['databricksConf']);
+    });
+
+    it('keeps the model no stricter than the zod schema that really validates the body', () => {
+      // Prepare
+      const [, model] = ofType('AWS::ApiGateway::Model')[0] ?? [];
+      const schema = model?.Properties.Schema;
+      const requiredIn = (shape: Record<string, { safeParse(v: unknown): { success: boolean } }>) =>
+        Object.keys(shape).filter((key) => !shape[key]?.safeParse(undefined).success);
+
+      // Assess: the same required fields, and no property the zod schema does not know.
+      expect(schema.required).toEqual(requiredIn(submitRequestSchema.shape));
+      expect(Object.keys(schema.properties).every((key) => key in submitRequestSchema.shape)).toBe(true);
+      expect(schema.properties.task.required).toEqual(requiredIn(taskSchema.shape));
+      expect(schema.additionalProperties).toBeUndefined();
+    });
+
+    it('writes access logs to its log group and throttles the stage', () => {
+      // Prepare
+      const [, stage] = ofType('AWS::ApiGateway::Stage')[0] ?? [];
+
+      // Assess
+      const destination = stage?.Properties.AccessLogSetting.DestinationArn['Fn::GetAtt'][0];
+      expect(resources[destination]?.Type).toBe('AWS::Logs::LogGroup');
+      expect(JSON.parse(stage?.Properties.AccessLogSetting.Format)).toMatchObject({
+        userArn: '$context.identity.userArn',
+        status: '$context.status',
+      });
+      expect(stage?.Properties.MethodSettings).toEqual([
+        expect.objectContaining({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
+      ]);
+    });
+
+    it('leaves the account-wide API Gateway CloudWatch role alone and has no resource policy by default', () => {
+      // Assess
+      template.resourceCountIs('AWS::ApiGateway::Account', 0);
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', { Policy: Match.absent() });
+    });
+  });
+
+  describe('Queues', () => {
+    it('redrive every work queue to its DLQ after maxReceiveCount receives', () => {
+      // Prepare
+      const queues = ofType('AWS::SQS::Queue');
+      const work = queues.filter(([, q]) => q.Properties.RedrivePolicy);
+      const deadLetterIds = work.map(([, q]) => q.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0]);
+
+      // Assess
+      expect(work).toHaveLength(3);
+      for (const [, queue] of work) expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+      expect(new Set(deadLetterIds).size).toBe(3);
+      for (const id of deadLetterIds) expect(resources[id]?.Properties.RedrivePolicy).toBeUndefined();
+    });
+
+    it('are all encrypted and deny requests without TLS', () => {
+      // Prepare
+      const policies = ofType('AWS::SQS::QueuePolicy').map(([, p]) => p.Properties);
+
+      // Assess
+      for (const [id, queue] of ofType('AWS::SQS::Queue')) {
+        expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+        const denies = policies
+          .filter((p) => p.Queues.some((q: { Ref?: string }) => q.Ref === id))
+          .flatMap((p) => p.PolicyDocument.Statement)
+          .filter((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+        expect(denies, `queue ${id}`).toHaveLength(1);
+      }
+    });
+
+    it('give each consumer a visibility timeout of at least 6x its timeout, and MAX_RECEIVE_COUNT the same count', () => {
+      // Assess
+      for (const [, mapping] of ofType('AWS::Lambda::EventSourceMapping')) {
+        const queue = resources[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]];
+        const fn = resources[mapping.Properties.FunctionName.Ref];
+        // AWS's guidance, stated here rather than read from JobQueue so that lowering the factor fails this test.
+        expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn?.Properties.Timeout);
+        expect(fn?.Properties.Environment.Variables.MAX_RECEIVE_COUNT).toBe(
+          String(queue?.Properties.RedrivePolicy.maxReceiveCount),
+        );
+      }
+    });
+  });
+
+  it('keeps the jobs table: on-demand, TTL on expiresAt, PITR, SSE, byNamespace index, retained', () => {
+    // Assess
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'byNamespace',
+            KeySchema: [
+              { AttributeName: 'namespace', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+          }),
+        ],
+      }),
+    });
+  });
+
+  describe('Functions', () => {
+    it('run nodejs22.x on arm64 with JSON logs into a log group with retention', () => {
+      // Assess
+      for (const id of FUNCTIONS) {
+        const props = resources[id]?.Properties;
+        expect(props).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO' },
+        });
+        expect(resources[props?.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(30);
+        expect(props?.Environment.Variables).toMatchObject({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          SECRET_NAME_TEMPLATE: 'flyte/{namespace}/{name}',
+        });
+      }
+    });
+
+    it('never receive a plaintext token or the local-only loopback switch', () => {
+      // Assess
+      for (const id of FUNCTIONS) {
+        const variables = Object.keys(resources[id]?.Properties.Environment.Variables);
+        expect(variables).not.toContain('FLYTE_DATABRICKS_ACCESS_TOKEN');
+        expect(variables).not.toContain('ALLOW_INSECURE_LOOPBACK_DATABRICKS');
+        expect(variables).not.toContain('AWS_ENDPOINT_URL');
+      }
+    });
+
+    it('are bundled as minified ESM with a createRequire banner and a source map', () => {
+      // Assess
+      for (const id of FUNCTIONS) {
+        const hash = String(resources[id]?.Properties.Code.S3Key).replace(/\.zip$/, '');
+        const dir = join(synthesized.app.outdir, `asset.${hash}`);
+        const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+        expect(code.startsWith('import { createRequire }')).toBe(true);
+        expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+        expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+        // Minified: a handful of very long lines, not a readable file.
+        expect(code.split('\n').length).toBeLessThan(200);
+        // The Kubernetes client is external (not in the bundle, not in the runtime): no function may import it yet.
+        expect(code).not.toContain('@kubernetes/client-node');
+      }
+    });
+
+    it('consume their queues with partial batch responses and bounded concurrency', () => {
+      // Prepare
+      const byFunction: Record<string, Json> = Object.fromEntries(
+        ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => [m.Properties.FunctionName.Ref, m.Properties]),
+      );
+
+      // Assess
+      expect(Object.keys(byFunction).sort()).toEqual(['CancelFunction', 'PollFunction', 'SubmitFunction']);
+      for (const mapping of Object.values(byFunction)) {
+        expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      }
+      expect(byFunction.SubmitFunction).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 5 } });
+      expect(byFunction.PollFunction).toMatchObject({
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 5,
+        ScalingConfig: { MaximumConcurrency: 10 },
+      });
+      expect(byFunction.CancelFunction).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 2 } });
+    });
+  });
+
+  describe('IAM', () => {
+    it('grants no Allow on * and no wildcard action at all by default', () => {
+      // Prepare
+      const statements = policyStatements(template);
+
+      // Assess
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+        expect(asArray(statement.Resource), statement.policy).not.toContain('*');
+        for (const action of asArray(statement.Action)) expect(action, statement.policy).not.toContain('*');
+      }
+      // No inline role policies or managed policies (AWSLambdaBasicExecutionRole allows every log group).
+      for (const [, role] of ofType('AWS::IAM::Role')) {
+        expect(role.Properties.Policies).toBeUndefined();
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+
+    it('never grants secretsmanager:GetSecretValue or dynamodb actions on *', () => {
+      // Assess
+      for (const statement of policyStatements(template)) {
+        const actions = asArray(statement.Action);
+        if (actions.some((a) => a === 'secretsmanager:GetSecretValue' || a.startsWith('dynamodb:'))) {
+          expect(asArray(statement.Resource)).not.toContain('*');
+          expect(actions).not.toContain('dynamodb:*');
+        }
+      }
+    });
+
+    it('gives each function exactly the calls it makes', () => {
+      // Prepare: "action resource" per function, resolved through role → policy.
+      const roleOf = Object.fromEntries(FUNCTIONS.map((id) => [resources[id]?.Properties.Role['Fn::GetAtt'][0], id]));
+      const grants: Record<string, Set<string>> = {};
+      for (const [, policy] of ofType('AWS::IAM::Policy')) {
+        const fn = roleOf[policy.Properties.Roles[0].Ref] as string;
+        grants[fn] ??= new Set();
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          for (const action of asArray(statement.Action as string | string[])) {
+            for (const resource of asArray(statement.Resource)) {
+              const target = (resource as Json)['Fn::GetAtt']?.[0] ?? (resource as Json)['Fn::Join']?.[1]?.at(-1);
+              const type = resources[target]?.Type ?? target;
+              grants[fn].add(`${action} ${type}`);
+            }
+          }
+        }
+      }
+      const logs = ['logs:CreateLogStream AWS::Logs::LogGroup', 'logs:PutLogEvents AWS::Logs::LogGroup'];
+      const item = (...actions: string[]) => actions.map((a) => `dynamodb:${a} AWS::DynamoDB::Table`);
+      const consume = [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ].map((a) => `${a} AWS::SQS::Queue`);
+      const secrets = ['secretsmanager:GetSecretValue :secret:flyte/*'];
+
+      // Assess
+      expect([...(grants.ApiFunction ?? [])].sort()).toEqual(
+        [...logs, ...item('GetItem', 'PutItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue'].sort(),
+      );
+      expect([...(grants.SubmitFunction ?? [])].sort()).toEqual(
+        [
+          ...logs,
+          ...item('GetItem', 'PutItem', 'UpdateItem'),
+          'sqs:SendMessage AWS::SQS::Queue',
+          ...consume,
+          ...secrets,
+        ].sort(),
+      );
+      expect([...(grants.PollFunction ?? [])].sort()).toEqual(
+        [...logs, ...item('GetItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue', ...consume, ...secrets].sort(),
+      );
+      expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
+        [...logs, ...item('GetItem', 'UpdateItem'), ...consume, ...secrets].sort(),
+      );
+    });
+
+    it('sends each function only to the queues it uses', () => {
+      // Prepare
+      const sendTargets = (fn: string) => {
+        const role = resources[fn]?.Properties.Role['Fn::GetAtt'][0];
+        return policyStatements(template)
+          .filter((s) => resources[s.policy]?.Properties.Roles[0].Ref === role)
+          .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
+          .flatMap((s) => asArray(s.Resource).map((r: Json) => r['Fn::GetAtt'][0] as string))
+          .map((queueId) => queueId.replace(/Queue[0-9A-F]{8}$/, ''))
+          .sort();
+      };
+
+      // Assess
+      expect(sendTargets('ApiFunction')).toEqual(['Cancel', 'Submit']);
+      expect(sendTargets('SubmitFunction')).toEqual(['Poll']);
+      expect(sendTargets('PollFunction')).toEqual(['Poll']);
+      expect(sendTargets('CancelFunction')).toEqual([]);
+    });
+  });
+
+  it('alarms on DLQ depth, function errors and throttles, with no action unless a topic is configured', () => {
+    // Prepare
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
+
+    // Assess
+    expect(named('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(named('Errors')).toHaveLength(4);
+    expect(named('Throttles')).toHaveLength(4);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it('outputs the API URL, the three queue URLs and the table name', () => {
+    // Assess
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      ['ApiUrl', 'CancelQueueUrl', 'JobsTableName', 'PollQueueUrl', 'SubmitQueueUrl'].sort(),
+    );
+  });
+
+  it('passes cdk-nag AwsSolutions with every finding acknowledged', () => {
+    // Act: synth already ran the plugin (an error would have thrown); run it again to see the report.
+    const report = new AwsSolutionsChecks(synthesized.app).validateScope(synthesized.stack);
+
+    // Assess
+    expect(report.violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(report.violations).toEqual([]);
+    // cdk-nag 3 reports through the validation plugin API, not annotations; CDK itself must have no errors either.
+    expect(Annotations.fromStack(synthesized.stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual(
+      [],
+    );
+    expect(Annotations.fromStack(synthesized.stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+});
