@@ -23,4 +23,15 @@ describe('Function: assertAllowedWorkspace()', () => {
       assertAllowedWorkspace('https://dbc-1.cloud.databricks.com.evil.io', ['dbc-1.cloud.databricks.com']),
     ).toThrow(InvalidJobSpecError);
   });
+
+  it('supports *.domain wildcards, matching subdomains only', () => {
+    const allowed = ['*.cloud.databricks.com'];
+    expect(() => assertAllowedWorkspace('https://dbc-1.cloud.databricks.com', allowed)).not.toThrow();
+    expect(() => assertAllowedWorkspace('https://a.b.cloud.databricks.com', allowed)).not.toThrow();
+    expect(() => assertAllowedWorkspace('https://cloud.databricks.com', allowed)).toThrow(InvalidJobSpecError);
+    expect(() => assertAllowedWorkspace('https://evilcloud.databricks.com', allowed)).toThrow(InvalidJobSpecError);
+    expect(() => assertAllowedWorkspace('https://x.cloud.databricks.com.evil.io', allowed)).toThrow(
+      InvalidJobSpecError,
+    );
+  });
 });
