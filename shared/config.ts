@@ -23,7 +23,8 @@ const configSchema = z
     CANCEL_QUEUE_URL: z.url(),
     /** Default workspace host when a task names none (upstream contract). */
     FLYTE_DATABRICKS_INSTANCE: optionalString,
-    FLYTE_DATABRICKS_AUTH_TYPE: z.enum(AUTH_TYPES).default('pat'),
+    /** Unset: auto-detect (the namespace first, then the connector's own configuration). */
+    FLYTE_DATABRICKS_AUTH_TYPE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(AUTH_TYPES).optional()),
     /** Connector-wide fallback PAT (upstream contract). Prefer the Secrets Manager id below on Lambda. */
     FLYTE_DATABRICKS_ACCESS_TOKEN: optionalString,
     /** Secrets Manager id (name or ARN) of the connector-wide fallback PAT; key `token` or a plain string. */

@@ -16,7 +16,7 @@ export async function cancelRun(jobId: string, ports: Ports, record: RecordConte
   if (job.runId === undefined) return record.log.info('No run yet; the submit handler will honour the cancellation');
   const runId = job.runId;
   try {
-    await ports.databricks(job.databricksHost, ports.auth(job.auth)).cancelRun(runId);
+    await ports.databricks(job.databricksHost, ports.auth(job)).cancelRun(runId);
   } catch (error) {
     if (!isPermanent(error)) throw error;
     // The poll chain will meet the same problem and end the job with it; say what happened to the cancellation.

@@ -44,7 +44,7 @@ export async function pollJob(message: PollMessage, ports: Ports, record: Record
 
 /** Returns true when the job has ended (or this chain was retired meanwhile) and no further poll is due. */
 async function pollRun(job: Job, runId: number, ports: Ports, record: RecordContext): Promise<boolean> {
-  const client = ports.databricks(job.databricksHost, ports.auth(job.auth));
+  const client = ports.databricks(job.databricksHost, ports.auth(job));
   const run = await client.getRun(runId);
   const observed = observe(run, record);
   let cancelSentAt: string | undefined;

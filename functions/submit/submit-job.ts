@@ -54,8 +54,9 @@ export async function submitJob(jobId: string, ports: Ports, record: RecordConte
   }
 }
 
-async function submitRun(job: Job, ports: Ports, record: RecordContext): Promise<void> {
-  const auth = ports.auth(job.auth);
+async function submitRun(accepted: Job, ports: Ports, record: RecordContext): Promise<void> {
+  const job = accepted.auth ? accepted : await chooseAuth(accepted, ports, record);
+  const auth = ports.auth(job);
   record.log.info('Submitting Databricks run', { auth: auth.describe(), host: job.databricksHost });
   const body = buildSubmitRunBody({
     task: job.task,
@@ -82,4 +83,11 @@ async function submitRun(job: Job, ports: Ports, record: RecordContext): Promise
     await mutateJob(ports.store, job.jobId, () => ({ cancelSentAt: ports.now().toISOString() }));
   }
   await startPollChain(ports, job.jobId);
+}
+
+/** Settles, once, how the job authenticates, and records it (with the reason) before any credential is used. */
+async function chooseAuth(job: Job, ports: Ports, record: RecordContext): Promise<Job> {
+  const context = await ports.selectAuth(job);
+  record.log.info('Auth chosen', { mode: context.mode, reason: context.reason });
+  return mutateJob(ports.store, job.jobId, (current) => (current.auth ? undefined : { auth: context }));
 }

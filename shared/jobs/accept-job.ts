@@ -3,7 +3,6 @@
  * far as can be done without credentials, then create the job once. Everything that can be wrong with the request
  * is found here, before anything is stored; a repeated request finds the job it made the first time.
  */
-import { selectAuthContext } from '../auth/resolve-auth.js';
 import type { Config } from '../config.js';
 import { assertAllowedWorkspace } from '../databricks/allowed-hosts.js';
 import { buildSubmitRunBody } from '../databricks/submit-body.js';
@@ -18,7 +17,6 @@ import type { SubmitRequest } from './submit-request.js';
 export type AcceptConfig = Pick<
   Config,
   | 'FLYTE_DATABRICKS_INSTANCE'
-  | 'FLYTE_DATABRICKS_AUTH_TYPE'
   | 'FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER'
   | 'ALLOW_INSECURE_LOOPBACK_DATABRICKS'
   | 'ALLOWED_DATABRICKS_HOSTS'
@@ -61,7 +59,6 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
   if (!host) throw new InvalidJobSpecError(MISSING_INSTANCE, 'task.databricksInstance');
   const databricksHost = normalizeWorkspaceUrl(host, config.ALLOW_INSECURE_LOOPBACK_DATABRICKS);
   assertAllowedWorkspace(databricksHost, config.ALLOWED_DATABRICKS_HOSTS);
-  const auth = selectAuthContext(namespace, task, config);
   const jobId = jobIdFor(namespace, executionId);
   // Build the runs/submit body once now, only to reject what could never be submitted (e.g. no compute).
   buildSubmitRunBody({
@@ -79,7 +76,6 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
     task,
     container,
     databricksHost,
-    auth,
     phase: 'QUEUED',
     message: 'Accepted; waiting to be submitted to Databricks',
     cancelRequested: false,

@@ -17,7 +17,8 @@ export interface Job {
   container: ContainerSpec;
   /** The workspace base URL the job talks to, resolved once at creation (task, then FLYTE_DATABRICKS_INSTANCE). */
   databricksHost: string;
-  auth: AuthContext;
+  /** Chosen by the submit handler (task setting, connector setting, or auto-detection in the namespace). */
+  auth?: AuthContext;
   phase: Phase;
   message: string;
   runId?: number;
@@ -49,7 +50,8 @@ export interface JobView {
   runPageUrl: string | null;
   logLinks: Array<{ name: string; uri: string }>;
   databricks: { host: string; lifeCycleState: string | null; resultState: string | null };
-  authType: string;
+  /** How the job authenticates to Databricks, once the submit handler has chosen: type, mode and why. */
+  auth: { authType: string; mode: string; reason: string | null } | null;
   cancelRequested: boolean;
   createdAt: string;
   updatedAt: string;
@@ -72,7 +74,9 @@ export function toJobView(job: Job): JobView {
       lifeCycleState: job.lifeCycleState ?? null,
       resultState: job.resultState ?? null,
     },
-    authType: job.auth.authType,
+    auth: job.auth
+      ? { authType: job.auth.authType, mode: job.auth.mode ?? job.auth.authType, reason: job.auth.reason ?? null }
+      : null,
     cancelRequested: job.cancelRequested,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,

@@ -30,13 +30,19 @@ describe('a PAT job from POST to SUCCEEDED', () => {
     // Assess
     expect(status).toBe(202);
     const jobId = jobIdFor(NAMESPACE, 'lifecycle-success');
-    expect(body).toMatchObject({ jobId, namespace: NAMESPACE, phase: 'QUEUED', authType: 'pat' });
+    expect(body).toMatchObject({ jobId, namespace: NAMESPACE, phase: 'QUEUED', auth: null });
     const done = await waitForTerminal(t.api, jobId);
     expect(done.phase).toBe('SUCCEEDED');
     expect(done.databricks).toMatchObject({ lifeCycleState: 'TERMINATED', resultState: 'SUCCESS' });
     expect(done.runPageUrl).toMatch(new RegExp(`^${t.stack.databricks.url}/\\?o=\\d+#job/\\d+/run/${done.runId}$`));
     expect(done.logLinks).toEqual([{ name: 'Databricks Console', uri: done.runPageUrl }]);
     expect(done.finishedAt).not.toBeNull();
+    // Chosen at submit by auto-detection: the namespace has a databricks-token secret.
+    expect(done.auth).toEqual({
+      authType: 'pat',
+      mode: 'pat',
+      reason: expect.stringMatching(/auto-detect.*databricks-token/),
+    });
     const runs = runsFor(t.stack, jobId);
     expect(runs).toHaveLength(1);
     expect(runs[0]?.runId).toBe(done.runId);

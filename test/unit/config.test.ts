@@ -11,8 +11,8 @@ const base = {
 describe('Function: parseConfig()', () => {
   it('applies the documented defaults', () => {
     const config = parseConfig(base);
+    expect(config.FLYTE_DATABRICKS_AUTH_TYPE).toBeUndefined();
     expect(config).toMatchObject({
-      FLYTE_DATABRICKS_AUTH_TYPE: 'pat',
       SECRET_NAME_TEMPLATE: 'flyte/{namespace}/{name}',
       MAX_RECEIVE_COUNT: 5,
       DATABRICKS_API_VERSION: '2.2',

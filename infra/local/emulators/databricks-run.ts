@@ -64,6 +64,8 @@ export interface EmulatedRun {
   readonly submittedAt: number;
   readonly outcome: RunOutcome;
   readonly tasks: ReadonlyArray<{ taskKey: string; runId: number }>;
+  /** Who submitted it: an SP application id, or `user:<owner>` for a PAT. */
+  readonly principal: string;
   cancelRequested: boolean;
   /** Set when a cancel arrived before the run reached TERMINATING on its own. */
   canceledAt: number | undefined;

@@ -1,12 +1,16 @@
 /**
  * Databricks workspace emulator: Jobs API `runs/submit`, `runs/get` and `runs/cancel` under /api/2.1 and /api/2.2,
- * with PAT auth, idempotency tokens, a clock-driven run life cycle and injectable faults. Binds 127.0.0.1 only.
+ * with PAT or OAuth auth, idempotency tokens, a clock-driven run life cycle and injectable faults, plus the workspace
+ * OAuth endpoints (`/oidc/.well-known/oauth-authorization-server`, `POST /oidc/v1/token`: M2M and workload identity
+ * federation, see databricks-oidc.ts). Binds 127.0.0.1 only.
  *
  * Verified against public sources:
  * - No / non-Bearer credentials: HTTP 401 `{"error_code":401,"message":"Credential was not sent or was of an
  *   unsupported type for this API. [ReqId: ...]"}` (PipedreamHQ/pipedream #20701). A well-formed but unknown token:
  *   HTTP **403** `{"error_code":403,"message":"Invalid access token."}` with `X-Databricks-Reason-Phrase`
  *   (databricks/databricks-sdk-go #873 and #917; note `error_code` is a number in both auth errors).
+ * - An expired OAuth access token is refused with HTTP **403**, not 401 (n8n-io/n8n #34147: an M2M token one hour
+ *   old; n8n PR #34325 changed its Databricks default "token expired" status to 403 for that reason).
  * - Unknown run on runs/get: HTTP 400 INVALID_PARAMETER_VALUE "Run <id> does not exist." (Azure/azure-databricks-operator
  *   PR #158 tested it; the Java SDK's generated ErrorOverrides map exactly this 400 on /api/2.x/jobs/runs/get to
  *   ResourceDoesNotExist). Airflow's durable-retry code also expects a 404 for expired runs; we do not emulate that.
@@ -15,14 +19,24 @@
  *   #3134 shows the same error for an unsupported method on an existing path).
  * - Error body `{error_code, message}`; run ids and job ids are large integers; cancel is asynchronous.
  *
- * Assumed (not verified): runs/cancel of an unknown run answers like runs/get; cancelling a finished run returns 200
- * `{}`; malformed JSON gives 400 MALFORMED_REQUEST; an empty POST body reads as `{}`; a missing or non-numeric run_id
- * gives 400 INVALID_PARAMETER_VALUE (the real service may instead say "Run 0 does not exist."); auth is checked before
- * routing; /api/2.0 is not served here although the real service still answers it.
+ * Assumed (not verified): the body of that 403 is the PAT path's `{"error_code":403,"message":"Invalid access
+ * token."}` (our client refreshes once on it); a revoked or unknown OAuth token reads the same; `creator_user_name` is
+ * the PAT owner's user name or the SP application id; runs/cancel of an unknown run answers like runs/get; cancelling
+ * a finished run returns 200 `{}`; malformed JSON gives 400 MALFORMED_REQUEST; an empty POST body reads as `{}`; a
+ * missing or non-numeric run_id gives 400 INVALID_PARAMETER_VALUE (the real service may instead say "Run 0 does not
+ * exist."); auth is checked before routing (the /oidc endpoints take no Bearer token); /api/2.0 is not served here
+ * although the real service still answers it.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  DatabricksOidc,
+  DISCOVERY_PATHS,
+  type ServicePrincipal,
+  TOKEN_PATH,
+  type TokenRequestRecord,
+} from './databricks-oidc.js';
 import {
   DEFAULT_RUN_TIMING,
   type EmulatedRun,
@@ -35,14 +49,28 @@ import {
   validateSubmitRun,
 } from './databricks-run.js';
 
+export type { FederationPolicy, ServicePrincipal, TokenRequestRecord } from './databricks-oidc.js';
 export type { ResultState, RunOutcome, RunTiming } from './databricks-run.js';
+
+/** Owner of PATs given as `tokens` or added without an owner. */
+export const DEFAULT_PAT_OWNER = 'user@example.com';
 
 export interface DatabricksWorkspaceOptions {
   port?: number;
   host?: '127.0.0.1';
-  /** Valid personal access tokens. */
+  /** Valid personal access tokens, owned by {@link DEFAULT_PAT_OWNER}. */
   tokens?: string[];
-  /** Milliseconds since the epoch; defaults to Date.now. */
+  /** Valid personal access tokens mapped to their owner's user name. */
+  pats?: Record<string, string>;
+  /** OAuth clients: secrets for M2M, federation policies for token exchange. */
+  servicePrincipals?: ServicePrincipal[];
+  /** Default audience of federation policies. Defaults to a random UUID. */
+  accountId?: string;
+  /** Lifetime of issued OAuth access tokens (default 3600); exchanged tokens also end with their subject JWT. */
+  oauthTokenTtlSeconds?: number;
+  /** Answer 401 invalid_client to client_secret_basic, as an endpoint accepting only client_secret_post would. */
+  rejectBasicAuth?: boolean;
+  /** Milliseconds since the epoch; defaults to Date.now. Drives runs and OAuth token expiry. */
   clock?: () => number;
   timing?: Partial<RunTiming>;
   /** Decides, at submit time, how the run will end unless cancelled. Defaults to SUCCESS. */
@@ -50,7 +78,8 @@ export interface DatabricksWorkspaceOptions {
   workspaceId?: string;
 }
 
-export type FaultRoute = 'submit' | 'get' | 'cancel' | 'any';
+/** `'token'` is `POST /oidc/v1/token`; `'any'` is the next Jobs API request, whatever its route. */
+export type FaultRoute = 'submit' | 'get' | 'cancel' | 'token' | 'any';
 /**
  * An HTTP error answered instead of the real handler, `'reset'` (socket destroyed before the request is handled) or
  * `'reset-after'` (request handled, e.g. the run is created, then the socket is destroyed: a lost response).
@@ -75,13 +104,21 @@ export interface SubmittedRun {
   idempotencyToken: string | undefined;
   cancelRequested: boolean;
   submittedAt: number;
+  /** The SP application id, or `user:<owner>` for a PAT. */
+  principal: string;
 }
 
 export interface DatabricksWorkspace {
   readonly url: string;
   readonly workspaceId: string;
-  addToken(token: string): void;
+  readonly accountId: string;
+  addToken(token: string, owner?: string): void;
   removeToken(token: string): void;
+  addServicePrincipal(sp: ServicePrincipal): void;
+  /** Makes every OAuth access token issued so far invalid (the Jobs API then answers 403). */
+  revokeOAuthTokens(): void;
+  /** Token endpoint calls, without secrets or subject tokens. */
+  readonly tokenRequests: readonly TokenRequestRecord[];
   runs(): SubmittedRun[];
   readonly runsCreated: number;
   readonly requests: readonly RecordedRequest[];
@@ -158,19 +195,30 @@ function statusJson(snapshot: RunSnapshot): Record<string, unknown> {
 }
 
 export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptions = {}): Promise<DatabricksWorkspace> {
-  const tokens = new Set(options.tokens ?? []);
+  const pats = new Map<string, string>([
+    ...(options.tokens ?? []).map((token): [string, string] => [token, DEFAULT_PAT_OWNER]),
+    ...Object.entries(options.pats ?? {}),
+  ]);
   const clock = options.clock ?? Date.now;
+  const accountId = options.accountId ?? randomUUID();
+  const oidc = new DatabricksOidc({
+    accountId,
+    ttlSeconds: options.oauthTokenTtlSeconds ?? 3600,
+    clock,
+    rejectBasicAuth: options.rejectBasicAuth ?? false,
+    servicePrincipals: options.servicePrincipals ?? [],
+  });
   const timing: RunTiming = { ...DEFAULT_RUN_TIMING, ...options.timing };
   const outcomeOf = options.outcome ?? ((): RunOutcome => ({ resultState: 'SUCCESS' }));
   const workspaceId = options.workspaceId ?? '1234567890123456';
   const runs = new Map<number, EmulatedRun>();
   const byToken = new Map<string, EmulatedRun>();
   const requests: RecordedRequest[] = [];
-  const faults: Record<FaultRoute, Fault[]> = { submit: [], get: [], cancel: [], any: [] };
+  const faults: Record<FaultRoute, Fault[]> = { submit: [], get: [], cancel: [], token: [], any: [] };
   let nextId = 100_000_000_001;
   let url = '';
 
-  function submit(raw: string): Reply {
+  function submit(raw: string, principal: string): Reply {
     const body = parseJson(raw);
     if (body instanceof MalformedJson) return body.reply;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -196,6 +244,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
       tasks: taskKeysOf(submitBody, runName).map((taskKey) => ({ taskKey, runId: nextId++ })),
       cancelRequested: false,
       canceledAt: undefined,
+      principal,
     };
     runs.set(runId, run);
     if (token !== undefined) byToken.set(token, run);
@@ -215,7 +264,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     return {
       job_id: run.jobId,
       run_id: run.runId,
-      creator_user_name: 'emulator@example.com',
+      creator_user_name: run.principal.startsWith('user:') ? run.principal.slice('user:'.length) : run.principal,
       number_in_job: run.runId,
       original_attempt_run_id: run.runId,
       state: stateJson(snapshot),
@@ -253,37 +302,53 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     return { status: 200, body: {} };
   }
 
-  function authenticate(req: IncomingMessage): Reply | undefined {
+  /** The caller's principal (`user:<owner>` for a PAT, the SP application id for OAuth), or the auth error. */
+  function authenticate(req: IncomingMessage): Reply | string {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) {
       const reqId = randomUUID();
       return error(401, 401, `Credential was not sent or was of an unsupported type for this API. [ReqId: ${reqId}]`);
     }
-    if (!tokens.has(match[1] as string)) {
-      return error(403, 403, 'Invalid access token.', { 'X-Databricks-Reason-Phrase': 'Invalid access token.' });
-    }
-    return undefined;
+    const token = match[1] as string;
+    const owner = pats.get(token);
+    if (owner !== undefined) return `user:${owner}`;
+    // Unknown, revoked and expired OAuth tokens all read as an invalid token (403).
+    return (
+      oidc.principalOf(token) ??
+      error(403, 403, 'Invalid access token.', { 'X-Databricks-Reason-Phrase': 'Invalid access token.' })
+    );
   }
 
-  function handle(method: string, parsed: URL, raw: string, req: IncomingMessage): Reply {
-    const unauthenticated = authenticate(req);
-    if (unauthenticated) return unauthenticated;
+  const notFound = (method: string, shown: string): Reply =>
+    error(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${shown}'`);
+
+  /** The unauthenticated OAuth endpoints. */
+  function handleOidc(method: string, pathname: string, raw: string, req: IncomingMessage): Reply | Promise<Reply> {
+    if (DISCOVERY_PATHS.includes(pathname) && method === 'GET') return { status: 200, body: oidc.discovery(url) };
+    if (pathname === TOKEN_PATH && method === 'POST') return oidc.token(req.headers, raw);
+    return notFound(method, pathname);
+  }
+
+  function handle(method: string, parsed: URL, raw: string, req: IncomingMessage): Reply | Promise<Reply> {
+    if (parsed.pathname.startsWith('/oidc/')) return handleOidc(method, parsed.pathname, raw, req);
+    const principal = authenticate(req);
+    if (typeof principal !== 'string') return principal;
     const route = ROUTE.exec(parsed.pathname);
     const [, version, name] = route ?? [];
     if (!version || !name || METHODS[name] !== method) {
-      const shown = parsed.pathname.replace(/^\/api\/\d+\.\d+/, '');
-      return error(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${shown}'`);
+      return notFound(method, parsed.pathname.replace(/^\/api\/\d+\.\d+/, ''));
     }
-    if (name === 'submit') return submit(raw);
+    if (name === 'submit') return submit(raw, principal);
     if (name === 'cancel') return cancel(raw);
     const run = lookup(parsed.searchParams.get('run_id') ?? undefined);
     return 'runId' in run ? { status: 200, body: renderRun(run, version) } : run;
   }
 
   function takeFault(pathname: string): Fault | undefined {
-    const name = ROUTE.exec(pathname)?.[2] as FaultRoute | undefined;
+    const name = pathname === TOKEN_PATH ? 'token' : (ROUTE.exec(pathname)?.[2] as FaultRoute | undefined);
     if (name && faults[name].length > 0) return faults[name].shift();
-    return faults.any.shift();
+    // 'any' is for the Jobs API: an OAuth client's token fetch must not consume a fault meant for its next call.
+    return pathname.startsWith('/oidc/') ? undefined : faults.any.shift();
   }
 
   function send(res: ServerResponse, reply: Reply): void {
@@ -303,7 +368,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
       requests.push({ method, path: parsed.pathname, status });
     };
     readBody(req)
-      .then((raw) => {
+      .then(async (raw) => {
         const fault = takeFault(parsed.pathname);
         if (fault === 'reset') {
           record(0);
@@ -319,7 +384,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
           });
           return;
         }
-        const reply = handle(method, parsed, raw, req);
+        const reply = await handle(method, parsed, raw, req);
         if (fault === 'reset-after') {
           record(0);
           req.socket.destroy();
@@ -343,8 +408,12 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   return {
     url,
     workspaceId,
-    addToken: (token) => void tokens.add(token),
-    removeToken: (token) => void tokens.delete(token),
+    accountId,
+    addToken: (token, owner = DEFAULT_PAT_OWNER) => void pats.set(token, owner),
+    removeToken: (token) => void pats.delete(token),
+    addServicePrincipal: (sp) => oidc.addServicePrincipal(sp),
+    revokeOAuthTokens: () => oidc.revokeAccessTokens(),
+    tokenRequests: oidc.tokenRequests,
     runs: () =>
       [...runs.values()].map((run) => ({
         runId: run.runId,
@@ -354,6 +423,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
         idempotencyToken: run.idempotencyToken,
         cancelRequested: run.cancelRequested,
         submittedAt: run.submittedAt,
+        principal: run.principal,
       })),
     get runsCreated() {
       return runs.size;

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { PatAuth, type PatAuthOptions } from '../../../shared/auth/pat.js';
 import { buildAuth, selectAuthContext } from '../../../shared/auth/resolve-auth.js';
 import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
-import { AuthConfigError, InvalidJobSpecError } from '../../../shared/errors.js';
+import { AuthConfigError } from '../../../shared/errors.js';
 
 const sm = mockClient(SecretsManagerClient);
 const notFound = () =>
@@ -111,42 +111,46 @@ describe('Class: PatAuth', () => {
 });
 
 describe('Function: selectAuthContext() / buildAuth()', () => {
-  it('stores where the PAT lives, never the PAT, and rebuilds the strategy from it', () => {
-    const context = selectAuthContext(
-      'team-a',
-      { databricksConf: {}, databricksTokenSecret: 'x' },
-      { FLYTE_DATABRICKS_AUTH_TYPE: 'pat' },
-    );
-    expect(context).toEqual({ authType: 'pat', namespace: 'team-a', tokenSecretName: 'x' });
+  beforeEach(() => sm.reset());
+
+  it('stores where the PAT lives, never the PAT, and rebuilds the strategy from it', async () => {
+    sm.on(GetSecretValueCommand).rejects(notFound());
     const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
       nameTemplate: 's/{namespace}/{name}',
       cacheMs: 0,
     });
-    const auth = buildAuth(context, {
+    const context = await selectAuthContext(
+      'team-a',
+      { databricksConf: {}, databricksTokenSecret: 'x' },
+      {
+        config: { FLYTE_DATABRICKS_AUTH_TYPE: 'pat' },
+        secrets,
+        secretSource: 'secrets-manager',
+        discovery: async () => undefined,
+      },
+    );
+    expect(context).toEqual({
+      authType: 'pat',
+      mode: 'pat',
+      namespace: 'team-a',
+      tokenSecretName: 'x',
+      reason: 'FLYTE_DATABRICKS_AUTH_TYPE=pat',
+      secretSource: 'secrets-manager',
+    });
+    const auth = buildAuth(context, 'https://dbc-1.cloud.databricks.com', {
       config: {
-        FLYTE_DATABRICKS_AUTH_TYPE: 'pat',
         FLYTE_DATABRICKS_ACCESS_TOKEN: undefined,
         FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: undefined,
       },
       secrets,
       secretsManager: secrets,
+      kubernetes: async () => undefined,
+      sts: () => {
+        throw new Error('PAT never needs STS');
+      },
     });
     expect(auth.authType).toBe('pat');
     expect(auth.describe()).toContain("'s/team-a/x'");
-  });
-
-  it('refuses auth types this release cannot run, naming the setting', () => {
-    expect(() =>
-      selectAuthContext(
-        'a',
-        { databricksConf: {}, databricksAuthType: 'oauth_m2m' },
-        { FLYTE_DATABRICKS_AUTH_TYPE: 'pat' },
-      ),
-    ).toThrow(InvalidJobSpecError);
-    try {
-      selectAuthContext('a', { databricksConf: {} }, { FLYTE_DATABRICKS_AUTH_TYPE: 'oidc_federation' });
-    } catch (error) {
-      expect((error as InvalidJobSpecError).field).toBe('FLYTE_DATABRICKS_AUTH_TYPE');
-    }
+    await expect(auth.getBearerToken()).rejects.toThrow(AuthConfigError);
   });
 });

@@ -1,0 +1,175 @@
+/**
+ * OIDC federation, Model 1: the connector's own identity. A JWT about the connector (a projected token file, or on
+ * Lambda a JWT minted by STS GetWebIdentityToken for the function's role) is exchanged (RFC 8693) for a workspace
+ * token of the service principal `clientId`, whose federation policy trusts that issuer, subject and audience.
+ * The subject JWT is fetched anew on every refresh (files rotate; STS JWTs are short-lived) and never kept.
+ */
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { GetWebIdentityTokenCommand, type STSClient } from '@aws-sdk/client-sts';
+import { decodeJwt } from 'jose';
+import { AuthConfigError, ConnectorError } from '../errors.js';
+import type { AuthStrategy } from './auth-strategy.js';
+import { maskClientId } from './mask-client-id.js';
+import { sharedTokenCache, type TokenCache } from './token-cache.js';
+import { type TokenHttpOptions, workspaceOrigin } from './token-endpoint.js';
+import { exchangeToken } from './token-exchange.js';
+
+/** The variables a Model 1 subject token file can come from, in order, for messages. */
+export const MODEL1_FILE_SETTINGS =
+  'task databricksOidcTokenFile, FLYTE_DATABRICKS_OIDC_TOKEN_FILE, AWS_WEB_IDENTITY_TOKEN_FILE or ' +
+  '/var/run/secrets/databricks/token';
+/** Databricks accepts RS256 and ES256 only; STS offers RS256 and ES384. */
+export const STS_SIGNING_ALGORITHM = 'RS256';
+
+export type SubjectTokenSource =
+  | { kind: 'file'; path: string; readFile?: ((path: string) => Promise<string>) | undefined }
+  | { kind: 'sts'; audience: string; durationSeconds: number; sts: () => STSClient };
+
+export interface OidcConnectorIdentityOptions {
+  host: string;
+  /** For describe() only: the job's namespace (the identity is the connector's, not the namespace's). */
+  namespace: string;
+  clientId: string;
+  subject: SubjectTokenSource;
+  tokenCache?: TokenCache | undefined;
+  http?: TokenHttpOptions | undefined;
+}
+
+export class OidcConnectorIdentityAuth implements AuthStrategy {
+  readonly authType = 'oidc_federation' as const;
+  private readonly origin: string;
+  private readonly cache: TokenCache;
+
+  constructor(private readonly options: OidcConnectorIdentityOptions) {
+    this.origin = workspaceOrigin(options.host);
+    this.cache = options.tokenCache ?? sharedTokenCache;
+  }
+
+  /** `oidc1|<origin>|<clientId>|<file path or sts:audience>`. */
+  get cacheKey(): string {
+    const { subject, clientId } = this.options;
+    const source = subject.kind === 'file' ? subject.path : `sts:${subject.audience}`;
+    return `oidc1|${this.origin}|${clientId}|${source}`;
+  }
+
+  getBearerToken(): Promise<string> {
+    return this.cache.get(this.cacheKey, async () =>
+      exchangeToken({
+        ...this.options.http,
+        host: this.origin,
+        subjectToken: await this.subjectToken(),
+        clientId: this.options.clientId,
+      }),
+    );
+  }
+
+  invalidate(): void {
+    this.cache.invalidate(this.cacheKey);
+  }
+
+  describe(): string {
+    const { subject, namespace, clientId } = this.options;
+    const source =
+      subject.kind === 'file'
+        ? `subject token file '${subject.path}'`
+        : `STS GetWebIdentityToken, audience '${subject.audience}'`;
+    return `oidc_federation model 1 (namespace '${namespace}', connector identity, client '${maskClientId(clientId)}', ${source})`;
+  }
+
+  private subjectToken(): Promise<string> {
+    const { subject } = this.options;
+    return subject.kind === 'file'
+      ? readSubjectTokenFile(subject.path, subject.readFile)
+      : fetchStsWebIdentityToken(subject.sts(), subject.audience, subject.durationSeconds);
+  }
+}
+
+/**
+ * The file's JWT, trimmed. Missing, unreadable, empty or not a JWT is an AuthConfigError; the content is never
+ * quoted, and a file that is not a JWT is never sent (the path may come from a task).
+ */
+export async function readSubjectTokenFile(
+  path: string,
+  readFile: (path: string) => Promise<string> = (p) => fsReadFile(p, 'utf8'),
+): Promise<string> {
+  let content: string;
+  try {
+    content = await readFile(path);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason =
+      code === 'ENOENT' ? 'does not exist' : `cannot be read (${typeof code === 'string' ? code : 'error'})`;
+    throw new AuthConfigError(
+      `OIDC Model 1 subject token file '${path}' ${reason}: point ${MODEL1_FILE_SETTINGS} at a projected ` +
+        'token, or set OIDC_SUBJECT_TOKEN_SOURCE=sts to use STS GetWebIdentityToken on Lambda',
+    );
+  }
+  const token = content.trim();
+  if (token === '') throw new AuthConfigError(`OIDC Model 1 subject token file '${path}' is empty`);
+  try {
+    decodeJwt(token);
+  } catch {
+    throw new AuthConfigError(`OIDC Model 1 subject token file '${path}' does not hold a JWT`);
+  }
+  return token;
+}
+
+const STS_CONFIG_ERRORS: Readonly<Record<string, string>> = {
+  OutboundWebIdentityFederationDisabledException:
+    'outbound web identity federation is disabled for this AWS account: enable it once per account ' +
+    '(IAM EnableOutboundWebIdentityFederation, `aws iam enable-outbound-web-identity-federation`)',
+  AccessDenied:
+    "the function's role may not call sts:GetWebIdentityToken: allow it, and check the policy's conditions " +
+    '(sts:IdentityTokenAudience, sts:SigningAlgorithm, sts:DurationSeconds)',
+  AccessDeniedException:
+    "the function's role may not call sts:GetWebIdentityToken: allow it, and check the policy's conditions " +
+    '(sts:IdentityTokenAudience, sts:SigningAlgorithm, sts:DurationSeconds)',
+  ValidationError:
+    'STS rejected the request: check FLYTE_DATABRICKS_OIDC_AUDIENCE and OIDC_STS_DURATION_SECONDS (60-3600)',
+  SessionDurationEscalationException:
+    'OIDC_STS_DURATION_SECONDS exceeds what the sts:DurationSeconds condition allows: lower it or raise the limit',
+  RegionDisabledException: 'STS is not activated in this region: activate it, or use a regional STS client elsewhere',
+  JWTPayloadSizeExceededException: 'the requested JWT would be too large',
+};
+const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+
+/** STS GetWebIdentityToken (RS256, one audience), errors mapped to what to fix (config) or to retry (transient). */
+export async function fetchStsWebIdentityToken(
+  sts: STSClient,
+  audience: string,
+  durationSeconds: number,
+): Promise<string> {
+  let token: string | undefined;
+  try {
+    const output = await sts.send(
+      new GetWebIdentityTokenCommand({
+        Audience: [audience],
+        SigningAlgorithm: STS_SIGNING_ALGORITHM,
+        DurationSeconds: durationSeconds,
+      }),
+    );
+    token = output.WebIdentityToken;
+  } catch (error) {
+    throw mapStsError(error, audience, durationSeconds);
+  }
+  if (!token) {
+    throw new ConnectorError('STS GetWebIdentityToken answered without a WebIdentityToken', { permanent: false });
+  }
+  return token;
+}
+
+function mapStsError(error: unknown, audience: string, durationSeconds: number): Error {
+  const name = error instanceof Error ? error.name : 'UnknownError';
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const fault = (error as { $fault?: unknown } | null)?.$fault;
+  const message = error instanceof Error ? error.message : String(error);
+  const what = `STS GetWebIdentityToken (audience '${audience}', ${durationSeconds} s, ${STS_SIGNING_ALGORITHM}) failed`;
+  const fix = STS_CONFIG_ERRORS[name];
+  if (fix !== undefined) return new AuthConfigError(`${what} with ${name}: ${fix}. STS said: ${message}`, error);
+  if (THROTTLING.has(name) || fault === 'server' || (status !== undefined && status >= 500) || status === 429) {
+    return new ConnectorError(`${what} transiently with ${name}: ${message}`, { permanent: false, cause: error });
+  }
+  if (fault === 'client') return new AuthConfigError(`${what} with ${name}: ${message}`, error);
+  // No response at all (network, credentials provider): retrying the message may help.
+  return new ConnectorError(`${what} with ${name}: ${message}`, { permanent: false, cause: error });
+}

@@ -1,0 +1,12 @@
+/**
+ * Whether a Kubernetes API is configured at all, decided without loading @kubernetes/client-node (~500 ms to
+ * import unbundled), so handlers can check it eagerly and import `create-kubernetes.js` only when it is.
+ */
+import type { Config } from '../config.js';
+
+export function isKubernetesConfigured(
+  config: Pick<Config, 'KUBERNETES_API_URL'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return Boolean(config.KUBERNETES_API_URL || env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG);
+}

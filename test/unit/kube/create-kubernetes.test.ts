@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createKubernetes,
+  isKubernetesConfigured,
+  type KubernetesConfig,
+} from '../../../shared/kube/create-kubernetes.js';
+import { FakeKubeApi } from './fake-kube-api.js';
+
+let fake: FakeKubeApi;
+
+beforeAll(async () => {
+  fake = await new FakeKubeApi().start();
+});
+afterAll(() => fake.stop());
+
+const config = (overrides: Partial<KubernetesConfig> = {}): KubernetesConfig => ({
+  KUBERNETES_API_URL: fake.url,
+  KUBERNETES_CA_DATA: undefined,
+  EKS_CLUSTER_NAME: undefined,
+  KUBERNETES_TOKEN: 'local-token',
+  NAMESPACE_DISCOVERY_CACHE_SECONDS: 300,
+  SECRET_CACHE_SECONDS: 60,
+  ...overrides,
+});
+
+describe('Function: createKubernetes()', () => {
+  it('wires discovery, TokenRequest and secrets to the configured API', async () => {
+    fake.serviceAccounts.set('team-a', [
+      {
+        name: 'dbx',
+        labels: { 'flyte.org/databricks-enabled': 'true' },
+        annotations: { 'flyte.org/databricks-client-id': 'sp-1' },
+      },
+    ]);
+    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
+
+    const kube = createKubernetes(config(), {});
+
+    const sa = await kube.discovery.discover('team-a');
+    expect(sa).toEqual({ name: 'dbx', clientId: 'sp-1', audience: undefined });
+    await expect(kube.port.createServiceAccountToken('team-a', 'dbx', 'databricks', 3600)).resolves.toBe(
+      'jwt.team-a.dbx.databricks',
+    );
+    await expect(kube.secrets.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-1' });
+    expect(kube.describe).toBe(
+      `Kubernetes API ${fake.url} from KUBERNETES_API_URL, static token from KUBERNETES_TOKEN, no TLS (loopback)`,
+    );
+    expect(new Set(fake.requests.map((r) => r.authorization))).toEqual(new Set(['Bearer local-token']));
+  });
+
+  it('caches discovery for NAMESPACE_DISCOVERY_CACHE_SECONDS', async () => {
+    const kube = createKubernetes(config({ NAMESPACE_DISCOVERY_CACHE_SECONDS: 300 }), {});
+    fake.requests.length = 0;
+    await kube.discovery.discover('team-z');
+    await kube.discovery.discover('team-z');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('signs EKS tokens when EKS_CLUSTER_NAME is set, in the region from the environment', async () => {
+    const kube = createKubernetes(
+      config({ KUBERNETES_TOKEN: undefined, EKS_CLUSTER_NAME: 'flyte-prod' }),
+      { AWS_REGION: 'eu-west-1' },
+      { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } },
+    );
+    fake.requests.length = 0;
+    await kube.port.listDatabricksServiceAccounts('team-a');
+    expect(fake.requests[0]?.authorization).toMatch(/^Bearer k8s-aws-v1\./);
+    expect(kube.describe).toContain("EKS token for cluster 'flyte-prod' in eu-west-1");
+  });
+});
+
+describe('Function: isKubernetesConfigured()', () => {
+  it.each([
+    [{ KUBERNETES_API_URL: 'https://kube.example' }, {}, true],
+    [{ KUBERNETES_API_URL: undefined }, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, true],
+    [{ KUBERNETES_API_URL: undefined }, { KUBECONFIG: '/home/me/.kube/config' }, true],
+    [{ KUBERNETES_API_URL: undefined }, { HOME: '/home/me' }, false],
+  ])('%j with env %j -> %s', (cfg, env, expected) => {
+    expect(isKubernetesConfigured(cfg, env)).toBe(expected);
+  });
+});
