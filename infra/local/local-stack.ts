@@ -15,7 +15,9 @@ import {
   type DatabricksWorkspaceOptions,
   startDatabricksWorkspace,
 } from './emulators/databricks-workspace.js';
+import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
+import { type StsEmulator, startSts } from './emulators/sts.js';
 import { startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 
@@ -23,6 +25,10 @@ const HOST = '127.0.0.1';
 const REGION = 'us-east-1';
 const TABLE_NAME = 'flyte-databricks-jobs';
 const FUNCTION_TIMEOUT_SECONDS = 20;
+const ACCOUNT_ID = '123456789012';
+const CLUSTER_NAME = 'local-eks';
+/** The handlers' AWS identity: what STS and the Kubernetes API see them as. */
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface LocalStackOptions {
   /** Front door port; 0 picks a free one. */
@@ -49,6 +55,10 @@ export interface LocalStack {
   frontDoorUrl: string;
   databricks: DatabricksWorkspace;
   secrets: SecretsManagerEmulator;
+  kubernetes: KubernetesApi;
+  sts: StsEmulator;
+  /** The IAM role ARN the handlers run as (the `sub` of their STS web identity tokens). */
+  functionRoleArn: string;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
   tableName: string;
@@ -75,7 +85,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 async function start(options: LocalStackOptions, closers: Closer[]): Promise<LocalStack> {
   // The local stack runs on the developer's Node (20 here); the functions run on Lambda's Node 22 or newer.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const credentials = CREDENTIALS;
+  const knownKeys = { [credentials.accessKeyId]: credentials.secretAccessKey };
+  const functionRoleArn = `arn:aws:iam::${ACCOUNT_ID}:role/${credentials.accessKeyId}`;
 
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, HOST, resolve));
@@ -90,6 +102,15 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   closers.push(() => secrets.close());
   const databricks = await startDatabricksWorkspace(options.databricks ?? {});
   closers.push(() => databricks.close());
+  // The EKS cluster: the handlers authenticate with EKS tokens presigned with their AWS credentials, as on Lambda.
+  const kubernetes = await startKubernetesApi({
+    port: 0,
+    clusterName: CLUSTER_NAME,
+    acceptEksTokens: { region: REGION, credentials: knownKeys, accountId: ACCOUNT_ID },
+  });
+  closers.push(() => kubernetes.close());
+  const sts = await startSts({ port: 0, region: REGION, accountId: ACCOUNT_ID, credentials: knownKeys });
+  closers.push(() => sts.close());
 
   const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoUrl, credentials });
   const sqs = new SQSClient({ region: REGION, endpoint: sqsUrl, credentials });
@@ -104,6 +125,9 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
     AWS_ENDPOINT_URL_SQS: sqsUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    KUBERNETES_API_URL: kubernetes.url,
+    EKS_CLUSTER_NAME: CLUSTER_NAME,
     JOBS_TABLE_NAME: TABLE_NAME,
     SUBMIT_QUEUE_URL: queues.submit,
     POLL_QUEUE_URL: queues.poll,
@@ -162,6 +186,9 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     frontDoorUrl: frontDoor.url,
     databricks,
     secrets,
+    kubernetes,
+    sts,
+    functionRoleArn,
     dynamodb,
     sqs,
     tableName: TABLE_NAME,
