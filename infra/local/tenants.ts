@@ -75,18 +75,23 @@ export function seedOAuthM2M(stack: LocalStack, namespace: string): Tenant {
   return { mode: 'oauth_m2m', namespace, principal: clientId, task: {} };
 }
 
-async function seedModel1File(stack: LocalStack, namespace: string): Promise<Tenant> {
+export const CONNECTOR_SUBJECT = `system:serviceaccount:${CONNECTOR_SERVICE_ACCOUNT.namespace}:${CONNECTOR_SERVICE_ACCOUNT.name}`;
+
+/**
+ * A Model 1 (file) tenant. The file holds what the kubelet would project into the connector's pod: its
+ * ServiceAccount JWT, valid for an hour; tests may put any other JWT there instead.
+ */
+export async function seedModel1File(stack: LocalStack, namespace: string, jwt?: string): Promise<Tenant> {
   const clientId = randomUUID();
-  const subject = `system:serviceaccount:${CONNECTOR_SERVICE_ACCOUNT.namespace}:${CONNECTOR_SERVICE_ACCOUNT.name}`;
   stack.databricks.addServicePrincipal({
     applicationId: clientId,
     displayName: `${namespace}-connector-sp`,
-    federationPolicies: [{ issuer: stack.kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject }],
+    federationPolicies: [{ issuer: stack.kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject: CONNECTOR_SUBJECT }],
   });
-  // What the kubelet would project into the connector's pod: its ServiceAccount JWT, here valid for an hour.
   const path = join(mkdtempSync(join(tmpdir(), 'fdl-oidc-')), 'token');
-  const jwt = await stack.kubernetes.oidc.sign({ sub: subject, aud: OIDC_AUDIENCE, expiresInSeconds: 3600 });
-  writeFileSync(path, jwt, { mode: 0o600 });
+  const token =
+    jwt ?? (await stack.kubernetes.oidc.sign({ sub: CONNECTOR_SUBJECT, aud: OIDC_AUDIENCE, expiresInSeconds: 3600 }));
+  writeFileSync(path, token, { mode: 0o600 });
   return {
     mode: 'oidc_model1_file',
     namespace,

@@ -1,0 +1,135 @@
+/**
+ * Auth that must fail, and how: a JWT the federation policy does not trust is rejected by the workspace and the
+ * job ends FAILED saying why; an ambiguous or forbidden Kubernetes setup is an error, never a silent fall back
+ * to another identity (upstream falls back silently); a revoked token is refreshed exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOidcIssuer } from '../../infra/local/emulators/oidc-issuer.js';
+import {
+  CONNECTOR_SUBJECT,
+  OIDC_AUDIENCE,
+  seedModel1File,
+  seedModel2,
+  seedOAuthM2M,
+  seedPatToken,
+  type Tenant,
+} from '../../infra/local/tenants.js';
+import { jobIdFor } from '../../shared/jobs/job-id.js';
+import {
+  jobRequest,
+  jobView,
+  runsFor,
+  startTestStack,
+  type TestStack,
+  waitFor,
+  waitForTerminal,
+} from './support/test-stack.js';
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack({ databricks: { timing: { pendingMs: 300, runningMs: 2500, terminatingMs: 100 } } });
+});
+afterAll(() => t?.stack.stop());
+
+async function run(tenant: Tenant, executionId: string, task: Record<string, unknown> = {}) {
+  const request = jobRequest(executionId);
+  await t.api.submit({ ...request, namespace: tenant.namespace, task: { ...request.task, ...tenant.task, ...task } });
+  const jobId = jobIdFor(tenant.namespace, executionId);
+  return { jobId, done: await waitForTerminal(t.api, jobId) };
+}
+
+describe('JWTs the federation policy does not trust (Model 1, file)', () => {
+  const sign = (claims: { sub?: string; aud?: string; expiresInSeconds?: number }) =>
+    t.stack.kubernetes.oidc.sign({
+      sub: claims.sub ?? CONNECTOR_SUBJECT,
+      aud: claims.aud ?? OIDC_AUDIENCE,
+      expiresInSeconds: claims.expiresInSeconds ?? 3600,
+    });
+
+  it.each<[string, () => Promise<string>, RegExp]>([
+    ['a wrong audience', () => sign({ aud: 'sts.amazonaws.com' }), /audience/i],
+    ['a wrong subject', () => sign({ sub: 'system:serviceaccount:flyte:someone-else' }), /subject/i],
+    ['an expired JWT', () => sign({ expiresInSeconds: -120 }), /expired|exp/i],
+    [
+      'an unknown issuer',
+      async () => {
+        const stranger = await createOidcIssuer({ issuerUrl: 'https://issuer.example.invalid' });
+        return stranger.sign({ sub: CONNECTOR_SUBJECT, aud: OIDC_AUDIENCE, expiresInSeconds: 3600 });
+      },
+      /issuer|polic/i,
+    ],
+    [
+      'an HS256 JWT',
+      async () => {
+        const hmac = await createOidcIssuer({ issuerUrl: t.stack.kubernetes.issuer, algorithm: 'HS256' });
+        return hmac.sign({ sub: CONNECTOR_SUBJECT, aud: OIDC_AUDIENCE, expiresInSeconds: 3600 });
+      },
+      /HS256|alg/i,
+    ],
+  ])('%s: the exchange is refused, the job FAILED with the reason, no run', async (name, jwt, reason) => {
+    const namespace = `bad-jwt-${name.replace(/\W+/g, '-').replace(/^-|-$/g, '').toLowerCase()}`;
+    const tenant = await seedModel1File(t.stack, namespace, await jwt());
+    const { jobId, done } = await run(tenant, 'bad-jwt');
+    expect(done.phase).toBe('FAILED');
+    console.info('MSG', done.message);
+    expect(done.message).toMatch(/token endpoint/);
+    expect(done.message).toMatch(reason);
+    expect(done.message).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    expect(runsFor(t.stack, jobId)).toHaveLength(0);
+  });
+});
+
+describe('Kubernetes setups that must not be guessed at', () => {
+  it('two Databricks-enabled ServiceAccounts in a namespace: FAILED naming both, no run', async () => {
+    const tenant = seedModel2(t.stack, 'two-sas', 'runner-a');
+    t.stack.kubernetes.addServiceAccount('two-sas', 'runner-b', {
+      labels: { 'flyte.org/databricks-enabled': 'true' },
+      annotations: { 'flyte.org/databricks-client-id': 'another-sp' },
+    });
+    const { jobId, done } = await run(tenant, 'two');
+    expect(done.phase).toBe('FAILED');
+    console.info('MSG', done.message);
+    expect(done.message).toContain(
+      "Multiple Databricks-enabled ServiceAccounts found in namespace 'two-sas': runner-a, runner-b. Configure exactly one.",
+    );
+    expect(runsFor(t.stack, jobId)).toHaveLength(0);
+  });
+
+  it('a Kubernetes 403 on discovery: FAILED naming the RBAC rule, not a silent fall back to the PAT beside it', async () => {
+    // The namespace also has a PAT: upstream would quietly use it; the connector must not.
+    seedPatToken(t.stack, 'forbidden-ns');
+    t.stack.kubernetes.deny(t.stack.functionRoleArn, {
+      verb: 'list',
+      resource: 'serviceaccounts',
+      namespace: 'forbidden-ns',
+    });
+    const tenant: Tenant = { mode: 'pat', namespace: 'forbidden-ns', principal: '', task: {} };
+    const { jobId, done } = await run(tenant, 'forbidden');
+    expect(done.phase).toBe('FAILED');
+    console.info('MSG', done.message);
+    expect(done.message).toMatch(/forbidden|403/i);
+    expect(done.message).toMatch(/serviceaccounts/);
+    expect(runsFor(t.stack, jobId)).toHaveLength(0);
+  });
+});
+
+describe('a revoked token mid-run', () => {
+  it('is refreshed exactly once, and the job SUCCEEDS with its one run', async () => {
+    const tenant = seedOAuthM2M(t.stack, 'revoked-m2m');
+    const tokenCalls = () => t.stack.databricks.tokenRequests.filter((r) => r.clientId === tenant.principal).length;
+    const request = jobRequest('revoked');
+    await t.api.submit({ ...request, namespace: tenant.namespace });
+    const jobId = jobIdFor(tenant.namespace, 'revoked');
+    await waitFor(
+      () => jobView(t.api, jobId),
+      (view) => view.phase === 'RUNNING',
+    );
+    const before = tokenCalls();
+    t.stack.databricks.revokeOAuthTokens();
+    const done = await waitForTerminal(t.api, jobId);
+    expect(done.phase, done.message).toBe('SUCCEEDED');
+    expect(tokenCalls() - before).toBe(1);
+    expect(runsFor(t.stack, jobId)).toHaveLength(1);
+    expect(t.stack.databricks.requests.some((r) => r.status === 403)).toBe(true);
+  });
+});
