@@ -71,7 +71,6 @@ describe('JWTs the federation policy does not trust (Model 1, file)', () => {
     const tenant = await seedModel1File(t.stack, namespace, await jwt());
     const { jobId, done } = await run(tenant, 'bad-jwt');
     expect(done.phase).toBe('FAILED');
-    console.info('MSG', done.message);
     expect(done.message).toMatch(/token endpoint/);
     expect(done.message).toMatch(reason);
     expect(done.message).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
@@ -88,7 +87,6 @@ describe('Kubernetes setups that must not be guessed at', () => {
     });
     const { jobId, done } = await run(tenant, 'two');
     expect(done.phase).toBe('FAILED');
-    console.info('MSG', done.message);
     expect(done.message).toContain(
       "Multiple Databricks-enabled ServiceAccounts found in namespace 'two-sas': runner-a, runner-b. Configure exactly one.",
     );
@@ -106,7 +104,6 @@ describe('Kubernetes setups that must not be guessed at', () => {
     const tenant: Tenant = { mode: 'pat', namespace: 'forbidden-ns', principal: '', task: {} };
     const { jobId, done } = await run(tenant, 'forbidden');
     expect(done.phase).toBe('FAILED');
-    console.info('MSG', done.message);
     expect(done.message).toMatch(/forbidden|403/i);
     expect(done.message).toMatch(/serviceaccounts/);
     expect(runsFor(t.stack, jobId)).toHaveLength(0);
