@@ -156,6 +156,8 @@ export class DatabricksOidc {
   readonly tokenRequests: TokenRequestRecord[] = [];
   private readonly principals = new Map<string, ServicePrincipal>();
   private readonly accessTokens = new Map<string, { principal: string; expiresAt: number }>();
+  /** Every access token ever issued, revoked ones included: leak tests search logs and tables for them. */
+  readonly issuedAccessTokens: string[] = [];
   private readonly verifier: FederationVerifier;
 
   constructor(private readonly options: DatabricksOidcOptions) {
@@ -280,6 +282,7 @@ export class DatabricksOidc {
   private issue(principal: string, lifetimeMs: number, record: TokenRequestRecord): OidcReply {
     const accessToken = randomBytes(32).toString('base64url');
     this.accessTokens.set(accessToken, { principal, expiresAt: this.options.clock() + lifetimeMs });
+    this.issuedAccessTokens.push(accessToken);
     record.principal = principal;
     return {
       status: 200,

@@ -45,6 +45,8 @@ export interface RunOutcome {
   lifeCycleState?: 'TERMINATED' | 'INTERNAL_ERROR' | 'SKIPPED';
   terminationCode?: string;
   terminationType?: TerminationType;
+  /** This run's own pace, over the workspace's (a long job among short ones). */
+  timing?: Partial<RunTiming>;
 }
 
 export interface RunTiming {
@@ -316,14 +318,16 @@ function defaultMessage(outcome: RunOutcome): string {
 const USER_CANCELED: TerminationDetails = { code: 'USER_CANCELED', type: 'SUCCESS', message: 'Run cancelled.' };
 
 /** Records a cancel; it only changes the outcome while the run is still PENDING or RUNNING. */
-export function requestCancel(run: EmulatedRun, now: number, timing: RunTiming): void {
+export function requestCancel(run: EmulatedRun, now: number, workspaceTiming: RunTiming): void {
+  const timing = { ...workspaceTiming, ...run.outcome.timing };
   run.cancelRequested = true;
   if (run.canceledAt !== undefined) return;
   if (now < run.submittedAt + timing.pendingMs + timing.runningMs) run.canceledAt = now;
 }
 
 /** The run as the clock reads it now. */
-export function snapshotRun(run: EmulatedRun, now: number, timing: RunTiming): RunSnapshot {
+export function snapshotRun(run: EmulatedRun, now: number, workspaceTiming: RunTiming): RunSnapshot {
+  const timing = { ...workspaceTiming, ...run.outcome.timing };
   const start = run.submittedAt;
   const runningAt = start + timing.pendingMs;
   const terminatingAt = run.canceledAt ?? runningAt + timing.runningMs;

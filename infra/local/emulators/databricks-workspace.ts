@@ -119,6 +119,8 @@ export interface DatabricksWorkspace {
   revokeOAuthTokens(): void;
   /** Token endpoint calls, without secrets or subject tokens. */
   readonly tokenRequests: readonly TokenRequestRecord[];
+  /** Every OAuth access token issued (test infrastructure: for leak scans of logs and tables). */
+  readonly issuedAccessTokens: readonly string[];
   runs(): SubmittedRun[];
   readonly runsCreated: number;
   readonly requests: readonly RecordedRequest[];
@@ -414,6 +416,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     addServicePrincipal: (sp) => oidc.addServicePrincipal(sp),
     revokeOAuthTokens: () => oidc.revokeAccessTokens(),
     tokenRequests: oidc.tokenRequests,
+    issuedAccessTokens: oidc.issuedAccessTokens,
     runs: () =>
       [...runs.values()].map((run) => ({
         runId: run.runId,

@@ -1,0 +1,163 @@
+/**
+ * The demo as a function, so `npm run demo` and a test run the very same thing: one job per auth mode, each in
+ * its tenant's namespace, plus a long job whose Databricks tokens expire several times while it runs, plus a
+ * PAT job cancelled once it runs. It reports, per job, the phase, the Databricks runs made for it, the token
+ * endpoint calls its principal made, and who Databricks saw run it.
+ */
+import type { AuthMode } from '../../shared/auth/auth-context.js';
+import { isApiError, JobsApiClient } from '../../shared/client/jobs-api-client.js';
+import type { JobView } from '../../shared/jobs/job.js';
+import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import type { RunOutcome } from './emulators/databricks-workspace.js';
+import type { LocalStack, LocalStackOptions } from './local-stack.js';
+import { seedOAuthM2M, seedTenants, type Tenant } from './tenants.js';
+
+/** Databricks tokens live this long in the demo, so the long job sees them expire several times. */
+export const DEMO_TOKEN_TTL_SECONDS = 4;
+const LONG_RUN_NAME = 'long-running';
+const LONG_RUN_MS = 13_000;
+const DEADLINE_MS = 90_000;
+
+/** The stack settings the scenario expects: quick runs, one long one, short-lived OAuth tokens. */
+export const demoStackOptions: LocalStackOptions = {
+  databricks: {
+    timing: { pendingMs: 500, runningMs: 3000, terminatingMs: 300 },
+    oauthTokenTtlSeconds: DEMO_TOKEN_TTL_SECONDS,
+    outcome: (body): RunOutcome =>
+      body.run_name === LONG_RUN_NAME
+        ? { resultState: 'SUCCESS', timing: { runningMs: LONG_RUN_MS } }
+        : { resultState: 'SUCCESS' },
+  },
+};
+
+export interface DemoJobResult {
+  name: string;
+  mode: AuthMode;
+  namespace: string;
+  jobId: string | null;
+  phase: string;
+  expected: 'SUCCEEDED' | 'ABORTED';
+  runId: number | null;
+  message: string;
+  databricksRuns: number;
+  tokenRequests: number;
+  principal: string | null;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  jobs: DemoJobResult[];
+}
+
+interface DemoJob {
+  name: string;
+  tenant: Tenant;
+  expected: 'SUCCEEDED' | 'ABORTED';
+  cancel?: boolean;
+  runName?: string;
+  /** Token endpoint calls the job must at least have made (the long job: first token + two expiries). */
+  minTokenRequests?: number;
+}
+
+export async function runDemoScenario(stack: LocalStack, log: (line: string) => void): Promise<DemoResult> {
+  const tenants = await seedTenants(stack);
+  const jobs: DemoJob[] = [
+    ...(Object.values(tenants) as Tenant[]).map((tenant) => ({
+      name: tenant.mode,
+      tenant,
+      expected: 'SUCCEEDED' as const,
+    })),
+    {
+      name: 'oauth_m2m-long',
+      tenant: seedOAuthM2M(stack, 'team-m2m-long'),
+      expected: 'SUCCEEDED',
+      runName: LONG_RUN_NAME,
+      minTokenRequests: 3,
+    },
+    { name: 'pat-cancelled', tenant: tenants.pat, expected: 'ABORTED', cancel: true },
+  ];
+  const api = new JobsApiClient(stack.frontDoorUrl);
+  const stamp = Date.now();
+  const results = await Promise.all(jobs.map((job) => follow(api, job, `demo-${stamp}-${job.name}`, log)));
+  const report = results.map((result, i) => summarize(stack, jobs[i] as DemoJob, result));
+  const ok = report.every((r, i) => {
+    const job = jobs[i] as DemoJob;
+    return (
+      r.phase === r.expected &&
+      r.databricksRuns === 1 &&
+      r.principal === job.tenant.principal &&
+      r.tokenRequests >= (job.minTokenRequests ?? 0)
+    );
+  });
+  return { ok, jobs: report };
+}
+
+interface Followed {
+  jobId: string | null;
+  view?: JobView;
+  error?: string;
+}
+
+async function follow(api: JobsApiClient, job: DemoJob, executionId: string, log: (line: string) => void) {
+  const request = {
+    namespace: job.tenant.namespace,
+    executionId,
+    task: {
+      databricksConf: {
+        run_name: job.runName ?? job.name,
+        new_cluster: { spark_version: '15.4.x-scala2.12', num_workers: 1 },
+      },
+      ...job.tenant.task,
+    },
+    container: { image: 'ghcr.io/flyteorg/flytekit:py3.11-latest', args: ['pyflyte-execute', '--inputs', 'x'] },
+  };
+  const submitted = await api.submit(request);
+  if (isApiError(submitted.body)) {
+    return { jobId: null, error: `POST /v1/jobs answered ${submitted.status}: ${submitted.body.error.message}` };
+  }
+  const result: Followed = { jobId: submitted.body.jobId };
+  const jobId = submitted.body.jobId;
+  const say = (view: JobView, what: string) =>
+    log(`[${job.name}] ${view.namespace} ${jobId}${view.runId ? ` run ${view.runId}` : ''}: ${what}`);
+  say(submitted.body, `submitted (HTTP ${submitted.status})`);
+  const started = Date.now();
+  let cancelled = false;
+  let last = '';
+  while (Date.now() - started < DEADLINE_MS) {
+    const { body } = await api.get(jobId);
+    if (isApiError(body)) return { ...result, error: body.error.message };
+    result.view = body;
+    const line = `${body.phase} ${body.databricks.lifeCycleState ?? ''} ${body.auth?.mode ?? ''} ${body.message}`;
+    if (line !== last) say(body, line);
+    last = line;
+    if (isTerminalPhase(body.phase)) return result;
+    if (job.cancel && !cancelled && body.phase === 'RUNNING') {
+      cancelled = true;
+      say(body, `DELETE answered ${(await api.cancel(jobId)).status}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { ...result, error: `no terminal phase within ${DEADLINE_MS / 1000}s` };
+}
+
+function summarize(stack: LocalStack, job: DemoJob, followed: Followed): DemoJobResult {
+  const runs = stack.databricks
+    .runs()
+    .filter((run) => followed.jobId !== null && run.idempotencyToken === followed.jobId);
+  const principal = runs[0]?.principal ?? null;
+  return {
+    name: job.name,
+    mode: job.tenant.mode,
+    namespace: job.tenant.namespace,
+    jobId: followed.jobId,
+    phase: followed.view?.phase ?? 'UNKNOWN',
+    expected: job.expected,
+    runId: followed.view?.runId ?? null,
+    message: followed.error ?? followed.view?.message ?? '',
+    databricksRuns: runs.length,
+    // Each tenant has its own service principal, so its token calls are this job's (PAT: none).
+    tokenRequests: stack.databricks.tokenRequests.filter((r) => r.clientId !== undefined && r.clientId === principal)
+      .length,
+    principal,
+  };
+}

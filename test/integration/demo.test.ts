@@ -1,0 +1,76 @@
+/**
+ * The demo scenario (what `npm run demo` runs), asserted job by job, and then the audit issue 3 asks for: after
+ * it, nothing secret in the jobs table or in any log line (debug level included). Secrets here are the PATs and
+ * client secrets the tenants were given, every OAuth access token the workspace issued, and any JWT.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type DemoResult, demoStackOptions, runDemoScenario } from '../../infra/local/demo-scenario.js';
+import type { LocalStack } from '../../infra/local/local-stack.js';
+import { startLocalStack } from '../../infra/local/local-stack.js';
+import { scanJobs } from './support/test-stack.js';
+
+let stack: LocalStack;
+let result: DemoResult;
+const output: string[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({ ...demoStackOptions, env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
+  const capture = (chunk: unknown) => {
+    output.push(String(chunk));
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture as never);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture as never);
+  try {
+    result = await runDemoScenario(stack, (line) => output.push(line));
+  } finally {
+    vi.restoreAllMocks();
+  }
+}, 120_000);
+afterAll(() => stack?.stop());
+
+describe('the demo scenario', () => {
+  it('ends ok: every job as expected, one run each, run by its tenant principal', () => {
+    expect(result.jobs.map((j) => [j.name, j.phase])).toEqual([
+      ['pat', 'SUCCEEDED'],
+      ['oauth_m2m', 'SUCCEEDED'],
+      ['oidc_model1_file', 'SUCCEEDED'],
+      ['oidc_model1_sts', 'SUCCEEDED'],
+      ['oidc_model2', 'SUCCEEDED'],
+      ['oauth_m2m-long', 'SUCCEEDED'],
+      ['pat-cancelled', 'ABORTED'],
+    ]);
+    expect(result.jobs.every((j) => j.databricksRuns === 1)).toBe(true);
+    expect(result.ok).toBe(true);
+  });
+
+  it('the long job outlived its tokens at least twice', () => {
+    const long = result.jobs.find((j) => j.name === 'oauth_m2m-long');
+    expect(long?.tokenRequests).toBeGreaterThanOrEqual(3);
+  });
+
+  it('Model 2 ran as the namespace service principal, not the connector', () => {
+    const model2 = result.jobs.find((j) => j.mode === 'oidc_model2');
+    const model1 = result.jobs.find((j) => j.mode === 'oidc_model1_file');
+    expect(model2?.principal).toMatch(/^[0-9a-f-]{36}$/);
+    expect(model2?.principal).not.toBe(model1?.principal);
+  });
+
+  it('left no secret in the jobs table or the logs', async () => {
+    const table = JSON.stringify(await scanJobs(stack));
+    const logs = output.join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const [what, haystack] of [
+      ['table', table],
+      ['logs', logs],
+    ] as const) {
+      expect(haystack, `${what}: a PAT`).not.toMatch(/dapi[0-9a-f]{32}/);
+      expect(haystack, `${what}: an OAuth client secret`).not.toMatch(/dose[0-9a-f]{48}/);
+      expect(haystack, `${what}: a JWT`).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
+      for (const token of stack.databricks.issuedAccessTokens) {
+        expect(haystack.includes(token), `${what}: an OAuth access token`).toBe(false);
+      }
+    }
+    expect(stack.databricks.issuedAccessTokens.length).toBeGreaterThan(10);
+  });
+});
