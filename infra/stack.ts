@@ -80,6 +80,9 @@ export class FlyteDatabricksStack extends Stack {
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
         network,
+        // Only the functions that authenticate to Databricks may need Kubernetes (OIDC Model 2, Kubernetes
+        // secrets); the handlers import it lazily, so it costs nothing until a job needs it.
+        kubernetesClient: name !== 'api',
       });
     };
     this.functions = {

@@ -6,10 +6,10 @@
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
 import { describeError, isPermanent } from '../job-failure.js';
-import type { Ports } from '../ports.js';
+import type { JobPorts } from '../job-ports.js';
 import type { RecordContext } from '../sqs-batch.js';
 
-export async function cancelRun(jobId: string, ports: Ports, record: RecordContext): Promise<void> {
+export async function cancelRun(jobId: string, ports: JobPorts, record: RecordContext): Promise<void> {
   const job = await ports.store.get(jobId);
   if (!job) return record.log.warn('Cancel message names no job; dropping it');
   if (isTerminalPhase(job.phase) || job.cancelSentAt !== undefined) return;

@@ -1,11 +1,11 @@
 /** Poll queue consumer: one poll of one job per record (see poll-job.ts). */
 import { pollMessageSchema } from '../../shared/jobs/messages.js';
-import { ports } from '../ports.js';
+import { jobPorts } from '../job-ports.js';
 import { sqsBatchHandler } from '../sqs-batch.js';
 import { pollJob } from './poll-job.js';
 
 export const handler = sqsBatchHandler({
   schemaFor: () => pollMessageSchema,
-  maxReceiveCount: () => ports().config.MAX_RECEIVE_COUNT,
-  process: (message, record) => pollJob(message, ports(), record),
+  maxReceiveCount: () => jobPorts().config.MAX_RECEIVE_COUNT,
+  process: (message, record) => pollJob(message, jobPorts(), record),
 });

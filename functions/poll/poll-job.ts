@@ -12,10 +12,10 @@ import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
 import { pollDelaySeconds } from '../../shared/jobs/poll-schedule.js';
 import { mapRunState } from '../../shared/jobs/run-state-mapping.js';
 import { settleFailure } from '../job-failure.js';
-import type { Ports } from '../ports.js';
+import type { JobPorts } from '../job-ports.js';
 import type { RecordContext } from '../sqs-batch.js';
 
-export async function pollJob(message: PollMessage, ports: Ports, record: RecordContext): Promise<void> {
+export async function pollJob(message: PollMessage, ports: JobPorts, record: RecordContext): Promise<void> {
   const { jobId, generation } = message;
   const attempt = message.attempt ?? 0;
   const job = await ports.store.get(jobId);
@@ -43,7 +43,7 @@ export async function pollJob(message: PollMessage, ports: Ports, record: Record
 }
 
 /** Returns true when the job has ended (or this chain was retired meanwhile) and no further poll is due. */
-async function pollRun(job: Job, runId: number, ports: Ports, record: RecordContext): Promise<boolean> {
+async function pollRun(job: Job, runId: number, ports: JobPorts, record: RecordContext): Promise<boolean> {
   const client = ports.databricks(job.databricksHost, ports.auth(job));
   const run = await client.getRun(runId);
   const observed = observe(run, record);

@@ -4,15 +4,15 @@
  */
 import { acceptJob } from '../../shared/jobs/accept-job.js';
 import { submitMessageSchemaFor } from '../../shared/jobs/messages.js';
-import { ports } from '../ports.js';
+import { jobPorts } from '../job-ports.js';
 import { sqsBatchHandler } from '../sqs-batch.js';
 import { submitJob } from './submit-job.js';
 
 export const handler = sqsBatchHandler({
   schemaFor: submitMessageSchemaFor,
-  maxReceiveCount: () => ports().config.MAX_RECEIVE_COUNT,
+  maxReceiveCount: () => jobPorts().config.MAX_RECEIVE_COUNT,
   async process(message, record) {
-    const p = ports();
+    const p = jobPorts();
     if ('jobId' in message) return submitJob(message.jobId, p, record);
     const { job, created } = await acceptJob(message, { store: p.store, config: p.config, now: p.now() });
     record.log.info(created ? 'Job created from a submit message' : 'Submit message for an existing job', {

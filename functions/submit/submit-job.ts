@@ -8,11 +8,11 @@ import type { Job } from '../../shared/jobs/job.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
 import { settleFailure } from '../job-failure.js';
+import type { JobPorts } from '../job-ports.js';
 import { startPollChain } from '../poll/start-poll-chain.js';
-import type { Ports } from '../ports.js';
 import type { RecordContext } from '../sqs-batch.js';
 
-export async function submitJob(jobId: string, ports: Ports, record: RecordContext): Promise<void> {
+export async function submitJob(jobId: string, ports: JobPorts, record: RecordContext): Promise<void> {
   const job = await ports.store.get(jobId);
   if (!job) {
     record.log.warn('Submit message names no job; dropping it');
@@ -54,7 +54,7 @@ export async function submitJob(jobId: string, ports: Ports, record: RecordConte
   }
 }
 
-async function submitRun(accepted: Job, ports: Ports, record: RecordContext): Promise<void> {
+async function submitRun(accepted: Job, ports: JobPorts, record: RecordContext): Promise<void> {
   const job = accepted.auth ? accepted : await chooseAuth(accepted, ports, record);
   const auth = ports.auth(job);
   record.log.info('Submitting Databricks run', { auth: auth.describe(), host: job.databricksHost });
@@ -86,7 +86,7 @@ async function submitRun(accepted: Job, ports: Ports, record: RecordContext): Pr
 }
 
 /** Settles, once, how the job authenticates, and records it (with the reason) before any credential is used. */
-async function chooseAuth(job: Job, ports: Ports, record: RecordContext): Promise<Job> {
+async function chooseAuth(job: Job, ports: JobPorts, record: RecordContext): Promise<Job> {
   const context = await ports.selectAuth(job);
   record.log.info('Auth chosen', { mode: context.mode, reason: context.reason });
   return mutateJob(ports.store, job.jobId, (current) => (current.auth ? undefined : { auth: context }));

@@ -97,8 +97,8 @@ export class JobFunction extends Construct implements IGrantable {
         sourcesContent: false,
         logLevel: EsbuildLogLevel.WARNING,
         // The AWS SDK is bundled (pinned by package-lock.json) rather than taken from the runtime, so what runs is
-        // what was tested. @kubernetes/client-node is excluded unless asked for: no handler imports it yet, and it
-        // costs ~500 ms to import. When the OIDC Model 2 work needs it, set kubernetesClient on those functions only.
+        // what was tested. @kubernetes/client-node is bundled only where asked for (kubernetesClient); the
+        // handlers import it dynamically, so esbuild defers its evaluation until a job needs Kubernetes.
         externalModules: props.kubernetesClient ? [] : ['@kubernetes/client-node'],
       },
     });

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { ClientNodeKubernetes } from './client-node-kubernetes.js';
+import { describeEksCluster, type EksClusterAccess } from './eks-cluster.js';
 import { type KubeConfigSettings, loadKubeConfig } from './kube-config.js';
 import type { KubernetesPort } from './kubernetes-port.js';
 import { KubernetesSecrets } from './kubernetes-secrets.js';
@@ -57,4 +58,17 @@ export function createKubernetes(
     secrets: new KubernetesSecrets(port, { cacheMs: config.SECRET_CACHE_SECONDS * 1000 }),
     describe,
   };
+}
+
+/**
+ * The configuration with the API server filled in from eks:DescribeCluster when only EKS_CLUSTER_NAME is set.
+ * An explicit KUBERNETES_API_URL is taken as it is (with KUBERNETES_CA_DATA, or the system trust store).
+ */
+export async function withClusterAccess(
+  config: KubernetesConfig,
+  describeCluster: (name: string) => Promise<EksClusterAccess> = describeEksCluster,
+): Promise<KubernetesConfig> {
+  if (config.KUBERNETES_API_URL || !config.EKS_CLUSTER_NAME) return config;
+  const access = await describeCluster(config.EKS_CLUSTER_NAME);
+  return { ...config, KUBERNETES_API_URL: access.apiUrl, KUBERNETES_CA_DATA: access.caData };
 }

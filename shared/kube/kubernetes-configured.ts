@@ -5,8 +5,9 @@
 import type { Config } from '../config.js';
 
 export function isKubernetesConfigured(
-  config: Pick<Config, 'KUBERNETES_API_URL'>,
+  config: Pick<Config, 'KUBERNETES_API_URL' | 'EKS_CLUSTER_NAME'>,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  return Boolean(config.KUBERNETES_API_URL || env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG);
+  // EKS_CLUSTER_NAME alone is enough: the API server and CA come from eks:DescribeCluster.
+  return Boolean(config.KUBERNETES_API_URL || config.EKS_CLUSTER_NAME || env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG);
 }

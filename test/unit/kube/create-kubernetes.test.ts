@@ -70,11 +70,13 @@ describe('Function: createKubernetes()', () => {
 });
 
 describe('Function: isKubernetesConfigured()', () => {
+  const none = { KUBERNETES_API_URL: undefined, EKS_CLUSTER_NAME: undefined };
   it.each([
-    [{ KUBERNETES_API_URL: 'https://kube.example' }, {}, true],
-    [{ KUBERNETES_API_URL: undefined }, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, true],
-    [{ KUBERNETES_API_URL: undefined }, { KUBECONFIG: '/home/me/.kube/config' }, true],
-    [{ KUBERNETES_API_URL: undefined }, { HOME: '/home/me' }, false],
+    [{ ...none, KUBERNETES_API_URL: 'https://kube.example' }, {}, true],
+    [{ ...none, EKS_CLUSTER_NAME: 'flyte-prod' }, {}, true],
+    [none, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, true],
+    [none, { KUBECONFIG: '/home/me/.kube/config' }, true],
+    [none, { HOME: '/home/me' }, false],
   ])('%j with env %j -> %s', (cfg, env, expected) => {
     expect(isKubernetesConfigured(cfg, env)).toBe(expected);
   });

@@ -1,0 +1,94 @@
+/**
+ * The Databricks side of the ports, for the submit, poll and cancel functions: choosing and rebuilding auth
+ * strategies (with their secret sources, STS and, loaded only on first use, Kubernetes) and the Jobs API client.
+ */
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AuthContext } from '../shared/auth/auth-context.js';
+import type { AuthStrategy } from '../shared/auth/auth-strategy.js';
+import type { NamespaceSecrets } from '../shared/auth/namespace-secrets.js';
+import { type AuthDeps, buildAuth, selectAuthContext } from '../shared/auth/resolve-auth.js';
+import { SecretsManagerSecrets } from '../shared/auth/secrets-manager-secrets.js';
+import { secretsManagerClient } from '../shared/aws/clients.js';
+import { type Config, config } from '../shared/config.js';
+import { assertAllowedWorkspace } from '../shared/databricks/allowed-hosts.js';
+import { JobsClient } from '../shared/databricks/jobs-client.js';
+import { AuthConfigError } from '../shared/errors.js';
+import type { Job } from '../shared/jobs/job.js';
+import type { Kubernetes } from '../shared/kube/create-kubernetes.js';
+import { DeferredKubernetesSecrets } from '../shared/kube/deferred-kubernetes-secrets.js';
+import { isKubernetesConfigured } from '../shared/kube/kubernetes-configured.js';
+import { createPorts, type Ports } from './ports.js';
+
+/** The Jobs API calls the handlers make; JobsClient is the adapter. */
+export type DatabricksJobs = Pick<JobsClient, 'submitRun' | 'getRun' | 'cancelRun'>;
+
+export interface JobPorts extends Ports {
+  /** Decides how a job authenticates (once, at submit): task setting, connector setting, or auto-detection. */
+  selectAuth(job: Job): Promise<AuthContext>;
+  /** Rebuilds the job's strategy from its stored auth context alone. */
+  auth(job: Job): AuthStrategy;
+  databricks(host: string, auth: AuthStrategy): DatabricksJobs;
+}
+
+export function createJobPorts(cfg: Config): JobPorts {
+  const secretsManager = new SecretsManagerSecrets(secretsManagerClient(), {
+    nameTemplate: cfg.SECRET_NAME_TEMPLATE,
+    cacheMs: cfg.SECRET_CACHE_SECONDS * 1000,
+  });
+  // Loaded on first use only: the Kubernetes client is heavy and most jobs never need it.
+  let kubernetes: Promise<Kubernetes | undefined> | undefined;
+  const loadKubernetes = () => {
+    kubernetes ??= isKubernetesConfigured(cfg)
+      ? import('../shared/kube/create-kubernetes.js').then(async (m) =>
+          m.createKubernetes(await m.withClusterAccess(cfg)),
+        )
+      : Promise.resolve(undefined);
+    return kubernetes;
+  };
+  const secrets: NamespaceSecrets =
+    cfg.NAMESPACE_SECRET_SOURCE === 'kubernetes' ? new DeferredKubernetesSecrets(loadKubernetes) : secretsManager;
+  let sts: STSClient | undefined;
+  const authDeps: AuthDeps = {
+    config: cfg,
+    secrets,
+    secretsManager,
+    kubernetes: loadKubernetes,
+    // Regional (AWS_REGION): GetWebIdentityToken is not served by the global endpoint.
+    sts: () => {
+      sts ??= new STSClient({});
+      return sts;
+    },
+  };
+  return {
+    ...createPorts(cfg),
+    selectAuth: (job) =>
+      selectAuthContext(job.namespace, job.task, {
+        config: cfg,
+        secrets,
+        secretSource: cfg.NAMESPACE_SECRET_SOURCE,
+        discovery: async () => (await loadKubernetes())?.discovery,
+      }),
+    auth: (job) => {
+      if (!job.auth) throw new AuthConfigError(`Job ${job.jobId} has no auth context yet; it was never submitted`);
+      return buildAuth(job.auth, job.databricksHost, authDeps);
+    },
+    databricks: (host, auth) => {
+      // Checked again at call time: the allowlist may have shrunk since the job was accepted.
+      assertAllowedWorkspace(host, cfg.ALLOWED_DATABRICKS_HOSTS);
+      return new JobsClient({
+        host,
+        auth,
+        apiVersion: cfg.DATABRICKS_API_VERSION,
+        allowInsecureHttp: cfg.ALLOW_INSECURE_LOOPBACK_DATABRICKS,
+      });
+    },
+  };
+}
+
+let cached: JobPorts | undefined;
+
+/** The container's job ports, built on first use (after the runtime has set the environment). */
+export function jobPorts(): JobPorts {
+  cached ??= createJobPorts(config());
+  return cached;
+}

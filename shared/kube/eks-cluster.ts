@@ -1,0 +1,44 @@
+/**
+ * Where an EKS cluster's API server is and which CA signs it, from `eks:DescribeCluster`. Used when only
+ * EKS_CLUSTER_NAME is configured: the CA bundle alone can crowd Lambda's 4 KB of environment, so the stack
+ * may leave both out and grant DescribeCluster on that one cluster instead.
+ */
+import { type Cluster, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import { AuthConfigError, ConnectorError } from '../errors.js';
+
+export interface EksClusterAccess {
+  apiUrl: string;
+  /** Base64 PEM, as DescribeCluster returns `certificateAuthority.data`. */
+  caData: string;
+}
+
+export async function describeEksCluster(
+  clusterName: string,
+  eks: EKSClient = new EKSClient({}),
+): Promise<EksClusterAccess> {
+  let cluster: Cluster | undefined;
+  try {
+    ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) {
+      throw new AuthConfigError(`EKS cluster '${clusterName}' (EKS_CLUSTER_NAME) does not exist in this region`, error);
+    }
+    if (error instanceof Error && /AccessDenied/.test(error.name)) {
+      throw new AuthConfigError(
+        `Not allowed to describe EKS cluster '${clusterName}': grant eks:DescribeCluster on it, or set ` +
+          'KUBERNETES_API_URL and KUBERNETES_CA_DATA',
+        error,
+      );
+    }
+    throw new ConnectorError(`Describing EKS cluster '${clusterName}' failed: ${String(error)}`, {
+      permanent: false,
+      cause: error,
+    });
+  }
+  const apiUrl = cluster?.endpoint;
+  const caData = cluster?.certificateAuthority?.data;
+  if (!apiUrl || !caData) {
+    throw new AuthConfigError(`EKS cluster '${clusterName}' has no API endpoint or CA yet (status ${cluster?.status})`);
+  }
+  return { apiUrl, caData };
+}
