@@ -5,7 +5,10 @@
  * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
@@ -59,6 +62,8 @@ export interface LocalStack {
   sts: StsEmulator;
   /** The IAM role ARN the handlers run as (the `sub` of their STS web identity tokens). */
   functionRoleArn: string;
+  /** A private folder for files the stack's tenants need (projected token files); removed by stop(). */
+  scratchDir: string;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
   tableName: string;
@@ -86,6 +91,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   // The local stack runs on the developer's Node (20 here); the functions run on Lambda's Node 22 or newer.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const credentials = CREDENTIALS;
+  const scratchDir = mkdtempSync(join(tmpdir(), 'fdl-local-'));
+  closers.push(async () => rmSync(scratchDir, { recursive: true, force: true }));
   const knownKeys = { [credentials.accessKeyId]: credentials.secretAccessKey };
   const functionRoleArn = `arn:aws:iam::${ACCOUNT_ID}:role/${credentials.accessKeyId}`;
 
@@ -189,6 +196,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     kubernetes,
     sts,
     functionRoleArn,
+    scratchDir,
     dynamodb,
     sqs,
     tableName: TABLE_NAME,

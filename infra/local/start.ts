@@ -4,6 +4,7 @@
  */
 import { DEMO_NAMESPACE, seedDemoNamespace } from './demo-namespace.js';
 import { startLocalStack } from './local-stack.js';
+import { seedTenants } from './tenants.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const stack = await startLocalStack({
@@ -13,6 +14,13 @@ const stack = await startLocalStack({
   pollIntervalSeconds: { min: 2, max: 5 },
 });
 seedDemoNamespace(stack);
+const tenants = await seedTenants(stack);
+const tenantLines = Object.values(tenants)
+  .map(
+    (t) =>
+      `    ${t.mode.padEnd(18)} namespace ${t.namespace}${Object.keys(t.task).length ? `, task ${JSON.stringify(t.task)}` : ''}`,
+  )
+  .join('\n');
 
 const body = JSON.stringify({
   namespace: DEMO_NAMESPACE,
@@ -28,7 +36,11 @@ console.log(`flyte-databricks-lambda local stack is up.
   DynamoDB (dynalite):   ${stack.env.AWS_ENDPOINT_URL_DYNAMODB}   table ${stack.tableName}
   SQS:                   ${stack.env.AWS_ENDPOINT_URL_SQS}
   Secrets Manager:       ${stack.secrets.url}
+  Kubernetes API:        ${stack.kubernetes.url}   (EKS-style, cluster local-eks)
+  STS:                   ${stack.sts.url}
   Demo namespace:        ${DEMO_NAMESPACE} (PAT seeded in Secrets Manager as flyte/${DEMO_NAMESPACE}/databricks-token)
+  A tenant per auth mode (use the namespace, and add the task fields shown):
+${tenantLines}
 
 Submit a job, then follow it (jobId is in the answer):
 

@@ -10,7 +10,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthMode } from '../../shared/auth/auth-context.js';
 import type { LocalStack } from './local-stack.js';
@@ -88,7 +87,7 @@ export async function seedModel1File(stack: LocalStack, namespace: string, jwt?:
     displayName: `${namespace}-connector-sp`,
     federationPolicies: [{ issuer: stack.kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject: CONNECTOR_SUBJECT }],
   });
-  const path = join(mkdtempSync(join(tmpdir(), 'fdl-oidc-')), 'token');
+  const path = join(mkdtempSync(join(stack.scratchDir, 'oidc-')), 'token');
   const token =
     jwt ?? (await stack.kubernetes.oidc.sign({ sub: CONNECTOR_SUBJECT, aud: OIDC_AUDIENCE, expiresInSeconds: 3600 }));
   writeFileSync(path, token, { mode: 0o600 });
