@@ -184,7 +184,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     host: HOST,
     handler: api.handler,
     functionName: 'flyte-databricks-api',
-    resolveResource: ['POST /v1/jobs', 'GET /v1/jobs/{id}', 'DELETE /v1/jobs/{id}'],
+    resolveResource: ['POST /v1/jobs', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'DELETE /v1/jobs/{id}', 'GET /v1/openapi.json'],
     onError: (error) => reportRuntimeError(error, 'invoke'),
   });
   closers.push(() => frontDoor.close());
