@@ -1,12 +1,19 @@
 /**
- * The environment every function gets, named exactly as shared/config.ts parses it. All four functions share it:
- * the handlers' config requires the three queue URLs whichever they send to (a URL grants nothing; IAM does).
- * Never here: FLYTE_DATABRICKS_ACCESS_TOKEN (a plaintext secret; the stack passes the Secrets Manager id instead) and
- * ALLOW_INSECURE_LOOPBACK_DATABRICKS (the local stack's emulator only).
+ * The functions' environment, named exactly as shared/config.ts parses it, and the one place that decides which
+ * function gets what. Every function gets the table, the three queue URLs (the handlers' config requires them
+ * whichever they send to; a URL grants nothing, IAM does), the workspace settings and the log settings. Only the
+ * functions that call Databricks (submit, poll, cancel) also get how to authenticate to it: the API function
+ * accepts jobs and never reads a credential.
+ * Never here: FLYTE_DATABRICKS_ACCESS_TOKEN and DATABRICKS_CLIENT_SECRET (plaintext secrets; the stack passes
+ * Secrets Manager ids instead) and ALLOW_INSECURE_LOOPBACK_DATABRICKS (the local stack's emulator only).
  */
-import type { StackConfig } from './stack-config.js';
+import { Token } from 'aws-cdk-lib';
+import { type ContextKey, type StackConfig, StackConfigError } from './stack-config.js';
 
 export const SERVICE_NAME = 'flyte-databricks-lambda';
+
+/** Lambda's limit on a function's environment variables, all together, in bytes. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 export interface ResourceNames {
   tableName: string;
@@ -15,18 +22,24 @@ export interface ResourceNames {
   cancelQueueUrl: string;
 }
 
-export function functionEnvironment(config: StackConfig, names: ResourceNames): Record<string, string> {
+export interface EnvironmentOptions {
+  /** Submit, poll and cancel: add the Databricks (and Kubernetes) auth settings. */
+  callsDatabricks: boolean;
+}
+
+export function functionEnvironment(
+  config: StackConfig,
+  names: ResourceNames,
+  { callsDatabricks }: EnvironmentOptions,
+): Record<string, string> {
   const env: Record<string, string | undefined> = {
     JOBS_TABLE_NAME: names.tableName,
     SUBMIT_QUEUE_URL: names.submitQueueUrl,
     POLL_QUEUE_URL: names.pollQueueUrl,
     CANCEL_QUEUE_URL: names.cancelQueueUrl,
     FLYTE_DATABRICKS_INSTANCE: config.databricksInstance,
-    FLYTE_DATABRICKS_AUTH_TYPE: config.databricksAuthType,
-    FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: config.fallbackTokenSecretId,
     ALLOWED_DATABRICKS_HOSTS:
       config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
-    SECRET_NAME_TEMPLATE: config.secretNameTemplate,
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),
     POLL_INTERVAL_MAX_SECONDS: String(config.pollIntervalMaxSeconds),
     // Must equal the queues' redrive maxReceiveCount: both come from the one context value.
@@ -36,13 +49,112 @@ export function functionEnvironment(config: StackConfig, names: ResourceNames): 
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     // Lambda's own log level (applicationLogLevelV2, AWS_LAMBDA_LOG_LEVEL) wins; this keeps Powertools in step.
     POWERTOOLS_LOG_LEVEL: config.logLevel,
-    // OIDC and Kubernetes access (Model 2, Kubernetes secrets), as shared/config.ts reads them.
-    FLYTE_DATABRICKS_OIDC_AUDIENCE: config.oidcModel1Sts ? config.oidcAudience : undefined,
+    // sam local only: the SDK sends every AWS call here (LocalStack). Unset in real deployments.
+    AWS_ENDPOINT_URL: config.localAwsEndpointUrl,
+    ...(callsDatabricks ? databricksAuthEnvironment(config) : {}),
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/**
+ * How submit, poll and cancel authenticate to Databricks (shared/auth/README.md) and reach Kubernetes. Unset values
+ * are left out, so the functions apply their own defaults (FLYTE_DATABRICKS_AUTH_TYPE unset: auto-detect).
+ */
+function databricksAuthEnvironment(config: StackConfig): Record<string, string | undefined> {
+  const optional = (value: number | undefined) => (value === undefined ? undefined : String(value));
+  return {
+    FLYTE_DATABRICKS_AUTH_TYPE: config.databricksAuthType,
+    // PAT: namespace secrets by template, then the connector-wide fallback (a Secrets Manager id, never the token).
+    SECRET_NAME_TEMPLATE: config.secretNameTemplate,
+    FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: config.fallbackTokenSecretId,
+    NAMESPACE_SECRET_SOURCE: config.namespaceSecretSource,
+    SECRET_CACHE_SECONDS: optional(config.secretCacheSeconds),
+    // OAuth M2M: the namespace's secret, else the connector's client id and its secret's Secrets Manager id.
+    FLYTE_DATABRICKS_OAUTH_SECRET_NAME: config.oauthSecretName,
+    DATABRICKS_CLIENT_ID: config.databricksClientId,
+    DATABRICKS_CLIENT_SECRET_SECRET_ID: config.databricksClientSecretSecretId,
+    // OIDC: the audience (Model 1's STS token, Model 2's default), Model 1's subject token source and STS duration.
+    FLYTE_DATABRICKS_OIDC_AUDIENCE: config.oidcAudience,
+    OIDC_SUBJECT_TOKEN_SOURCE: config.oidcSubjectTokenSource,
+    OIDC_STS_DURATION_SECONDS: optional(config.oidcStsDurationSeconds),
+    // Kubernetes (Model 2, Kubernetes secrets): the EKS cluster name alone is enough (eks:DescribeCluster).
     EKS_CLUSTER_NAME: config.eksClusterName,
     KUBERNETES_API_URL: config.eksApiEndpoint,
     KUBERNETES_CA_DATA: config.eksCaData,
-    // sam local only: the SDK sends every AWS call here (LocalStack). Unset in real deployments.
-    AWS_ENDPOINT_URL: config.localAwsEndpointUrl,
+    KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: optional(config.saTokenExpirationSeconds),
+    NAMESPACE_DISCOVERY_CACHE_SECONDS: optional(config.namespaceDiscoveryCacheSeconds),
   };
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** The context key each configurable variable comes from, so a size error names what to change. */
+const CONTEXT_KEY_OF: Readonly<Record<string, ContextKey>> = {
+  FLYTE_DATABRICKS_INSTANCE: 'databricksInstance',
+  ALLOWED_DATABRICKS_HOSTS: 'allowedDatabricksHosts',
+  AWS_ENDPOINT_URL: 'localAwsEndpointUrl',
+  SECRET_NAME_TEMPLATE: 'secretNameTemplate',
+  FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: 'fallbackTokenSecretId',
+  FLYTE_DATABRICKS_OAUTH_SECRET_NAME: 'oauthSecretName',
+  DATABRICKS_CLIENT_ID: 'databricksClientId',
+  DATABRICKS_CLIENT_SECRET_SECRET_ID: 'databricksClientSecretSecretId',
+  FLYTE_DATABRICKS_OIDC_AUDIENCE: 'oidcAudience',
+  EKS_CLUSTER_NAME: 'eksClusterName',
+  KUBERNETES_API_URL: 'eksApiEndpoint',
+  KUBERNETES_CA_DATA: 'eksCaData',
+};
+
+/**
+ * Upper bounds for values only known at deploy time (CloudFormation tokens at synth). Queue URLs are
+ * `https://sqs.<region>.<domain>/<account>/<name>` with generated names of at most 80 characters; a table name is
+ * at most 255. Any other token counts as 255.
+ */
+const DEPLOY_TIME_LENGTH_BOUNDS: Readonly<Record<string, number>> = {
+  JOBS_TABLE_NAME: 255,
+  SUBMIT_QUEUE_URL: 150,
+  POLL_QUEUE_URL: 150,
+  CANCEL_QUEUE_URL: 150,
+};
+const DEFAULT_DEPLOY_TIME_LENGTH_BOUND = 255;
+
+/**
+ * The size Lambda measures (the variables as a JSON object, in UTF-8 bytes), with each deploy-time value counted
+ * at its upper bound.
+ */
+export function environmentSize(environment: Record<string, string>): number {
+  const bounded = Object.fromEntries(
+    Object.entries(environment).map(([name, value]) => [
+      name,
+      Token.isUnresolved(value)
+        ? 'x'.repeat(DEPLOY_TIME_LENGTH_BOUNDS[name] ?? DEFAULT_DEPLOY_TIME_LENGTH_BOUND)
+        : value,
+    ]),
+  );
+  return Buffer.byteLength(JSON.stringify(bounded), 'utf8');
+}
+
+/**
+ * Fails synth when a function's environment could exceed Lambda's 4 KB, which CloudFormation would otherwise only
+ * report mid-deploy. Names `eksCaData` when it is set (the functions can read the CA with eks:DescribeCluster
+ * instead), else the context key, or the variable, that takes the most room.
+ */
+export function assertEnvironmentFits(functionName: string, environment: Record<string, string>): void {
+  const size = environmentSize(environment);
+  if (size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
+  const over =
+    `${functionName}'s environment would be up to ${size} bytes, over Lambda's 4 KB ` +
+    `(${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte) limit`;
+  const bytes = (name: string) => Buffer.byteLength(environment[name] ?? '', 'utf8');
+  if (environment.KUBERNETES_CA_DATA !== undefined) {
+    throw new StackConfigError(
+      'eksCaData',
+      `is too large (${bytes('KUBERNETES_CA_DATA')} bytes): ${over}. Omit it (and eksApiEndpoint): with ` +
+        'eksClusterName alone the functions read the API endpoint and CA with eks:DescribeCluster',
+    );
+  }
+  const [largest = ''] = Object.keys(environment)
+    .filter((name) => !Token.isUnresolved(environment[name]))
+    .sort((a, b) => bytes(b) - bytes(a));
+  const key = CONTEXT_KEY_OF[largest];
+  const what = `${largest}, ${bytes(largest)} bytes, the largest variable`;
+  if (key !== undefined) throw new StackConfigError(key, `is too large (${what}): ${over}. Shorten it`);
+  throw new Error(`${over}; the largest variable is ${largest} (${bytes(largest)} bytes)`);
 }

@@ -8,6 +8,15 @@ import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const NAMESPACE_SECRET_SOURCES = ['secrets-manager', 'kubernetes'] as const;
+export type NamespaceSecretSource = (typeof NAMESPACE_SECRET_SOURCES)[number];
+
+export const OIDC_SUBJECT_TOKEN_SOURCES = ['auto', 'file', 'sts'] as const;
+export type OidcSubjectTokenSource = (typeof OIDC_SUBJECT_TOKEN_SOURCES)[number];
+
+/** What the functions request when OIDC_STS_DURATION_SECONDS is unset (shared/config.ts); the stack always sets it. */
+export const DEFAULT_OIDC_STS_DURATION_SECONDS = 300;
+
 /** The retention periods CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -18,17 +27,45 @@ export interface StackConfig {
   allowedDatabricksHosts: string[];
   /** → FLYTE_DATABRICKS_INSTANCE */
   databricksInstance?: string;
-  /** → FLYTE_DATABRICKS_AUTH_TYPE */
-  databricksAuthType: AuthType;
+  /** → FLYTE_DATABRICKS_AUTH_TYPE; unset: the functions auto-detect per namespace (shared/auth/README.md). */
+  databricksAuthType?: AuthType;
   /** → DATABRICKS_API_VERSION */
   databricksApiVersion: '2.1' | '2.2';
   /** → SECRET_NAME_TEMPLATE; its fixed prefix scopes secretsmanager:GetSecretValue. */
   secretNameTemplate: string;
   /** Secrets Manager name or ARN of the connector-wide fallback PAT. → FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID */
   fallbackTokenSecretId?: string;
-  /** Grant sts:GetWebIdentityToken (OIDC Model 1 on Lambda), conditioned on `oidcAudience`. */
+  /**
+   * Where namespace secrets (`databricks-token`, `databricks-oauth`) are read. → NAMESPACE_SECRET_SOURCE. With
+   * `kubernetes` the functions read them from the cluster, so no Secrets Manager prefix is granted.
+   */
+  namespaceSecretSource?: NamespaceSecretSource;
+  /** Name of the per-namespace OAuth secret. → FLYTE_DATABRICKS_OAUTH_SECRET_NAME */
+  oauthSecretName?: string;
+  /** The connector's own service principal (OAuth M2M, OIDC Model 1). → DATABRICKS_CLIENT_ID */
+  databricksClientId?: string;
+  /**
+   * Secrets Manager name or ARN of the connector-level client secret (key `client_secret`, or a plain string);
+   * GetSecretValue is granted on exactly this secret. → DATABRICKS_CLIENT_SECRET_SECRET_ID
+   */
+  databricksClientSecretSecretId?: string;
+  /** Grant sts:GetWebIdentityToken (OIDC Model 1 on Lambda), conditioned on `oidcAudience` and the duration. */
   oidcModel1Sts: boolean;
+  /** → FLYTE_DATABRICKS_OIDC_AUDIENCE (the STS token's audience; Model 2's default TokenRequest audience). */
   oidcAudience?: string;
+  /** → OIDC_SUBJECT_TOKEN_SOURCE; `sts` when oidcModel1Sts is true and nothing else is set. */
+  oidcSubjectTokenSource?: OidcSubjectTokenSource;
+  /**
+   * → OIDC_STS_DURATION_SECONDS; with oidcModel1Sts always set (300 unless given), so that the grant's
+   * sts:DurationSeconds condition and what the functions request are one value.
+   */
+  oidcStsDurationSeconds?: number;
+  /** Model 2 ServiceAccount token lifetime. → KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS */
+  saTokenExpirationSeconds?: number;
+  /** → SECRET_CACHE_SECONDS */
+  secretCacheSeconds?: number;
+  /** → NAMESPACE_DISCOVERY_CACHE_SECONDS */
+  namespaceDiscoveryCacheSeconds?: number;
   /** Grant eks:DescribeCluster on this cluster (OIDC Model 2, Kubernetes secrets). */
   eksClusterName?: string;
   eksApiEndpoint?: string;
@@ -71,8 +108,17 @@ export const CONTEXT_KEYS = [
   'databricksApiVersion',
   'secretNameTemplate',
   'fallbackTokenSecretId',
+  'namespaceSecretSource',
+  'oauthSecretName',
+  'databricksClientId',
+  'databricksClientSecretSecretId',
   'oidcModel1Sts',
   'oidcAudience',
+  'oidcSubjectTokenSource',
+  'oidcStsDurationSeconds',
+  'saTokenExpirationSeconds',
+  'secretCacheSeconds',
+  'namespaceDiscoveryCacheSeconds',
   'eksClusterName',
   'eksApiEndpoint',
   'eksCaData',
@@ -124,6 +170,9 @@ const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const MAX_CA_DATA_LENGTH = 2800;
+/** A Kubernetes Secret name (DNS-1123 subdomain), which also fits the secret name template's `{name}`. */
+const KUBERNETES_SECRET_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const shown = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
@@ -198,6 +247,27 @@ function oneOf<T extends string | number>(get: Lookup, key: ContextKey, allowed:
   return match;
 }
 
+function optionalInteger(get: Lookup, key: ContextKey, min: number, max: number): number | undefined {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  return integer(get, key, min, min, max);
+}
+
+function optionalOneOf<T extends string>(get: Lookup, key: ContextKey, allowed: readonly T[]): T | undefined {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  return oneOf(get, key, allowed, allowed[0] as T);
+}
+
+/** A Secrets Manager secret name or full ARN, as `fallbackTokenSecretId` and `databricksClientSecretSecretId` take. */
+function secretId(get: Lookup, key: ContextKey): string | undefined {
+  const id = optionalString(get, key);
+  if (id !== undefined && !(id.startsWith('arn:') ? SECRET_ARN : SECRET_NAME_CHARS).test(id)) {
+    throw new StackConfigError(key, `must be a Secrets Manager secret name or ARN (got ${shown(id)})`);
+  }
+  return id;
+}
+
 /** A host as users write it (`https://dbc-1.cloud.databricks.com/`), reduced to what the functions compare. */
 function normalizeHost(value: string): string {
   return value
@@ -265,16 +335,20 @@ export function parseStackConfig(get: Lookup): StackConfig {
     );
   }
 
-  const fallbackTokenSecretId = optionalString(get, 'fallbackTokenSecretId');
-  if (
-    fallbackTokenSecretId !== undefined &&
-    !(fallbackTokenSecretId.startsWith('arn:') ? SECRET_ARN : SECRET_NAME_CHARS).test(fallbackTokenSecretId)
-  ) {
-    throw new StackConfigError(
-      'fallbackTokenSecretId',
-      `must be a Secrets Manager secret name or ARN (got ${shown(fallbackTokenSecretId)})`,
-    );
-  }
+  const fallbackTokenSecretId = secretId(get, 'fallbackTokenSecretId');
+  const databricksClientSecretSecretId = secretId(get, 'databricksClientSecretSecretId');
+  const oauthSecretName = optionalString(
+    get,
+    'oauthSecretName',
+    KUBERNETES_SECRET_NAME,
+    'must be a secret name of lower-case letters, digits, - and . such as databricks-oauth',
+  );
+  const databricksClientId = optionalString(
+    get,
+    'databricksClientId',
+    CLIENT_ID,
+    "must be the service principal's application (client) id, e.g. a UUID",
+  );
 
   const oidcModel1Sts = boolean(get, 'oidcModel1Sts', false);
   const oidcAudience = optionalString(get, 'oidcAudience');
@@ -284,6 +358,29 @@ export function parseStackConfig(get: Lookup): StackConfig {
       'must be set when oidcModel1Sts is true (the audience STS tokens are for)',
     );
   }
+  if (oidcAudience !== undefined && oidcAudience.length > 1000) {
+    throw new StackConfigError('oidcAudience', `must be at most 1000 characters (got ${oidcAudience.length})`);
+  }
+  const oidcSubjectTokenSource =
+    optionalOneOf(get, 'oidcSubjectTokenSource', OIDC_SUBJECT_TOKEN_SOURCES) ?? (oidcModel1Sts ? 'sts' : undefined);
+  if (oidcSubjectTokenSource === 'sts' && !oidcModel1Sts) {
+    throw new StackConfigError(
+      'oidcModel1Sts',
+      'must be true when oidcSubjectTokenSource is sts (it grants the functions sts:GetWebIdentityToken)',
+    );
+  }
+  if (oidcSubjectTokenSource === 'file' && oidcModel1Sts) {
+    throw new StackConfigError(
+      'oidcSubjectTokenSource',
+      'must be sts or auto when oidcModel1Sts is true (file never calls STS; Lambda has no projected token file)',
+    );
+  }
+  // STS accepts 60 to 3600; the grant's sts:DurationSeconds condition allows exactly what the functions request.
+  const stsDuration = optionalInteger(get, 'oidcStsDurationSeconds', 60, 3600);
+  if (stsDuration !== undefined && !oidcModel1Sts) {
+    throw new StackConfigError('oidcModel1Sts', 'must be true when oidcStsDurationSeconds is set (it applies to STS)');
+  }
+  const oidcStsDurationSeconds = oidcModel1Sts ? (stsDuration ?? DEFAULT_OIDC_STS_DURATION_SECONDS) : undefined;
 
   const eksClusterName = optionalString(
     get,
@@ -307,6 +404,27 @@ export function parseStackConfig(get: Lookup): StackConfig {
   }
   if ((eksApiEndpoint !== undefined || eksCaData !== undefined) && eksClusterName === undefined) {
     throw new StackConfigError('eksClusterName', 'must be set when eksApiEndpoint or eksCaData is');
+  }
+  const namespaceSecretSource = optionalOneOf(get, 'namespaceSecretSource', NAMESPACE_SECRET_SOURCES);
+  if (namespaceSecretSource === 'kubernetes' && eksClusterName === undefined) {
+    throw new StackConfigError(
+      'eksClusterName',
+      "must be set when namespaceSecretSource is kubernetes (namespace secrets are read from that cluster's API)",
+    );
+  }
+  // The TokenRequest API accepts 600 s to the cluster's maximum (24 h by default).
+  const saTokenExpirationSeconds = optionalInteger(get, 'saTokenExpirationSeconds', 600, 86_400);
+  const namespaceDiscoveryCacheSeconds = optionalInteger(get, 'namespaceDiscoveryCacheSeconds', 0, 3600);
+  for (const [key, value] of [
+    ['saTokenExpirationSeconds', saTokenExpirationSeconds],
+    ['namespaceDiscoveryCacheSeconds', namespaceDiscoveryCacheSeconds],
+  ] as const) {
+    if (value !== undefined && eksClusterName === undefined) {
+      throw new StackConfigError(
+        'eksClusterName',
+        `must be set when ${key} is (it applies to the Kubernetes API only)`,
+      );
+    }
   }
 
   const vpcId = optionalString(get, 'vpcId', VPC_ID, 'must be a VPC id such as vpc-0123456789abcdef0');
@@ -339,12 +457,22 @@ export function parseStackConfig(get: Lookup): StackConfig {
   return {
     allowedDatabricksHosts,
     databricksInstance,
-    databricksAuthType: oneOf(get, 'databricksAuthType', AUTH_TYPES, 'pat'),
+    // No default: unset lets the functions auto-detect per namespace.
+    databricksAuthType: optionalOneOf(get, 'databricksAuthType', AUTH_TYPES),
     databricksApiVersion: oneOf(get, 'databricksApiVersion', ['2.1', '2.2'] as const, '2.2'),
     secretNameTemplate: parseSecretNameTemplate(get),
     fallbackTokenSecretId,
+    namespaceSecretSource,
+    oauthSecretName,
+    databricksClientId,
+    databricksClientSecretSecretId,
     oidcModel1Sts,
     oidcAudience,
+    oidcSubjectTokenSource,
+    oidcStsDurationSeconds,
+    saTokenExpirationSeconds,
+    secretCacheSeconds: optionalInteger(get, 'secretCacheSeconds', 0, 3600),
+    namespaceDiscoveryCacheSeconds,
     eksClusterName,
     eksApiEndpoint,
     eksCaData,

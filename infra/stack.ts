@@ -2,14 +2,16 @@
  * The production stack: jobs table, submit/poll/cancel queues with their DLQs, the four functions, the REST API
  * front door and the alarms. Each function is granted exactly the calls it makes:
  *
- * | function | DynamoDB (table)            | SQS send        | Secrets Manager / optional auth grants |
- * |----------|-----------------------------|-----------------|----------------------------------------|
- * | api      | GetItem, PutItem, UpdateItem| submit, cancel  | none                                   |
- * | submit   | GetItem, PutItem, UpdateItem| poll            | GetSecretValue (+ STS, EKS if set)     |
- * | poll     | GetItem, UpdateItem         | poll            | GetSecretValue (+ STS, EKS if set)     |
- * | cancel   | GetItem, UpdateItem         | none            | GetSecretValue (+ STS, EKS if set)     |
+ * | function | DynamoDB (table)             | SQS send       | Secrets Manager / optional auth grants            |
+ * |----------|------------------------------|----------------|---------------------------------------------------|
+ * | api      | GetItem, PutItem, UpdateItem | submit, cancel | none                                              |
+ * | submit   | GetItem, PutItem, UpdateItem | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | poll     | GetItem, UpdateItem          | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
  *
- * and the consumers receive from their own queue through the SQS event source.
+ * and the consumers receive from their own queue through the SQS event source. Likewise only submit, poll and
+ * cancel get the Databricks auth settings in their environment (function-environment.ts). Each function has a role
+ * of its own; the three callers' role ARNs are outputs, for Databricks federation policies and EKS access entries.
  */
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { type ISecurityGroup, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
@@ -61,12 +63,17 @@ export class FlyteDatabricksStack extends Stack {
       cancel: queue('CancelQueue', 'cancel'),
     };
 
-    const environment = functionEnvironment(config, {
+    const names = {
       tableName: this.jobsTable.table.tableName,
       submitQueueUrl: this.queues.submit.queue.queueUrl,
       pollQueueUrl: this.queues.poll.queue.queueUrl,
       cancelQueueUrl: this.queues.cancel.queue.queueUrl,
-    });
+    };
+    // The API function accepts jobs and reads no credential: only the Databricks callers get the auth settings.
+    const environments = {
+      api: functionEnvironment(config, names, { callsDatabricks: false }),
+      databricksCaller: functionEnvironment(config, names, { callsDatabricks: true }),
+    };
     const network = config.vpcId === undefined ? undefined : this.functionNetwork(config.vpcId, config);
     const fn = (name: 'api' | 'submit' | 'poll' | 'cancel', description: string) => {
       const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}Function`;
@@ -75,7 +82,7 @@ export class FlyteDatabricksStack extends Stack {
         logicalId,
         description,
         timeout: FUNCTION_TIMEOUTS[name],
-        environment,
+        environment: name === 'api' ? environments.api : environments.databricksCaller,
         logLevel: config.logLevel,
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
@@ -164,6 +171,16 @@ export class FlyteDatabricksStack extends Stack {
     new CfnOutput(this, 'PollQueueUrl', { value: this.queues.poll.queue.queueUrl });
     new CfnOutput(this, 'CancelQueueUrl', { value: this.queues.cancel.queue.queueUrl });
     new CfnOutput(this, 'JobsTableName', { value: this.jobsTable.table.tableName });
+    // Each Databricks caller has a role of its own. OIDC Model 1 (STS): the Databricks federation policy's subject
+    // is the role ARN, so the service principal needs one policy per role. Model 2 / Kubernetes secrets: one EKS
+    // access entry per role. See infra/README.md, "Auth modes in AWS".
+    const callers = { Submit: submit, Poll: poll, Cancel: cancel };
+    for (const [name, fn] of Object.entries(callers)) {
+      new CfnOutput(this, `${name}FunctionRoleArn`, {
+        value: fn.role.roleArn,
+        description: `Role of the ${name.toLowerCase()} function: a Databricks federation policy subject (OIDC Model 1) and an EKS access entry principal (Model 2)`,
+      });
+    }
   }
 
   /** The functions' subnets and security groups (private EKS endpoints). No lookups: synth stays offline. */

@@ -11,6 +11,7 @@ import { ApplicationLogLevel, Architecture, type CfnFunction, LoggingFormat, Run
 import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { assertEnvironmentFits } from '../function-environment.js';
 import { acknowledge } from '../nag.js';
 import type { LogLevel } from '../stack-config.js';
 
@@ -63,6 +64,10 @@ export class JobFunction extends Construct implements IGrantable {
     });
     this.logGroup.grantWrite(this.role);
 
+    const environment = { ...props.environment, NODE_OPTIONS: '--enable-source-maps' };
+    // Lambda refuses more than 4 KB of environment, but only at deploy time: fail synth instead.
+    assertEnvironmentFits(props.logicalId, environment);
+
     this.function = new NodejsFunction(this, 'Handler', {
       entry: `${PROJECT_ROOT}${props.entry}`,
       handler: 'handler',
@@ -77,7 +82,7 @@ export class JobFunction extends Construct implements IGrantable {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel[props.logLevel],
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment,
       ...(props.network
         ? {
             vpc: props.network.vpc,

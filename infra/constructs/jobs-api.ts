@@ -129,15 +129,23 @@ export class JobsApi extends Construct {
       requestValidator: validator,
       requestParameters: { 'method.request.path.id': true },
     };
-    const jobs = this.restApi.root.addResource('v1').addResource('jobs');
+    const v1 = this.restApi.root.addResource('v1');
+    const jobs = v1.addResource('jobs');
     const job = jobs.addResource('{id}');
     this.methods = [
       jobs.addMethod('POST', integration, {
         requestValidator: validator,
         requestModels: { 'application/json': jobRequest },
       }),
+      // A namespace's recent jobs; the function validates limit and nextToken and names the field at fault.
+      jobs.addMethod('GET', integration, {
+        requestValidator: validator,
+        requestParameters: { 'method.request.querystring.namespace': true },
+      }),
       job.addMethod('GET', integration, withId),
       job.addMethod('DELETE', integration, withId),
+      // The API's own OpenAPI 3.1 description, generated from the schemas the function validates with.
+      v1.addResource('openapi.json').addMethod('GET', integration),
     ];
 
     acknowledge(

@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { StackConfigError } from '../../../infra/stack-config.js';
 import {
   asArray,
   buildStack,
@@ -37,12 +38,76 @@ const FULL_CONTEXT = {
   removalPolicy: 'destroy',
 };
 
+const CLIENT_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:flyte-connector/databricks-client';
+
+/** Every auth setting at once, namespace secrets from Kubernetes: the Databricks callers' whole auth environment. */
+const AUTH_CONTEXT = {
+  databricksAuthType: 'oidc_federation',
+  namespaceSecretSource: 'kubernetes',
+  oauthSecretName: 'databricks-oauth-prod',
+  databricksClientId: '6f1c2d3e-0000-4000-8000-00000000abcd',
+  databricksClientSecretSecretId: CLIENT_SECRET_ARN,
+  oidcModel1Sts: true,
+  oidcAudience: 'https://accounts.cloud.databricks.com',
+  oidcSubjectTokenSource: 'auto',
+  oidcStsDurationSeconds: '900',
+  eksClusterName: 'flyte-prod',
+  saTokenExpirationSeconds: 7200,
+  secretCacheSeconds: 30,
+  namespaceDiscoveryCacheSeconds: '120',
+};
+
+/** What AUTH_CONTEXT must put in the Databricks callers' environment, and nothing of it in the API function's. */
+const AUTH_ENVIRONMENT = {
+  FLYTE_DATABRICKS_AUTH_TYPE: 'oidc_federation',
+  NAMESPACE_SECRET_SOURCE: 'kubernetes',
+  FLYTE_DATABRICKS_OAUTH_SECRET_NAME: 'databricks-oauth-prod',
+  DATABRICKS_CLIENT_ID: '6f1c2d3e-0000-4000-8000-00000000abcd',
+  DATABRICKS_CLIENT_SECRET_SECRET_ID: CLIENT_SECRET_ARN,
+  FLYTE_DATABRICKS_OIDC_AUDIENCE: 'https://accounts.cloud.databricks.com',
+  OIDC_SUBJECT_TOKEN_SOURCE: 'auto',
+  OIDC_STS_DURATION_SECONDS: '900',
+  EKS_CLUSTER_NAME: 'flyte-prod',
+  KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: '7200',
+  SECRET_CACHE_SECONDS: '30',
+  NAMESPACE_DISCOVERY_CACHE_SECONDS: '120',
+};
+
 const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction'];
 const CONSUMERS = ['SubmitFunction', 'PollFunction', 'CancelFunction'];
 
 let plain: SynthesizedStack;
 let full: SynthesizedStack;
 let fullResources: Record<string, CfnResource>;
+let auth: SynthesizedStack;
+let authResources: Record<string, CfnResource>;
+
+const variablesOf = (resources: Record<string, CfnResource>, fn: string): Record<string, string> =>
+  resources[fn]?.Properties.Environment.Variables;
+
+/** The GetSecretValue statements, by the function whose role holds them. */
+function secretReads(synth: SynthesizedStack): Record<string, unknown[]> {
+  const resources = resourcesOf(synth.template);
+  const fnOfRole = Object.fromEntries(FUNCTIONS.map((fn) => [resources[fn]?.Properties.Role['Fn::GetAtt'][0], fn]));
+  const reads: Record<string, unknown[]> = {};
+  for (const statement of policyStatements(synth.template)) {
+    if (!asArray(statement.Action).includes('secretsmanager:GetSecretValue')) continue;
+    const fn = fnOfRole[resources[statement.policy]?.Properties.Roles[0].Ref] as string;
+    reads[fn] = [...(reads[fn] ?? []), ...asArray(statement.Resource)];
+  }
+  return reads;
+}
+
+/** The error building the stack with `context` throws, which must be a StackConfigError. */
+function buildError(context: Record<string, unknown>): StackConfigError {
+  try {
+    buildStack(context, { nag: false });
+  } catch (error) {
+    if (error instanceof StackConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a StackConfigError');
+}
 
 /** The functions whose role a policy statement with this action is attached to. */
 function functionsGranted(synth: SynthesizedStack, action: string): string[] {
@@ -57,6 +122,8 @@ beforeAll(() => {
   plain = synthStack();
   full = synthStack(FULL_CONTEXT);
   fullResources = resourcesOf(full.template);
+  auth = synthStack(AUTH_CONTEXT);
+  authResources = resourcesOf(auth.template);
 }, 60_000);
 
 describe('Stack: FlyteDatabricksStack (configured)', () => {
@@ -76,7 +143,11 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
       // Assess
       expect(functionsGranted(full, 'sts:GetWebIdentityToken')).toEqual([...CONSUMERS].sort());
       for (const statement of statements) {
-        expect(statement.Condition).toEqual({ StringEquals: { 'sts:IdentityTokenAudience': 'databricks' } });
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'sts:IdentityTokenAudience': 'databricks' },
+          // No oidcStsDurationSeconds: the functions' default, passed explicitly so the two cannot drift apart.
+          NumericLessThanEquals: { 'sts:DurationSeconds': 300 },
+        });
         expect(asArray(statement.Action)).toEqual(['sts:GetWebIdentityToken']);
       }
     });
@@ -132,6 +203,140 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     });
   });
 
+  describe('Databricks auth settings', () => {
+    it('reach the Databricks callers, each under the variable shared/config.ts reads, and never the API function', () => {
+      // Assess
+      for (const fn of CONSUMERS) expect(variablesOf(authResources, fn), fn).toMatchObject(AUTH_ENVIRONMENT);
+      const api = Object.keys(variablesOf(authResources, 'ApiFunction'));
+      for (const name of [...Object.keys(AUTH_ENVIRONMENT), 'SECRET_NAME_TEMPLATE']) expect(api).not.toContain(name);
+    });
+
+    it('are left out when not configured, so the functions apply their own defaults (auth type: auto-detect)', () => {
+      // Assess
+      for (const fn of FUNCTIONS) {
+        const names = Object.keys(variablesOf(resourcesOf(plain.template), fn));
+        for (const name of Object.keys(AUTH_ENVIRONMENT)) expect(names, `${fn} ${name}`).not.toContain(name);
+        expect(names).not.toContain('DATABRICKS_CLIENT_SECRET');
+      }
+      expect(variablesOf(resourcesOf(plain.template), 'PollFunction').SECRET_NAME_TEMPLATE).toBe(
+        'flyte/{namespace}/{name}',
+      );
+    });
+
+    it('default the Model 1 subject token source to sts, with the STS duration, when oidcModel1Sts is on', () => {
+      // Assess
+      expect(variablesOf(fullResources, 'SubmitFunction')).toMatchObject({
+        OIDC_SUBJECT_TOKEN_SOURCE: 'sts',
+        OIDC_STS_DURATION_SECONDS: '300',
+      });
+    });
+
+    it('grant GetSecretValue on exactly the client secret, and no namespace prefix when secrets are in Kubernetes', () => {
+      // Prepare
+      const reads = secretReads(auth);
+
+      // Assess
+      expect(Object.keys(reads).sort()).toEqual([...CONSUMERS].sort());
+      for (const fn of CONSUMERS) {
+        expect(reads[fn]).toEqual([CLIENT_SECRET_ARN, `${CLIENT_SECRET_ARN}-??????`]);
+      }
+    });
+
+    it('add a client secret given by name to the namespace prefix, with its random suffix only', () => {
+      // Act
+      const reads = secretReads(synthStack({ databricksClientSecretSecretId: 'flyte-connector/databricks-client' }));
+
+      // Assess
+      expect(Object.keys(reads).sort()).toEqual([...CONSUMERS].sort());
+      for (const fn of CONSUMERS) {
+        const arns = (reads[fn] ?? []).map((r) => JSON.stringify(r));
+        expect(arns).toEqual([
+          expect.stringMatching(/:secret:flyte-connector\/databricks-client-\?\?\?\?\?\?"\]\]\}$/),
+          expect.stringMatching(/:secret:flyte\/\*"\]\]\}$/),
+        ]);
+      }
+    });
+
+    it('cap sts:DurationSeconds at the duration the functions request', () => {
+      // Prepare
+      const statements = policyStatements(auth.template).filter((s) =>
+        asArray(s.Action).includes('sts:GetWebIdentityToken'),
+      );
+
+      // Assess
+      expect(functionsGranted(auth, 'sts:GetWebIdentityToken')).toEqual([...CONSUMERS].sort());
+      for (const statement of statements) {
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'sts:IdentityTokenAudience': 'https://accounts.cloud.databricks.com' },
+          NumericLessThanEquals: { 'sts:DurationSeconds': 900 },
+        });
+      }
+    });
+
+    it('pass cdk-nag with namespace secrets in Kubernetes (no wildcard secret grant to acknowledge)', () => {
+      // Act
+      const report = new AwsSolutionsChecks(auth.app).validateScope(auth.stack);
+
+      // Assess
+      expect(report.violations).toEqual([]);
+      expect(functionsGranted(auth, 'eks:DescribeCluster')).toEqual([...CONSUMERS].sort());
+    });
+
+    it("output each Databricks caller's role ARN, for federation policies and EKS access entries", () => {
+      // Prepare
+      const outputs = plain.template.toJSON().Outputs;
+      const resources = resourcesOf(plain.template);
+
+      // Assess
+      for (const fn of CONSUMERS) {
+        const role = resources[fn]?.Properties.Role['Fn::GetAtt'][0];
+        expect(outputs[`${fn}RoleArn`]?.Value).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+      }
+      expect(outputs.ApiFunctionRoleArn).toBeUndefined();
+    });
+  });
+
+  describe("Lambda's 4 KB environment limit", () => {
+    // Long, valid workspace hosts: 40 of about 60 bytes are 2.4 KB in ALLOWED_DATABRICKS_HOSTS.
+    const hosts = Array.from(
+      { length: 40 },
+      (_, i) => `dbc-${String(i).padStart(4, '0')}-abcdefghij.cloud.databricks.com`,
+    );
+
+    it('fails synth naming eksCaData when the CA takes an environment over the limit', () => {
+      // Act
+      const error = buildError({
+        eksClusterName: 'flyte-prod',
+        eksCaData: 'A'.repeat(2800),
+        allowedDatabricksHosts: hosts.slice(0, 10),
+      });
+
+      // Assess
+      expect(error.key).toBe('eksCaData');
+      expect(error.message).toMatch(/SubmitFunction's environment would be up to \d{4} bytes, over Lambda's 4 KB/);
+      expect(error.message).toContain('eks:DescribeCluster');
+    });
+
+    it('fails synth naming the context key of the largest variable otherwise', () => {
+      // Act
+      const error = buildError({ allowedDatabricksHosts: [...hosts, ...hosts.map((h) => h.replace('dbc-', 'dbx-'))] });
+
+      // Assess
+      expect(error.key).toBe('allowedDatabricksHosts');
+      expect(error.message).toMatch(/ALLOWED_DATABRICKS_HOSTS, \d{4} bytes, the largest variable/);
+    });
+
+    it('accepts a typical EKS CA with every other auth setting', () => {
+      // Act & Assess: a 2048-bit cluster CA is about 1.5 KB of base64.
+      expect(() =>
+        buildStack(
+          { ...AUTH_CONTEXT, eksApiEndpoint: FULL_CONTEXT.eksApiEndpoint, eksCaData: 'A'.repeat(1500) },
+          { nag: false },
+        ),
+      ).not.toThrow();
+    });
+  });
+
   it('passes workspace settings and the shared maxReceiveCount and log settings through', () => {
     // Prepare
     const queues = Object.values(fullResources).filter((r) => r.Type === 'AWS::SQS::Queue');
@@ -142,10 +347,13 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
       expect(props?.Environment.Variables).toMatchObject({
         ALLOWED_DATABRICKS_HOSTS: 'dbc-1.cloud.databricks.com,dbc-2.cloud.databricks.com',
         FLYTE_DATABRICKS_INSTANCE: 'dbc-1.cloud.databricks.com',
-        FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: 'flyte/connector/databricks-token',
         MAX_RECEIVE_COUNT: '3',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
       });
+      // The fallback PAT's secret id is auth configuration: the Databricks callers' only.
+      expect(props?.Environment.Variables.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID).toBe(
+        fn === 'ApiFunction' ? undefined : 'flyte/connector/databricks-token',
+      );
       expect(props?.LoggingConfig.ApplicationLogLevel).toBe('DEBUG');
       expect(fullResources[props?.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(90);
     }

@@ -31,12 +31,22 @@ describe('Function: parseStackConfig()', () => {
     expect(config).toEqual({
       allowedDatabricksHosts: [],
       databricksInstance: undefined,
-      databricksAuthType: 'pat',
+      // Unset: the functions auto-detect how each namespace authenticates.
+      databricksAuthType: undefined,
       databricksApiVersion: '2.2',
       secretNameTemplate: 'flyte/{namespace}/{name}',
       fallbackTokenSecretId: undefined,
+      namespaceSecretSource: undefined,
+      oauthSecretName: undefined,
+      databricksClientId: undefined,
+      databricksClientSecretSecretId: undefined,
       oidcModel1Sts: false,
       oidcAudience: undefined,
+      oidcSubjectTokenSource: undefined,
+      oidcStsDurationSeconds: undefined,
+      saTokenExpirationSeconds: undefined,
+      secretCacheSeconds: undefined,
+      namespaceDiscoveryCacheSeconds: undefined,
       eksClusterName: undefined,
       eksApiEndpoint: undefined,
       eksCaData: undefined,
@@ -87,6 +97,51 @@ describe('Function: parseStackConfig()', () => {
     expect(fromCli).toEqual(fromJson);
     expect(fromCli).toMatchObject({ maxReceiveCount: 7, oidcModel1Sts: true, logRetentionDays: 90 });
     expect(fromCli.subnetIds).toEqual(['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
+  });
+
+  it('reads the auth settings, -c strings and JSON alike', () => {
+    // Act
+    const config = parse({
+      databricksAuthType: 'oauth_m2m',
+      namespaceSecretSource: 'kubernetes',
+      eksClusterName: 'flyte-prod',
+      oauthSecretName: 'databricks-oauth-prod',
+      databricksClientId: ' 6f1c2d3e-0000-4000-8000-00000000abcd ',
+      databricksClientSecretSecretId: 'flyte-connector/databricks-client',
+      oidcModel1Sts: 'true',
+      oidcAudience: 'databricks',
+      oidcStsDurationSeconds: '900',
+      saTokenExpirationSeconds: 7200,
+      secretCacheSeconds: '0',
+      namespaceDiscoveryCacheSeconds: 60,
+    });
+
+    // Assess
+    expect(config).toMatchObject({
+      databricksAuthType: 'oauth_m2m',
+      namespaceSecretSource: 'kubernetes',
+      oauthSecretName: 'databricks-oauth-prod',
+      databricksClientId: '6f1c2d3e-0000-4000-8000-00000000abcd',
+      databricksClientSecretSecretId: 'flyte-connector/databricks-client',
+      oidcSubjectTokenSource: 'sts',
+      oidcStsDurationSeconds: 900,
+      saTokenExpirationSeconds: 7200,
+      secretCacheSeconds: 0,
+      namespaceDiscoveryCacheSeconds: 60,
+    });
+  });
+
+  it('defaults STS to subject token source sts and 300 s, and leaves both unset without it', () => {
+    // Act
+    const sts = parse({ oidcModel1Sts: true, oidcAudience: 'databricks' });
+    const auto = parse({ oidcModel1Sts: true, oidcAudience: 'databricks', oidcSubjectTokenSource: 'auto' });
+    const file = parse({ oidcAudience: 'databricks', oidcSubjectTokenSource: 'file' });
+
+    // Assess
+    expect(sts).toMatchObject({ oidcSubjectTokenSource: 'sts', oidcStsDurationSeconds: 300 });
+    expect(auto).toMatchObject({ oidcSubjectTokenSource: 'auto', oidcStsDurationSeconds: 300 });
+    expect(file).toMatchObject({ oidcSubjectTokenSource: 'file', oidcStsDurationSeconds: undefined });
+    expect(file.oidcAudience).toBe('databricks');
   });
 
   it('reduces workspace hosts to bare lower-case host names', () => {
@@ -198,6 +253,93 @@ describe('Function: parseStackConfig()', () => {
     ['a CA too large for the environment', { eksClusterName: 'c', eksCaData: 'A'.repeat(2801) }, 'eksCaData', /4 KB/],
     ['a maxConcurrency Lambda rejects', { pollMaxConcurrency: 1 }, 'pollMaxConcurrency', /integer from 2 to 1000/],
     ['a non-http local endpoint', { localAwsEndpointUrl: 'localstack:4566' }, 'localAwsEndpointUrl', /http\(s\) URL/],
+    [
+      'an unknown namespace secret source',
+      { namespaceSecretSource: 'vault' },
+      'namespaceSecretSource',
+      /one of secrets-manager, kubernetes/,
+    ],
+    [
+      'Kubernetes secrets without a cluster',
+      { namespaceSecretSource: 'kubernetes' },
+      'eksClusterName',
+      /must be set when namespaceSecretSource is kubernetes/,
+    ],
+    [
+      'an OAuth secret name Kubernetes rejects',
+      { oauthSecretName: 'Databricks_OAuth' },
+      'oauthSecretName',
+      /secret name/,
+    ],
+    ['a client id with spaces', { databricksClientId: 'my client' }, 'databricksClientId', /\(client\) id/],
+    [
+      'a bad client secret ARN',
+      { databricksClientSecretSecretId: 'arn:aws:s3:::bucket' },
+      'databricksClientSecretSecretId',
+      /secret name or ARN/,
+    ],
+    [
+      'a client secret name with spaces',
+      { databricksClientSecretSecretId: 'client secret' },
+      'databricksClientSecretSecretId',
+      /secret name or ARN/,
+    ],
+    ['an over-long audience', { oidcAudience: 'a'.repeat(1001) }, 'oidcAudience', /at most 1000/],
+    [
+      'an unknown subject token source',
+      { oidcSubjectTokenSource: 'env' },
+      'oidcSubjectTokenSource',
+      /one of auto, file, sts/,
+    ],
+    [
+      'subject token source sts without the STS grant',
+      { oidcSubjectTokenSource: 'sts' },
+      'oidcModel1Sts',
+      /must be true when oidcSubjectTokenSource is sts/,
+    ],
+    [
+      'subject token source file with the STS grant',
+      { oidcModel1Sts: true, oidcAudience: 'databricks', oidcSubjectTokenSource: 'file' },
+      'oidcSubjectTokenSource',
+      /sts or auto when oidcModel1Sts/,
+    ],
+    [
+      'an STS duration STS rejects',
+      { oidcModel1Sts: true, oidcAudience: 'databricks', oidcStsDurationSeconds: 30 },
+      'oidcStsDurationSeconds',
+      /integer from 60 to 3600/,
+    ],
+    [
+      'an STS duration without the STS grant',
+      { oidcStsDurationSeconds: 600 },
+      'oidcModel1Sts',
+      /must be true when oidcStsDurationSeconds is set/,
+    ],
+    [
+      'a ServiceAccount token lifetime below TokenRequest minimum',
+      { eksClusterName: 'c', saTokenExpirationSeconds: 300 },
+      'saTokenExpirationSeconds',
+      /integer from 600 to 86400/,
+    ],
+    [
+      'a ServiceAccount token lifetime without a cluster',
+      { saTokenExpirationSeconds: 3600 },
+      'eksClusterName',
+      /must be set when saTokenExpirationSeconds is/,
+    ],
+    ['a secret cache beyond an hour', { secretCacheSeconds: 3601 }, 'secretCacheSeconds', /integer from 0 to 3600/],
+    [
+      'a fractional discovery cache',
+      { eksClusterName: 'c', namespaceDiscoveryCacheSeconds: '1.5' },
+      'namespaceDiscoveryCacheSeconds',
+      /integer from 0 to 3600/,
+    ],
+    [
+      'a discovery cache without a cluster',
+      { namespaceDiscoveryCacheSeconds: 60 },
+      'eksClusterName',
+      /must be set when namespaceDiscoveryCacheSeconds is/,
+    ],
   ])('rejects %s, naming the context key', (_name, context, key, problem) => {
     // Act
     const error = errorFor(context);

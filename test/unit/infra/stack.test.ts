@@ -50,7 +50,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       const methods = ofType('AWS::ApiGateway::Method');
 
       // Assess
-      expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'POST']);
+      expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'GET', 'POST']);
       for (const [, method] of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
     });
 
@@ -191,8 +191,11 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         expect(props?.Environment.Variables).toMatchObject({
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          SECRET_NAME_TEMPLATE: 'flyte/{namespace}/{name}',
         });
+        // Where namespace secrets live is auth configuration: only the functions that call Databricks get it.
+        expect(props?.Environment.Variables.SECRET_NAME_TEMPLATE).toBe(
+          id === 'ApiFunction' ? undefined : 'flyte/{namespace}/{name}',
+        );
       }
     });
 
@@ -359,10 +362,19 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
     }
   });
 
-  it('outputs the API URL, the three queue URLs and the table name', () => {
+  it("outputs the API URL, the three queue URLs, the table name and the Databricks callers' role ARNs", () => {
     // Assess
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['ApiUrl', 'CancelQueueUrl', 'JobsTableName', 'PollQueueUrl', 'SubmitQueueUrl'].sort(),
+      [
+        'ApiUrl',
+        'CancelQueueUrl',
+        'JobsTableName',
+        'PollQueueUrl',
+        'SubmitQueueUrl',
+        'SubmitFunctionRoleArn',
+        'PollFunctionRoleArn',
+        'CancelFunctionRoleArn',
+      ].sort(),
     );
   });
 

@@ -1,0 +1,110 @@
+import { Token } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import {
+  assertEnvironmentFits,
+  environmentSize,
+  functionEnvironment,
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+} from '../../../infra/function-environment.js';
+import { parseStackConfig, StackConfigError } from '../../../infra/stack-config.js';
+
+const NAMES = {
+  tableName: 'jobs',
+  submitQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/submit',
+  pollQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/poll',
+  cancelQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/cancel',
+};
+
+const configOf = (context: Record<string, unknown>) => parseStackConfig((key) => context[key]);
+
+describe('Function: functionEnvironment()', () => {
+  it('gives the auth settings to the Databricks callers only, and shares everything else', () => {
+    // Prepare
+    const config = configOf({
+      databricksAuthType: 'pat',
+      fallbackTokenSecretId: 'flyte/connector/databricks-token',
+      oidcAudience: 'databricks',
+      databricksInstance: 'dbc-1.cloud.databricks.com',
+    });
+
+    // Act
+    const api = functionEnvironment(config, NAMES, { callsDatabricks: false });
+    const caller = functionEnvironment(config, NAMES, { callsDatabricks: true });
+
+    // Assess
+    expect(caller).toMatchObject(api);
+    expect(api.FLYTE_DATABRICKS_INSTANCE).toBe('dbc-1.cloud.databricks.com');
+    expect(
+      Object.keys(caller)
+        .filter((name) => !(name in api))
+        .sort(),
+    ).toEqual([
+      'FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID',
+      'FLYTE_DATABRICKS_AUTH_TYPE',
+      'FLYTE_DATABRICKS_OIDC_AUDIENCE',
+      'SECRET_NAME_TEMPLATE',
+    ]);
+  });
+
+  it('passes the audience without STS (Model 2 default audience) and never a plaintext secret', () => {
+    // Act
+    const env = functionEnvironment(configOf({ oidcAudience: 'sts.amazonaws.com' }), NAMES, { callsDatabricks: true });
+
+    // Assess
+    expect(env.FLYTE_DATABRICKS_OIDC_AUDIENCE).toBe('sts.amazonaws.com');
+    expect(env).not.toHaveProperty('OIDC_SUBJECT_TOKEN_SOURCE');
+    expect(env).not.toHaveProperty('OIDC_STS_DURATION_SECONDS');
+    expect(env).not.toHaveProperty('DATABRICKS_CLIENT_SECRET');
+    expect(env).not.toHaveProperty('FLYTE_DATABRICKS_ACCESS_TOKEN');
+  });
+});
+
+describe('Function: environmentSize()', () => {
+  it('measures the variables as Lambda does, a JSON object in UTF-8 bytes', () => {
+    // Assess
+    expect(environmentSize({ A: 'b' })).toBe('{"A":"b"}'.length);
+    expect(environmentSize({ A: 'é' })).toBe('{"A":"é"}'.length + 1);
+  });
+
+  it('counts a deploy-time value at its upper bound', () => {
+    // Prepare
+    const token = Token.asString({ Ref: 'Table' });
+
+    // Assess
+    expect(environmentSize({ JOBS_TABLE_NAME: token })).toBe('{"JOBS_TABLE_NAME":""}'.length + 255);
+    expect(environmentSize({ SUBMIT_QUEUE_URL: token })).toBe('{"SUBMIT_QUEUE_URL":""}'.length + 150);
+    expect(environmentSize({ OTHER: token })).toBe('{"OTHER":""}'.length + 255);
+  });
+});
+
+describe('Function: assertEnvironmentFits()', () => {
+  const padded = (name: string, bytes: number) => ({ [name]: 'x'.repeat(bytes - `{"${name}":""}`.length) });
+
+  it('accepts exactly 4 KB and refuses one byte more', () => {
+    // Assess
+    expect(() => assertEnvironmentFits('PollFunction', padded('A', LAMBDA_ENVIRONMENT_LIMIT_BYTES))).not.toThrow();
+    expect(() => assertEnvironmentFits('PollFunction', padded('A', LAMBDA_ENVIRONMENT_LIMIT_BYTES + 1))).toThrow(
+      "PollFunction's environment would be up to 4097 bytes, over Lambda's 4 KB (4096-byte) limit; the largest " +
+        'variable is A (4089 bytes)',
+    );
+  });
+
+  it('names eksCaData whenever the CA is in an environment that is too large', () => {
+    // Prepare
+    const env = { ...padded('ALLOWED_DATABRICKS_HOSTS', 3000), KUBERNETES_CA_DATA: 'A'.repeat(1200) };
+
+    // Act & Assess
+    expect(() => assertEnvironmentFits('SubmitFunction', env)).toThrow(StackConfigError);
+    expect(() => assertEnvironmentFits('SubmitFunction', env)).toThrow(
+      /^CDK context 'eksCaData' is too large \(1200 bytes\): SubmitFunction's environment would be up to \d+ bytes/,
+    );
+  });
+
+  it('names the context key of the largest variable otherwise', () => {
+    // Prepare
+    const env = { ...padded('DATABRICKS_CLIENT_ID', 3000), ...padded('SECRET_NAME_TEMPLATE', 1500) };
+
+    // Act & Assess
+    expect(() => assertEnvironmentFits('CancelFunction', env)).toThrow(/^CDK context 'databricksClientId' is too/);
+  });
+});
