@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConnectorError } from '../shared/errors.js';
+import { assertJsonWithinLimits, JsonLimitError, MAX_BODY_BYTES } from '../shared/jobs/json-limits.js';
 import { logger } from '../shared/logger.js';
 
 export interface RecordContext {
@@ -27,16 +28,37 @@ export class BadMessageError extends ConnectorError {
   }
 }
 
+const MAX_REPORTED_ISSUES = 5;
+
+/**
+ * The record's body as a message: JSON, within the shared hostile-JSON limits (the same check and wording as the
+ * API's 400s), then the schema. Anything else is a BadMessageError; nothing unvalidated reaches a handler.
+ */
 export function parseRecord<T>(record: SQSRecord, schemaFor: (value: unknown) => z.ZodType<T>): T {
+  const text = typeof record.body === 'string' ? record.body : '';
+  if (text.length > MAX_BODY_BYTES || Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new BadMessageError(`Message ${record.messageId} exceeds ${MAX_BODY_BYTES} bytes`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(record.body);
+    body = JSON.parse(text);
   } catch {
     throw new BadMessageError(`Message ${record.messageId} is not JSON`);
   }
+  try {
+    assertJsonWithinLimits(body);
+  } catch (error) {
+    if (error instanceof JsonLimitError) {
+      throw new BadMessageError(`Message ${record.messageId} is not a valid message: ${error.message}`);
+    }
+    throw error;
+  }
   const parsed = schemaFor(body).safeParse(body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
+    const all = parsed.error.issues;
+    // A few issues say what is wrong; thousands (one per bad array element) would only bloat the log line.
+    const issues = all.slice(0, MAX_REPORTED_ISSUES).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
+    if (all.length > MAX_REPORTED_ISSUES) issues.push(`and ${all.length - MAX_REPORTED_ISSUES} more`);
     throw new BadMessageError(`Message ${record.messageId} is not a valid message: ${issues.join('; ')}`);
   }
   return parsed.data;

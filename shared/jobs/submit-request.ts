@@ -7,11 +7,14 @@ import { z } from 'zod';
 import { AUTH_TYPES } from '../auth/auth-strategy.js';
 
 /** A Kubernetes namespace name (RFC 1123 label): Flyte's `<project>-<domain>`. */
+export const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const NAMESPACE_MAX_LENGTH = 63;
+
 const namespace = z
   .string()
   .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name (lower-case RFC 1123 label)');
+  .max(NAMESPACE_MAX_LENGTH)
+  .regex(NAMESPACE_PATTERN, 'must be a Kubernetes namespace name (lower-case RFC 1123 label)');
 
 /** Printable, no control characters: it is hashed into the job id and echoed in logs. */
 const executionId = z
