@@ -38,6 +38,8 @@ export function functionEnvironment(
     POLL_QUEUE_URL: names.pollQueueUrl,
     CANCEL_QUEUE_URL: names.cancelQueueUrl,
     FLYTE_DATABRICKS_INSTANCE: config.databricksInstance,
+    // Enforced by the API function only: it is where callers name namespaces.
+    CALLER_NAMESPACES: callsDatabricks ? undefined : config.callerNamespaces,
     ALLOWED_DATABRICKS_HOSTS:
       config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),

@@ -3,7 +3,9 @@
  * once with defaults. A bad value stops synth with an error naming the context key, before anything is deployed.
  * Context values set with -c arrive as strings, values from cdk.json as JSON: both are accepted.
  */
+
 import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
+import { parseCallerNamespaces } from '../shared/config.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -89,6 +91,11 @@ export interface StackConfig {
   alarmEmail?: string;
   /** IAM principal ARNs allowed to call the API; empty means any principal the account's IAM policies allow. */
   apiAllowedPrincipalArns: string[];
+  /**
+   * Which namespaces each caller may use (CALLER_NAMESPACES, as JSON): caller ARN (a trailing `*` allowed) to
+   * namespaces (`*` for any). Unset: no restriction beyond IAM.
+   */
+  callerNamespaces?: string;
   apiThrottleRateLimit: number;
   apiThrottleBurstLimit: number;
   /** Upper bound on concurrent consumer invocations per queue (SQS event source maxConcurrency). */
@@ -135,6 +142,7 @@ export const CONTEXT_KEYS = [
   'alarmTopicArn',
   'alarmEmail',
   'apiAllowedPrincipalArns',
+  'callerNamespaces',
   'apiThrottleRateLimit',
   'apiThrottleBurstLimit',
   'submitMaxConcurrency',
@@ -495,6 +503,7 @@ export function parseStackConfig(get: Lookup): StackConfig {
       PRINCIPAL_ARN,
       'must list IAM role, user or account-root ARNs such as arn:aws:iam::123456789012:role/flyte-task',
     ),
+    callerNamespaces: callerNamespaces(get),
     apiThrottleRateLimit,
     apiThrottleBurstLimit,
     // Lambda's SQS event source takes maxConcurrency from 2 to 1000.
@@ -526,4 +535,14 @@ function hostAllowed(host: string, allowed: readonly string[]): boolean {
   return allowed.some((pattern) =>
     pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern,
   );
+}
+
+/** Accepts the map as a JSON string or as an object in cdk.json; validated by the same rules the API applies. */
+function callerNamespaces(get: (key: ContextKey) => unknown): string | undefined {
+  const raw = get('callerNamespaces');
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  const parsed = parseCallerNamespaces(text);
+  if (typeof parsed === 'string') throw new StackConfigError('callerNamespaces', parsed);
+  return text;
 }

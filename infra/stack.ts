@@ -4,7 +4,7 @@
  *
  * | function | DynamoDB (table)             | SQS send       | Secrets Manager / optional auth grants            |
  * |----------|------------------------------|----------------|---------------------------------------------------|
- * | api      | GetItem, PutItem, UpdateItem | submit, cancel | none                                              |
+ * | api      | GetItem, PutItem, UpdateItem; Query on the byNamespace index | submit, cancel | none                                              |
  * | submit   | GetItem, PutItem, UpdateItem | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | poll     | GetItem, UpdateItem          | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
@@ -101,6 +101,7 @@ export class FlyteDatabricksStack extends Stack {
     const { api, submit, poll, cancel } = this.functions;
 
     this.jobsTable.grantItemActions(api, ['GetItem', 'PutItem', 'UpdateItem']);
+    this.jobsTable.grantNamespaceQuery(api);
     this.queues.submit.grantSend(api);
     this.queues.cancel.grantSend(api);
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AUTH_TYPES } from './auth/auth-strategy.js';
+import { NAMESPACE_MAX_LENGTH, NAMESPACE_PATTERN } from './jobs/submit-request.js';
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int().min(0).max(max).default(fallback);
 const flag = z
@@ -83,6 +84,20 @@ const configSchema = z
       ),
     /** Local stack only: lets a job name an http://127.0.0.1 workspace (the emulator). Never set in AWS. */
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: flag,
+    /**
+     * Which API callers may use which namespaces: a JSON object mapping a caller principal ARN (exact, or ending in
+     * `*` to match a prefix) to a list of namespaces (`"*"` for any). Unset or empty: no restriction. Set (even to
+     * `{}`): a caller matching no entry, or an unidentified one, may use no namespace.
+     */
+    CALLER_NAMESPACES: optionalString.transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const rules = parseCallerNamespaces(text);
+      if (typeof rules === 'string') {
+        ctx.addIssue({ code: 'custom', message: rules });
+        return z.NEVER;
+      }
+      return rules;
+    }),
   })
   .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
     message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',
@@ -90,6 +105,49 @@ const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** One CALLER_NAMESPACES entry: `principal` is the ARN, or its prefix when `prefix` (the key ended in `*`). */
+export interface CallerNamespaceRule {
+  principal: string;
+  prefix: boolean;
+  /** The namespaces the caller may use; '*' for any. */
+  namespaces: '*' | readonly string[];
+}
+
+const CALLER_NAMESPACES_SHAPE =
+  'must be a JSON object mapping caller principal ARNs (exact, or ending in *) to lists of namespaces ("*" for any)';
+
+/** The rules, or why the text is not a valid CALLER_NAMESPACES (naming positions, never values). */
+export function parseCallerNamespaces(text: string): CallerNamespaceRule[] | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return `is not valid JSON; ${CALLER_NAMESPACES_SHAPE}`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return CALLER_NAMESPACES_SHAPE;
+  const rules: CallerNamespaceRule[] = [];
+  for (const [index, [key, list]] of Object.entries(value).entries()) {
+    const entry = `entry ${index + 1}`;
+    if (key.length === 0 || key.length > 2048) return `${entry}: the caller ARN must be 1 to 2048 characters`;
+    const star = key.indexOf('*');
+    if (star !== -1 && star !== key.length - 1) return `${entry}: '*' is only allowed at the end of the caller ARN`;
+    if (!Array.isArray(list) || list.some((ns) => typeof ns !== 'string')) {
+      return `${entry}: ${CALLER_NAMESPACES_SHAPE}`;
+    }
+    const names = list as string[];
+    const bad = names.findIndex(
+      (ns) => ns !== '*' && (ns.length > NAMESPACE_MAX_LENGTH || !NAMESPACE_PATTERN.test(ns)),
+    );
+    if (bad !== -1) return `${entry}: namespace ${bad + 1} is neither "*" nor a Kubernetes namespace name`;
+    rules.push({
+      principal: star === -1 ? key : key.slice(0, -1),
+      prefix: star !== -1,
+      namespaces: names.includes('*') ? '*' : [...new Set(names)],
+    });
+  }
+  return rules;
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -1,7 +1,8 @@
 /**
  * POST /v1/jobs: accept the job and hand it to the submit queue. 202 for a new job; a repeated request returns
  * the job it created the first time (200), re-sending the submit message if the job is still waiting for it,
- * which heals a send that failed after the job was stored.
+ * which heals a send that failed after the job was stored. A namespace the caller may not use (CALLER_NAMESPACES)
+ * is refused with 403 before anything is stored.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { InvalidJobSpecError } from '../../shared/errors.js';
@@ -9,9 +10,15 @@ import { acceptJob, JobConflictError } from '../../shared/jobs/accept-job.js';
 import { toJobView } from '../../shared/jobs/job.js';
 import type { SubmitRequest } from '../../shared/jobs/submit-request.js';
 import type { Ports } from '../ports.js';
+import { assertCallerMayUse, type CallerEvent } from './caller-namespaces.js';
 import { HttpError, jsonResponse } from './http-error.js';
 
-export async function createJob(request: SubmitRequest, ports: Ports): Promise<APIGatewayProxyResult> {
+export async function createJob(
+  request: SubmitRequest,
+  ports: Ports,
+  caller: CallerEvent,
+): Promise<APIGatewayProxyResult> {
+  assertCallerMayUse(caller, request.namespace, ports.config);
   let accepted: Awaited<ReturnType<typeof acceptJob>>;
   try {
     accepted = await acceptJob(request, { store: ports.store, config: ports.config, now: ports.now() });

@@ -13,19 +13,23 @@ import { ports } from '../ports.js';
 import { cancelJob } from './cancel-job.js';
 import { createJob } from './create-job.js';
 import { getJob } from './get-job.js';
+import { getOpenApi } from './get-openapi.js';
 import { errorResponse, HttpError } from './http-error.js';
+import { listJobs } from './list-jobs.js';
 import { parseJsonBody } from './parse-body.js';
 
 type Route = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; path: string; handler: Route }> = [
+export const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; path: string; handler: Route }> = [
   {
     method: 'POST',
     path: '/v1/jobs',
-    handler: (event) => createJob(parseJsonBody(event, submitRequestSchema), ports()),
+    handler: (event) => createJob(parseJsonBody(event, submitRequestSchema), ports(), event),
   },
-  { method: 'GET', path: '/v1/jobs/{id}', handler: (event) => getJob(event.pathParameters?.id, ports()) },
-  { method: 'DELETE', path: '/v1/jobs/{id}', handler: (event) => cancelJob(event.pathParameters?.id, ports()) },
+  { method: 'GET', path: '/v1/jobs/{id}', handler: (event) => getJob(event.pathParameters?.id, ports(), event) },
+  { method: 'DELETE', path: '/v1/jobs/{id}', handler: (event) => cancelJob(event.pathParameters?.id, ports(), event) },
+  { method: 'GET', path: '/v1/jobs', handler: (event) => listJobs(event.queryStringParameters, ports(), event) },
+  { method: 'GET', path: '/v1/openapi.json', handler: async (event) => getOpenApi(event) },
 ];
 
 const router = httpRouterHandler<APIGatewayProxyEvent, APIGatewayProxyResult>({

@@ -17,7 +17,7 @@ export interface JobsTableProps {
 export class JobsTable extends Construct {
   static readonly PARTITION_KEY = 'jobId';
   static readonly TTL_ATTRIBUTE = 'expiresAt';
-  /** For the coming `list` feature: a namespace's jobs, newest first. */
+  /** GET /v1/jobs: a namespace's jobs, newest first. */
   static readonly NAMESPACE_INDEX = 'byNamespace';
 
   readonly table: Table;
@@ -53,6 +53,15 @@ export class JobsTable extends Construct {
       grantee,
       actions: actions.map((action) => `dynamodb:${action}`),
       resourceArns: [this.table.tableArn],
+    });
+  }
+
+  /** Query on the namespace index alone (GET /v1/jobs), not on the table or any other index. */
+  grantNamespaceQuery(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.table.tableArn}/index/${JobsTable.NAMESPACE_INDEX}`],
     });
   }
 }

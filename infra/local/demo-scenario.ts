@@ -76,7 +76,8 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
     },
     { name: 'pat-cancelled', tenant: tenants.pat, expected: 'ABORTED', cancel: true },
   ];
-  const api = new JobsApiClient(stack.frontDoorUrl);
+  // Signed like any caller of the deployed API, with the key pair the stack generated for callers.
+  const api = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
   const stamp = Date.now();
   const results = await Promise.all(jobs.map((job) => follow(api, job, `demo-${stamp}-${job.name}`, log)));
   const report = results.map((result, i) => summarize(stack, jobs[i] as DemoJob, result));

@@ -5,14 +5,17 @@
  * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
  */
 
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
+import { NAMESPACE_INDEX } from '../../shared/jobs/job-store.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
@@ -21,7 +24,8 @@ import {
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
-import { startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
+import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
+import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 
 const HOST = '127.0.0.1';
@@ -32,6 +36,10 @@ const ACCOUNT_ID = '123456789012';
 const CLUSTER_NAME = 'local-eks';
 /** The handlers' AWS identity: what STS and the Kubernetes API see them as. */
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The IAM user behind the caller key pair generated at each start. */
+const CALLER_USER = 'flyte-databricks-local-caller';
+/** How many front door invocations `frontDoorCalls` keeps (the most recent). */
+const MAX_RECORDED_CALLS = 1000;
 
 export interface LocalStackOptions {
   /** Front door port; 0 picks a free one. */
@@ -43,6 +51,29 @@ export interface LocalStackOptions {
   /** Queue visibility timeout; Lambda wants at least the function timeout (AWS advises 6x). */
   visibilityTimeoutSeconds?: number;
   pollIntervalSeconds?: { min: number; max: number };
+  /**
+   * IAM (SigV4) authorization on the front door, as the deployed API has on every method (default true): requests
+   * must be signed for `execute-api` in the stack's region by a known key. false lets unsigned requests through.
+   */
+  sigv4?: boolean;
+  /**
+   * Access keys the front door accepts besides the defaults (the stack's own `local` key, an IAM role, and the
+   * caller key pair generated at start, an IAM user; see LocalStack.callerCredentials).
+   */
+  apiCallers?: ApiCaller[];
+}
+
+export interface AccessKeyPair {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** One request the front door passed to the api function, with the caller identity the function saw. */
+export interface FrontDoorCall {
+  method: string;
+  path: string;
+  resource: string;
+  identity: APIGatewayEventIdentity;
 }
 
 export interface QueueUrls {
@@ -56,6 +87,17 @@ export interface QueueUrls {
 
 export interface LocalStack {
   frontDoorUrl: string;
+  region: string;
+  /** Whether the front door requires SigV4 (LocalStackOptions.sigv4). */
+  sigv4: boolean;
+  /** A key pair generated at start that the front door accepts (an IAM user); dummy, local only. */
+  callerCredentials: AccessKeyPair;
+  /** The IAM user ARN behind callerCredentials. */
+  callerArn: string;
+  /** Every key pair the front door accepts, and whose it is. */
+  apiCallers: readonly ApiCaller[];
+  /** The latest requests the api function handled (up to 1000), oldest first, with the caller identity it saw. */
+  frontDoorCalls: FrontDoorCall[];
   databricks: DatabricksWorkspace;
   secrets: SecretsManagerEmulator;
   kubernetes: KubernetesApi;
@@ -179,18 +221,53 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     closers.push(() => source.stop());
   }
 
+  const sigv4 = options.sigv4 ?? true;
+  const callerCredentials = generateAccessKeyPair();
+  const callerArn = `arn:aws:iam::${ACCOUNT_ID}:user/${CALLER_USER}`;
+  const apiCallers: ApiCaller[] = [
+    { ...credentials, principalArn: functionRoleArn },
+    { ...callerCredentials, principalArn: callerArn },
+    ...(options.apiCallers ?? []),
+  ];
+  const frontDoorCalls: FrontDoorCall[] = [];
+  // Records what the function is invoked with (after API Gateway authorized the request), then runs it.
+  const recordingHandler: ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context) => {
+    frontDoorCalls.push({
+      method: event.httpMethod,
+      path: event.path,
+      resource: event.resource,
+      identity: event.requestContext.identity,
+    });
+    if (frontDoorCalls.length > MAX_RECORDED_CALLS) frontDoorCalls.shift();
+    return api.handler(event, context);
+  };
   const frontDoor = await startFrontDoor({
     port: options.port ?? 0,
     host: HOST,
-    handler: api.handler,
+    region: REGION,
+    accountId: ACCOUNT_ID,
+    handler: recordingHandler,
+    ...(sigv4 ? { identity: sigV4Authorization({ region: REGION, callers: apiCallers }) } : {}),
     functionName: 'flyte-databricks-api',
-    resolveResource: ['POST /v1/jobs', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'DELETE /v1/jobs/{id}', 'GET /v1/openapi.json'],
+    resolveResource: [
+      'POST /v1/jobs',
+      'GET /v1/jobs',
+      'GET /v1/jobs/{id}',
+      'DELETE /v1/jobs/{id}',
+      'GET /v1/openapi.json',
+    ],
     onError: (error) => reportRuntimeError(error, 'invoke'),
   });
   closers.push(() => frontDoor.close());
 
   return {
     frontDoorUrl: frontDoor.url,
+    region: REGION,
+    sigv4,
+    callerCredentials,
+    callerArn,
+    apiCallers,
+    frontDoorCalls,
     databricks,
     secrets,
     kubernetes,
@@ -227,13 +304,38 @@ async function closeAll(closers: Closer[]): Promise<void> {
   }
 }
 
-/** The same key schema and TTL attribute as the CDK stack's table. */
+/** An IAM-user-shaped key pair (AKIA + 16, 40-character secret): dummy values for the local front door. */
+function generateAccessKeyPair(): AccessKeyPair {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const accessKeyId = `AKIA${[...randomBytes(16)].map((byte) => alphabet[byte % 32]).join('')}`;
+  const secretAccessKey = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  return { accessKeyId, secretAccessKey };
+}
+
+/**
+ * The same key schema and namespace index as the CDK stack's table (infra/constructs/jobs-table.ts). dynalite has
+ * no TTL; a GSI is sparse there as on DynamoDB, so an item without the sort key is simply not in the index.
+ */
 async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
   await dynamodb.send(
     new CreateTableCommand({
       TableName: TABLE_NAME,
-      AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'jobId', AttributeType: 'S' },
+        { AttributeName: 'namespace', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: NAMESPACE_INDEX,
+          KeySchema: [
+            { AttributeName: 'namespace', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

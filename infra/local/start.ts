@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole suite on this machine. Starts the embedded local stack, seeds the demo namespace with a
- * PAT, and prints the front door URL with a request to paste. Runs until Ctrl-C.
+ * PAT, and prints the front door URL with signed requests to paste (the front door takes SigV4, as the deployed
+ * API does) and the dummy local access keys to sign them with. Runs until Ctrl-C.
  */
+import { LOCAL_STACK_URL } from '../../shared/cli/args.js';
 import { DEMO_NAMESPACE, seedDemoNamespace } from './demo-namespace.js';
 import { startLocalStack } from './local-stack.js';
 import { seedTenants } from './tenants.js';
@@ -29,6 +31,9 @@ const body = JSON.stringify({
   container: { image: 'ghcr.io/flyteorg/flytekit:py3.11-latest', args: ['pyflyte-execute'] },
 });
 
+// The CLI's default URL is this stack's on the default port.
+const cliUrl = stack.frontDoorUrl === LOCAL_STACK_URL ? '' : ` --url ${stack.frontDoorUrl}`;
+
 console.log(`flyte-databricks-lambda local stack is up.
 
   Front door:            ${stack.frontDoorUrl}
@@ -42,11 +47,28 @@ console.log(`flyte-databricks-lambda local stack is up.
   A tenant per auth mode (use the namespace, and add the task fields shown):
 ${tenantLines}
 
-Submit a job, then follow it (jobId is in the answer):
+The front door takes SigV4-signed requests only (service execute-api, region ${stack.region}), as the deployed
+API does. Local credentials to sign with (dummy keys, valid for this run of the stack only):
 
-  curl -s -X POST ${stack.frontDoorUrl}/v1/jobs -H 'Content-Type: application/json' -d '${body}'
-  curl -s ${stack.frontDoorUrl}/v1/jobs/<jobId>
-  curl -s -X DELETE ${stack.frontDoorUrl}/v1/jobs/<jobId>
+  export AWS_ACCESS_KEY_ID=${stack.callerCredentials.accessKeyId}
+  export AWS_SECRET_ACCESS_KEY=${stack.callerCredentials.secretAccessKey}
+
+With the CLI (these keys, or with no AWS credentials configured the stack's own local/local):
+
+  npx flyte-databricks-lambda submit examples/jobs/pat.json --watch${cliUrl}
+  npx flyte-databricks-lambda list ${DEMO_NAMESPACE}${cliUrl}
+
+Or with curl (7.75 or newer), then follow the job (jobId is in the answer):
+
+  curl -s --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
+    -X POST ${stack.frontDoorUrl}/v1/jobs -H 'Content-Type: application/json' -d '${body}'
+  curl -s --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
+    ${stack.frontDoorUrl}/v1/jobs/<jobId>
+  curl -s --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
+    -X DELETE ${stack.frontDoorUrl}/v1/jobs/<jobId>
+  curl -s --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
+    "${stack.frontDoorUrl}/v1/jobs?limit=5&namespace=${DEMO_NAMESPACE}"
+  (curl before 8 signs the query string as written, curl/curl#9717: keep its parameters in alphabetical order.)
 
 Press Ctrl-C to stop.`);
 

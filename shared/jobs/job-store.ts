@@ -2,10 +2,16 @@
  * The jobs table, through the DynamoDB document client. Creation is conditional (a job id is created once),
  * updates are guarded by the version read (optimistic locking), and reads keep whatever attributes they do not
  * know, so a rollback to an older release never chokes on items a newer one wrote (upstream's metadata did).
+ * A namespace's jobs are listed newest first through the `byNamespace` index (namespace, createdAt), a page at a
+ * time; the page token is the index key of the page's last job, base64url JSON, checked when it comes back.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job } from './job.js';
+import { isJobId } from './job-id.js';
+
+/** The global secondary index listing a namespace's jobs by creation time (infra/constructs/jobs-table.ts). */
+export const NAMESPACE_INDEX = 'byNamespace';
 
 /** Fields an update may change; identity and bookkeeping fields are the store's. */
 export type JobPatch = Partial<
@@ -22,12 +28,81 @@ export class JobVersionConflictError extends Error {
   }
 }
 
+/** A page token that this store did not hand out for this namespace (tampered, truncated, or another listing's). */
+export class InvalidPageTokenError extends Error {
+  constructor(reason: string) {
+    super(`nextToken is not a token from a previous page of this listing (${reason})`);
+    this.name = 'InvalidPageTokenError';
+  }
+}
+
+export interface ListOptions {
+  /** Jobs per page (the caller bounds it; the API allows 1 to 100). */
+  limit: number;
+  /** The previous page's nextToken; absent for the first page. */
+  nextToken?: string | undefined;
+}
+
+export interface JobPage {
+  /** Newest first. */
+  jobs: Job[];
+  /** null when this is the last page. */
+  nextToken: string | null;
+}
+
+/** The key of a job in the namespace index: what DynamoDB needs to resume a query after it. */
+export interface NamespaceIndexKey {
+  jobId: string;
+  namespace: string;
+  createdAt: string;
+}
+
+const MAX_TOKEN_LENGTH = 1024;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+export function encodePageToken(key: NamespaceIndexKey): string {
+  return Buffer.from(JSON.stringify({ jobId: key.jobId, namespace: key.namespace, createdAt: key.createdAt })).toString(
+    'base64url',
+  );
+}
+
+/** Decodes and checks a page token for `namespace`; throws InvalidPageTokenError for anything else. */
+export function decodePageToken(token: string, namespace: string): NamespaceIndexKey {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) {
+    throw new InvalidPageTokenError('not base64url');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidPageTokenError('not a page key');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidPageTokenError('not a page key');
+  }
+  const key = value as Record<string, unknown>;
+  const keys = Object.keys(key).sort().join(',');
+  if (keys !== 'createdAt,jobId,namespace') throw new InvalidPageTokenError('not a page key');
+  const { jobId, createdAt } = key;
+  if (typeof jobId !== 'string' || !isJobId(jobId)) throw new InvalidPageTokenError('not a page key');
+  if (typeof createdAt !== 'string' || !ISO_TIMESTAMP.test(createdAt)) {
+    throw new InvalidPageTokenError('not a page key');
+  }
+  if (key.namespace !== namespace) throw new InvalidPageTokenError('from another namespace');
+  return { jobId, namespace, createdAt };
+}
+
 export interface JobStore {
   /** Stores a new job; returns false, writing nothing, when a job with that id already exists. */
   create(job: Job): Promise<boolean>;
   get(jobId: string): Promise<Job | undefined>;
   /** Applies the patch if the stored version is still `expectedVersion`; returns the job as stored. */
   update(jobId: string, expectedVersion: number, patch: JobPatch, now?: Date): Promise<Job>;
+  /**
+   * A page of the namespace's jobs, newest first (eventually consistent: the index lags writes slightly).
+   * Throws InvalidPageTokenError when `nextToken` is not one this listing handed out.
+   */
+  listByNamespace(namespace: string, options: ListOptions): Promise<JobPage>;
 }
 
 export class DynamoDbJobStore implements JobStore {
@@ -90,5 +165,27 @@ export class DynamoDbJobStore implements JobStore {
       if (error instanceof ConditionalCheckFailedException) throw new JobVersionConflictError(jobId, expectedVersion);
       throw error;
     }
+  }
+
+  async listByNamespace(namespace: string, options: ListOptions): Promise<JobPage> {
+    const start = options.nextToken === undefined ? undefined : decodePageToken(options.nextToken, namespace);
+    // One more than asked: if it comes back, there is a next page, and its token is the last job shown.
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: NAMESPACE_INDEX,
+        KeyConditionExpression: '#namespace = :namespace',
+        ExpressionAttributeNames: { '#namespace': 'namespace' },
+        ExpressionAttributeValues: { ':namespace': namespace },
+        ScanIndexForward: false,
+        Limit: options.limit + 1,
+        ...(start ? { ExclusiveStartKey: { ...start } } : {}),
+      }),
+    );
+    const jobs = (Items as Job[]).slice(0, options.limit);
+    const last = jobs.at(-1);
+    // Fewer items than asked with a LastEvaluatedKey: the query stopped at DynamoDB's 1 MB page size.
+    const more = Items.length > options.limit || LastEvaluatedKey !== undefined;
+    return { jobs, nextToken: more && last ? encodePageToken(last) : null };
   }
 }

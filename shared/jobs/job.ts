@@ -2,6 +2,8 @@
  * The job record kept in DynamoDB: what was asked, where Databricks is with it, and how to authenticate again.
  * It never holds a token or a secret; `auth` names where credentials live, not what they are.
  */
+import type { z } from 'zod';
+import type { jobViewSchema } from '../api/schemas.js';
 import type { AuthContext } from '../auth/auth-context.js';
 import type { ContainerSpec } from '../databricks/types.js';
 import type { Phase } from './phase.js';
@@ -39,25 +41,8 @@ export interface Job {
   expiresAt: number;
 }
 
-/** The job as GET /v1/jobs/{id} shows it. */
-export interface JobView {
-  jobId: string;
-  namespace: string;
-  executionId: string;
-  phase: Phase;
-  message: string;
-  runId: number | null;
-  runPageUrl: string | null;
-  logLinks: Array<{ name: string; uri: string }>;
-  databricks: { host: string; lifeCycleState: string | null; resultState: string | null };
-  /** How the job authenticates to Databricks, once the submit handler has chosen: type, mode and why. */
-  auth: { authType: string; mode: string; reason: string | null } | null;
-  cancelRequested: boolean;
-  createdAt: string;
-  updatedAt: string;
-  submittedAt: string | null;
-  finishedAt: string | null;
-}
+/** The job as the API shows it (GET, POST and DELETE /v1/jobs); the schema is the OpenAPI document's `Job`. */
+export type JobView = z.infer<typeof jobViewSchema>;
 
 export function toJobView(job: Job): JobView {
   return {

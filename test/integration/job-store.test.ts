@@ -109,6 +109,7 @@ describe('Class: DynamoDbJobStore', () => {
     const racing: JobStore = {
       create: (item) => store.create(item),
       get: (id) => store.get(id),
+      listByNamespace: (namespace, options) => store.listByNamespace(namespace, options),
       update: async (id, version, patch) => {
         if (!raced) {
           raced = true;

@@ -28,7 +28,12 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     ...options,
   });
   const token = seedDemoNamespace(stack, NAMESPACE);
-  return { stack, api: new JobsApiClient(stack.frontDoorUrl), token };
+  return { stack, api: apiClientFor(stack), token };
+}
+
+/** A client of the stack's front door, signing with the caller key pair the stack generated. */
+export function apiClientFor(stack: LocalStack): JobsApiClient {
+  return new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
 }
 
 export function jobRequest(executionId: string, overrides: Record<string, unknown> = {}) {

@@ -29,6 +29,7 @@ const FULL_CONTEXT = {
   subnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   alarmEmail: 'ops@example.com',
   apiAllowedPrincipalArns: ['arn:aws:iam::123456789012:role/flyte-task', 'arn:aws:iam::210987654321:root'],
+  callerNamespaces: { 'arn:aws:iam::123456789012:role/flyte-task': ['flytesnacks-development'] },
   fallbackTokenSecretId: 'flyte/connector/databricks-token',
   allowedDatabricksHosts: 'dbc-1.cloud.databricks.com,https://dbc-2.cloud.databricks.com/',
   databricksInstance: 'dbc-1.cloud.databricks.com',
@@ -127,6 +128,28 @@ beforeAll(() => {
 }, 60_000);
 
 describe('Stack: FlyteDatabricksStack (configured)', () => {
+  describe('caller namespaces', () => {
+    it('passes CALLER_NAMESPACES to the API function only, as the JSON the API parses', () => {
+      const variables = (id: string) => fullResources[id]?.Properties.Environment.Variables ?? {};
+      expect(JSON.parse(variables('ApiFunction').CALLER_NAMESPACES)).toEqual(FULL_CONTEXT.callerNamespaces);
+      for (const id of CONSUMERS) expect(variables(id).CALLER_NAMESPACES).toBeUndefined();
+    });
+
+    it('refuses a map the API could not parse, naming the key', () => {
+      expect(buildError({ callerNamespaces: '{"arn:aws:iam::1:role/*x": ["ns"]}' }).key).toBe('callerNamespaces');
+      expect(buildError({ callerNamespaces: { 'arn:aws:iam::1:role/a': 'ns' } }).message).toMatch(/callerNamespaces/);
+    });
+  });
+
+  describe('list', () => {
+    it('lets only the API function query, and only the namespace index', () => {
+      expect(functionsGranted(plain, 'dynamodb:Query')).toEqual(['ApiFunction']);
+      const statements = policyStatements(plain.template).filter((s) => asArray(s.Action).includes('dynamodb:Query'));
+      expect(JSON.stringify(statements.map((s) => s.Resource))).toMatch(/\/index\/byNamespace/);
+      expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/index\/\*/);
+    });
+  });
+
   describe('optional auth grants', () => {
     it('grant neither STS GetWebIdentityToken nor EKS DescribeCluster unless configured', () => {
       // Assess

@@ -308,7 +308,12 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
 
       // Assess
       expect([...(grants.ApiFunction ?? [])].sort()).toEqual(
-        [...logs, ...item('GetItem', 'PutItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue'].sort(),
+        [
+          ...logs,
+          ...item('GetItem', 'PutItem', 'UpdateItem'),
+          'dynamodb:Query /index/byNamespace',
+          'sqs:SendMessage AWS::SQS::Queue',
+        ].sort(),
       );
       expect([...(grants.SubmitFunction ?? [])].sort()).toEqual(
         [
