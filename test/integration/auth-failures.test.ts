@@ -3,7 +3,7 @@
  * job ends FAILED saying why; an ambiguous or forbidden Kubernetes setup is an error, never a silent fall back
  * to another identity (upstream falls back silently); a revoked token is refreshed exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOidcIssuer } from '../../infra/local/emulators/oidc-issuer.js';
 import {
   CONNECTOR_SUBJECT,
@@ -15,21 +15,9 @@ import {
   type Tenant,
 } from '../../infra/local/tenants.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
-import {
-  jobRequest,
-  jobView,
-  runsFor,
-  startTestStack,
-  type TestStack,
-  waitFor,
-  waitForTerminal,
-} from './support/test-stack.js';
+import { jobRequest, jobView, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack({ databricks: { timing: { pendingMs: 300, runningMs: 2500, terminatingMs: 100 } } });
-});
-afterAll(() => t?.stack.stop());
+const t = useTestStack({ databricks: { timing: { pendingMs: 300, runningMs: 2500, terminatingMs: 100 } } });
 
 async function run(tenant: Tenant, executionId: string, task: Record<string, unknown> = {}) {
   const request = jobRequest(executionId);

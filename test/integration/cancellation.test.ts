@@ -2,24 +2,19 @@
  * Cancellation over real sockets: DELETE -> cancel queue -> runs/cancel -> the poll chain sees CANCELED -> ABORTED.
  * Runs here last several seconds, so a DELETE reliably lands while the run is RUNNING.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import {
   jobRequest,
   jobView,
   NAMESPACE,
   runsFor,
-  startTestStack,
-  type TestStack,
+  useTestStack,
   waitFor,
   waitForTerminal,
 } from './support/test-stack.js';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack({ databricks: { timing: { pendingMs: 200, runningMs: 6000, terminatingMs: 100 } } });
-});
-afterAll(() => t?.stack.stop());
+const t = useTestStack({ databricks: { timing: { pendingMs: 200, runningMs: 6000, terminatingMs: 100 } } });
 
 describe('cancellation', () => {
   it('cancels a running job: DELETE 202, runs/cancel sent, the job ends ABORTED with its one run', async () => {

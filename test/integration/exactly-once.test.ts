@@ -4,23 +4,11 @@
  * was created.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
-import {
-  jobRequest,
-  NAMESPACE,
-  runsFor,
-  startTestStack,
-  type TestStack,
-  waitFor,
-  waitForTerminal,
-} from './support/test-stack.js';
+import { jobRequest, NAMESPACE, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stack.stop());
+const t = useTestStack();
 
 const sendSubmit = (body: unknown) =>
   t.stack.sqs.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: JSON.stringify(body) }));

@@ -5,14 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runsFor, startTestStack, type TestStack, waitFor } from './support/test-stack.js';
+import { describe, expect, it } from 'vitest';
+import { runsFor, useTestStack, waitFor } from './support/test-stack.js';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stack.stop());
+const t = useTestStack();
 
 describe('examples/sqs: a job triggered by an SQS message', () => {
   it('the sample body, sent to the submit queue, becomes the job whose id the docs derive, and SUCCEEDS', async () => {

@@ -2,24 +2,19 @@
  * The walking skeleton end to end, over real sockets: front door -> api handler -> DynamoDB + submit queue ->
  * submit handler -> Databricks runs/submit -> poll chain -> SUCCEEDED.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import {
   jobRequest,
   jobView,
   NAMESPACE,
   runsFor,
-  startTestStack,
-  type TestStack,
+  useTestStack,
   waitFor,
   waitForTerminal,
 } from './support/test-stack.js';
 
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack();
-});
-afterAll(() => t?.stack.stop());
+const t = useTestStack();
 
 describe('a PAT job from POST to SUCCEEDED', () => {
   it('is accepted with 202, submitted once with the job id as idempotency token, and polled to SUCCEEDED', async () => {

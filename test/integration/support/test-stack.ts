@@ -5,6 +5,7 @@
 
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
 import { seedDemoNamespace } from '../../../infra/local/demo-namespace.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../infra/local/local-stack.js';
 import { isApiError, JobsApiClient } from '../../../shared/client/jobs-api-client.js';
@@ -34,6 +35,33 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
 /** A client of the stack's front door, signing with the caller key pair the stack generated. */
 export function apiClientFor(stack: LocalStack): JobsApiClient {
   return new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
+}
+
+/**
+ * Starts one stack for the calling test file (beforeAll) and stops it afterwards (afterAll). The returned object
+ * reads through to the started stack, so tests write `t.api` / `t.stack` as if it were a TestStack.
+ */
+export function useTestStack(options: LocalStackOptions = {}): TestStack {
+  let started: TestStack | undefined;
+  beforeAll(async () => {
+    started = await startTestStack(options);
+  });
+  afterAll(() => started?.stack.stop());
+  const current = (): TestStack => {
+    if (!started) throw new Error('the test stack is used before beforeAll started it');
+    return started;
+  };
+  return {
+    get stack() {
+      return current().stack;
+    },
+    get api() {
+      return current().api;
+    },
+    get token() {
+      return current().token;
+    },
+  };
 }
 
 export function jobRequest(executionId: string, overrides: Record<string, unknown> = {}) {
