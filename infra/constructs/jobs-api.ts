@@ -10,6 +10,7 @@ import {
   AccessLogFormat,
   AuthorizationType,
   EndpointType,
+  type JsonSchema,
   JsonSchemaType,
   JsonSchemaVersion,
   LambdaIntegration,
@@ -23,6 +24,7 @@ import { AnyPrincipal, ArnPrincipal, Effect, PolicyDocument, PolicyStatement } f
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { openApiDocument } from '../../shared/api/openapi-document.js';
 import { acknowledge } from '../nag.js';
 
 export interface JobsApiProps {
@@ -106,22 +108,7 @@ export class JobsApi extends Construct {
     const jobRequest = this.restApi.addModel('JobRequest', {
       contentType: 'application/json',
       description: 'POST /v1/jobs body; the function validates it fully (shared/jobs/submit-request.ts)',
-      schema: {
-        schema: JsonSchemaVersion.DRAFT4,
-        title: 'JobRequest',
-        type: JsonSchemaType.OBJECT,
-        required: ['namespace', 'executionId', 'task'],
-        properties: {
-          namespace: { type: JsonSchemaType.STRING, minLength: 1, maxLength: 63 },
-          executionId: { type: JsonSchemaType.STRING, minLength: 1, maxLength: 256 },
-          task: {
-            type: JsonSchemaType.OBJECT,
-            required: ['databricksConf'],
-            properties: { databricksConf: { type: JsonSchemaType.OBJECT } },
-          },
-          container: { type: JsonSchemaType.OBJECT },
-        },
-      },
+      schema: jobRequestModel(),
     });
 
     const integration = new LambdaIntegration(props.handler, { proxy: true, allowTestInvoke: false });
@@ -191,4 +178,37 @@ function principalAllowlist(arns: string[]): PolicyDocument {
       }),
     ],
   });
+}
+
+/**
+ * The gateway's first check of a POST body, taken from the API's own OpenAPI document (itself generated from the
+ * zod schema the function validates with), so the two cannot drift: the required fields and the namespace and
+ * executionId rules. API Gateway models are JSON Schema draft 4, so only that portable subset is carried over;
+ * the function still validates everything and names the field at fault.
+ */
+function jobRequestModel(): JsonSchema {
+  const request = openApiDocument().components.schemas.SubmitRequest as {
+    required: string[];
+    properties: Record<'namespace' | 'executionId', { minLength: number; maxLength: number; pattern: string }>;
+  };
+  const text = (name: 'namespace' | 'executionId'): JsonSchema => {
+    const { minLength, maxLength, pattern } = request.properties[name];
+    return { type: JsonSchemaType.STRING, minLength, maxLength, pattern };
+  };
+  return {
+    schema: JsonSchemaVersion.DRAFT4,
+    title: 'JobRequest',
+    type: JsonSchemaType.OBJECT,
+    required: request.required,
+    properties: {
+      namespace: text('namespace'),
+      executionId: text('executionId'),
+      task: {
+        type: JsonSchemaType.OBJECT,
+        required: ['databricksConf'],
+        properties: { databricksConf: { type: JsonSchemaType.OBJECT } },
+      },
+      container: { type: JsonSchemaType.OBJECT },
+    },
+  };
 }
