@@ -3,7 +3,7 @@
  * function gets what. Every function gets the table, the three queue URLs (the handlers' config requires them
  * whichever they send to; a URL grants nothing, IAM does), the workspace settings and the log settings. Only the
  * functions that call Databricks (submit, poll, cancel) also get how to authenticate to it: the API function
- * accepts jobs and never reads a credential.
+ * accepts jobs and never reads a credential; the sweeper gets neither the auth settings nor CALLER_NAMESPACES.
  * Never here: FLYTE_DATABRICKS_ACCESS_TOKEN and DATABRICKS_CLIENT_SECRET (plaintext secrets; the stack passes
  * Secrets Manager ids instead) and ALLOW_INSECURE_LOOPBACK_DATABRICKS (the local stack's emulator only).
  */
@@ -25,12 +25,14 @@ export interface ResourceNames {
 export interface EnvironmentOptions {
   /** Submit, poll and cancel: add the Databricks (and Kubernetes) auth settings. */
   callsDatabricks: boolean;
+  /** The API function: add CALLER_NAMESPACES. Default: the functions that do not call Databricks. */
+  servesApi?: boolean;
 }
 
 export function functionEnvironment(
   config: StackConfig,
   names: ResourceNames,
-  { callsDatabricks }: EnvironmentOptions,
+  { callsDatabricks, servesApi = !callsDatabricks }: EnvironmentOptions,
 ): Record<string, string> {
   const env: Record<string, string | undefined> = {
     JOBS_TABLE_NAME: names.tableName,
@@ -39,7 +41,7 @@ export function functionEnvironment(
     CANCEL_QUEUE_URL: names.cancelQueueUrl,
     FLYTE_DATABRICKS_INSTANCE: config.databricksInstance,
     // Enforced by the API function only: it is where callers name namespaces.
-    CALLER_NAMESPACES: callsDatabricks ? undefined : config.callerNamespaces,
+    CALLER_NAMESPACES: servesApi ? config.callerNamespaces : undefined,
     ALLOWED_DATABRICKS_HOSTS:
       config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),

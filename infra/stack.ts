@@ -1,6 +1,6 @@
 /**
- * The production stack: jobs table, submit/poll/cancel queues with their DLQs, the four functions, the REST API
- * front door and the alarms. Each function is granted exactly the calls it makes:
+ * The production stack: jobs table, submit/poll/cancel queues with their DLQs, the five functions (the sweeper on
+ * a 5-minute schedule), the REST API front door and the alarms. Each function is granted exactly the calls it makes:
  *
  * | function | DynamoDB (table)             | SQS send       | Secrets Manager / optional auth grants            |
  * |----------|------------------------------|----------------|---------------------------------------------------|
@@ -8,6 +8,7 @@
  * | submit   | GetItem, PutItem, UpdateItem | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | poll     | GetItem, UpdateItem          | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | sweep    | GetItem, UpdateItem; Query on the byLiveness index | submit, poll | none                         |
  *
  * and the consumers receive from their own queue through the SQS event source. Likewise only submit, poll and
  * cancel get the Databricks auth settings in their environment (function-environment.ts). Each function has a role
@@ -15,6 +16,8 @@
  */
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { type ISecurityGroup, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import { grantDatabricksCredentials } from './constructs/credential-grants.js';
@@ -34,7 +37,12 @@ export const FUNCTION_TIMEOUTS = {
   submit: Duration.seconds(90),
   poll: Duration.seconds(60),
   cancel: Duration.seconds(60),
+  // DynamoDB and SQS calls only, for at most SWEEP_MAX_JOBS stale jobs.
+  sweep: Duration.seconds(60),
 } as const;
+
+/** How often the sweeper looks for stale jobs; STALE_AFTER_SECONDS (30 min by default) is what makes one stale. */
+export const SWEEP_SCHEDULE = Duration.minutes(5);
 
 export interface FlyteDatabricksStackProps extends StackProps {
   config: StackConfig;
@@ -43,7 +51,14 @@ export interface FlyteDatabricksStackProps extends StackProps {
 export class FlyteDatabricksStack extends Stack {
   readonly jobsTable: JobsTable;
   readonly queues: { submit: JobQueue; poll: JobQueue; cancel: JobQueue };
-  readonly functions: { api: JobFunction; submit: JobFunction; poll: JobFunction; cancel: JobFunction };
+  readonly functions: {
+    api: JobFunction;
+    submit: JobFunction;
+    poll: JobFunction;
+    cancel: JobFunction;
+    sweep: JobFunction;
+  };
+  readonly sweepSchedule: Rule;
   readonly api: JobsApi;
   readonly alarms: OperationsAlarms;
 
@@ -73,23 +88,25 @@ export class FlyteDatabricksStack extends Stack {
     const environments = {
       api: functionEnvironment(config, names, { callsDatabricks: false }),
       databricksCaller: functionEnvironment(config, names, { callsDatabricks: true }),
+      sweep: functionEnvironment(config, names, { callsDatabricks: false, servesApi: false }),
     };
     const network = config.vpcId === undefined ? undefined : this.functionNetwork(config.vpcId, config);
-    const fn = (name: 'api' | 'submit' | 'poll' | 'cancel', description: string) => {
+    const fn = (name: keyof typeof FUNCTION_TIMEOUTS, description: string) => {
       const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}Function`;
       return new JobFunction(this, logicalId, {
         entry: `functions/${name}/handler.ts`,
         logicalId,
         description,
         timeout: FUNCTION_TIMEOUTS[name],
-        environment: name === 'api' ? environments.api : environments.databricksCaller,
+        environment:
+          name === 'api' ? environments.api : name === 'sweep' ? environments.sweep : environments.databricksCaller,
         logLevel: config.logLevel,
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
         network,
         // Only the functions that authenticate to Databricks may need Kubernetes (OIDC Model 2, Kubernetes
         // secrets); the handlers import it lazily, so it costs nothing until a job needs it.
-        kubernetesClient: name !== 'api',
+        kubernetesClient: name !== 'api' && name !== 'sweep',
       });
     };
     this.functions = {
@@ -97,8 +114,9 @@ export class FlyteDatabricksStack extends Stack {
       submit: fn('submit', 'flyte-databricks-lambda: submits Databricks runs from the submit queue'),
       poll: fn('poll', 'flyte-databricks-lambda: polls Databricks runs to the end from the poll queue'),
       cancel: fn('cancel', 'flyte-databricks-lambda: cancels Databricks runs from the cancel queue'),
+      sweep: fn('sweep', 'flyte-databricks-lambda: rescues jobs whose poll chain or submit message was lost'),
     };
-    const { api, submit, poll, cancel } = this.functions;
+    const { api, submit, poll, cancel, sweep } = this.functions;
 
     this.jobsTable.grantItemActions(api, ['GetItem', 'PutItem', 'UpdateItem']);
     this.jobsTable.grantNamespaceQuery(api);
@@ -112,6 +130,11 @@ export class FlyteDatabricksStack extends Stack {
     this.queues.poll.grantSend(poll);
 
     this.jobsTable.grantItemActions(cancel, ['GetItem', 'UpdateItem']);
+
+    this.jobsTable.grantItemActions(sweep, ['GetItem', 'UpdateItem']);
+    this.jobsTable.grantLivenessQuery(sweep);
+    this.queues.submit.grantSend(sweep);
+    this.queues.poll.grantSend(sweep);
 
     for (const consumer of [submit, poll, cancel]) grantDatabricksCredentials(consumer, config);
 
@@ -141,6 +164,14 @@ export class FlyteDatabricksStack extends Stack {
       }),
     );
 
+    // The sweeper on a schedule (an asynchronous invocation). A sweep is idempotent: a retried or overlapping run
+    // rescues no job twice, since every rescue is a version-guarded claim.
+    this.sweepSchedule = new Rule(this, 'SweepSchedule', {
+      description: 'flyte-databricks-lambda: runs the sweeper, which rescues jobs whose messages were lost',
+      schedule: Schedule.rate(SWEEP_SCHEDULE),
+      targets: [new LambdaFunction(sweep.function)],
+    });
+
     this.api = new JobsApi(this, 'Api', {
       handler: api.function,
       allowedPrincipalArns: config.apiAllowedPrincipalArns,
@@ -156,7 +187,13 @@ export class FlyteDatabricksStack extends Stack {
         Poll: this.queues.poll.deadLetterQueue,
         Cancel: this.queues.cancel.deadLetterQueue,
       },
-      functions: { Api: api.function, Submit: submit.function, Poll: poll.function, Cancel: cancel.function },
+      functions: {
+        Api: api.function,
+        Submit: submit.function,
+        Poll: poll.function,
+        Cancel: cancel.function,
+        Sweep: sweep.function,
+      },
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
     });

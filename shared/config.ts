@@ -65,6 +65,22 @@ const configSchema = z
     SECRET_CACHE_SECONDS: seconds(60, 3600),
     POLL_INTERVAL_MIN_SECONDS: seconds(10, 900),
     POLL_INTERVAL_MAX_SECONDS: seconds(60, 900),
+    /**
+     * Liveness (shared/jobs/liveness.ts): a poll that changes nothing still refreshes the job's heartbeat once it is
+     * this old, so an unchanged job costs one write per HEARTBEAT_SECONDS.
+     */
+    HEARTBEAT_SECONDS: seconds(600, 86_400),
+    /** The sweeper rescues a job that has not ended and whose heartbeat is older than this. */
+    STALE_AFTER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(1800),
+    /** Rescues a job may have; found stale once more, it ends RETRYABLE_FAILED with the reason. */
+    MAX_RESCUES: z.coerce.number().int().min(0).max(100).default(3),
+    /** At most this many stale jobs are looked at per sweep (spread over the liveness shards). */
+    SWEEP_MAX_JOBS: z.coerce.number().int().min(1).max(1000).default(100),
     /** The queues' redrive maxReceiveCount: on the last receive a handler records why the job failed. */
     MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
     JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -102,6 +118,12 @@ const configSchema = z
   .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
     message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',
     path: ['POLL_INTERVAL_MIN_SECONDS'],
+  })
+  // A live job writes a heartbeat at least every HEARTBEAT_SECONDS plus one poll interval; anything shorter would
+  // have the sweeper rescue healthy jobs.
+  .refine((c) => c.STALE_AFTER_SECONDS > c.POLL_INTERVAL_MAX_SECONDS + c.HEARTBEAT_SECONDS, {
+    message: 'STALE_AFTER_SECONDS must be greater than POLL_INTERVAL_MAX_SECONDS + HEARTBEAT_SECONDS',
+    path: ['STALE_AFTER_SECONDS'],
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,11 +1,13 @@
 /**
  * One poll of a job's Databricks run: rebuild the auth strategy from the job's stored context (so long runs keep
  * getting fresh tokens), read the run, record what changed, and schedule the next poll unless the run has ended.
- * An unchanged poll writes nothing to the table. A DELETE that came in before the run existed is acted on here.
+ * An unchanged poll writes nothing to the table, except the job's heartbeat once it is HEARTBEAT_SECONDS old (the
+ * sweeper's sign of life, shared/jobs/liveness.ts). A DELETE that came in before the run existed is acted on here.
  */
 import type { DatabricksRun } from '../../shared/databricks/types.js';
 import type { Job } from '../../shared/jobs/job.js';
 import type { JobPatch } from '../../shared/jobs/job-store.js';
+import { heartbeat, heartbeatOlderThan } from '../../shared/jobs/liveness.js';
 import type { PollMessage } from '../../shared/jobs/messages.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
@@ -54,7 +56,9 @@ async function pollRun(job: Job, runId: number, ports: JobPorts, record: RecordC
   }
   const saved = await mutateJob(ports.store, job.jobId, (current) => {
     if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
-    return changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, ports.now());
+    const now = ports.now();
+    const patch = changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, now);
+    return withHeartbeat(current, patch, now, ports.config.HEARTBEAT_SECONDS);
   });
   return saved.pollGeneration !== job.pollGeneration || isTerminalPhase(saved.phase);
 }
@@ -107,4 +111,14 @@ function changes(job: Job, seen: Observation, cancelSentAt: string | undefined, 
   if (cancelSentAt) patch.cancelSentAt = cancelSentAt;
   if (isTerminalPhase(seen.phase)) patch.finishedAt = now.toISOString();
   return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/**
+ * The heartbeat rides along with any write that keeps the job live (the store drops the job from the liveness index
+ * when it ends); a poll that changes nothing writes it alone, and only once it is `maxAgeSeconds` old.
+ */
+function withHeartbeat(job: Job, patch: JobPatch | undefined, now: Date, maxAgeSeconds: number): JobPatch | undefined {
+  if (patch?.phase !== undefined && isTerminalPhase(patch.phase)) return patch;
+  if (patch) return { ...patch, ...heartbeat(job, now) };
+  return heartbeatOlderThan(job, maxAgeSeconds, now) ? heartbeat(job, now) : undefined;
 }

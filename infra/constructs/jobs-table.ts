@@ -1,5 +1,6 @@
 /**
- * The jobs table: one item per job, keyed by the deterministic job id, expiring through TTL. On-demand, point-in-time
+ * The jobs table: one item per job, keyed by the deterministic job id, expiring through TTL; indexes `byNamespace`
+ * (listing) and `byLiveness` (the sweeper). On-demand, point-in-time
  * recovery, encrypted with the AWS managed key, and kept (with deletion protection) unless the stack is non-prod.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
@@ -19,6 +20,8 @@ export class JobsTable extends Construct {
   static readonly TTL_ATTRIBUTE = 'expiresAt';
   /** GET /v1/jobs: a namespace's jobs, newest first. */
   static readonly NAMESPACE_INDEX = 'byNamespace';
+  /** The sweeper: live jobs by heartbeat, sparse (only jobs that have not ended carry `liveShard`). */
+  static readonly LIVENESS_INDEX = 'byLiveness';
 
   readonly table: Table;
 
@@ -42,6 +45,14 @@ export class JobsTable extends Construct {
       // grow without rebuilding the index; a projection cannot be changed in place.
       projectionType: ProjectionType.ALL,
     });
+    // shared/jobs/liveness.ts. Keys only: the sweeper reads each stale job itself before acting on it, and an
+    // unchanged poll's heartbeat write then costs the index one small item.
+    this.table.addGlobalSecondaryIndex({
+      indexName: JobsTable.LIVENESS_INDEX,
+      partitionKey: { name: 'liveShard', type: AttributeType.STRING },
+      sortKey: { name: 'heartbeatAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
   }
 
   /**
@@ -62,6 +73,15 @@ export class JobsTable extends Construct {
       grantee,
       actions: ['dynamodb:Query'],
       resourceArns: [`${this.table.tableArn}/index/${JobsTable.NAMESPACE_INDEX}`],
+    });
+  }
+
+  /** Query on the liveness index alone (the sweeper), not on the table or any other index. */
+  grantLivenessQuery(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.table.tableArn}/index/${JobsTable.LIVENESS_INDEX}`],
     });
   }
 }

@@ -1,21 +1,23 @@
 /**
  * The embedded local stack: everything the functions talk to, on 127.0.0.1, in this Node process, no Docker.
  * DynamoDB is dynalite, SQS is local-aws-sqs, Secrets Manager and the Databricks workspace are our emulators;
- * the four handlers run behind an API Gateway-style front door and Lambda-style SQS event sources. Handlers
+ * the handlers run behind an API Gateway-style front door, Lambda-style SQS event sources and, for the sweeper, a
+ * timer that invokes it with an EventBridge scheduled event, as its schedule rule does on AWS. Handlers
  * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
  */
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayEventIdentity, APIGatewayProxyEvent, Context, ScheduledEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
 import { NAMESPACE_INDEX } from '../../shared/jobs/job-store.js';
+import { LIVENESS_INDEX } from '../../shared/jobs/liveness.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
@@ -26,6 +28,8 @@ import { type SecretsManagerEmulator, startSecretsManager } from './emulators/se
 import { type StsEmulator, startSts } from './emulators/sts.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
+import { invokeHandler } from './lambda-runtime/invoke-handler.js';
+import { createLambdaContext } from './lambda-runtime/lambda-context.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 
 const HOST = '127.0.0.1';
@@ -40,6 +44,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const CALLER_USER = 'flyte-databricks-local-caller';
 /** How many front door invocations `frontDoorCalls` keeps (the most recent). */
 const MAX_RECORDED_CALLS = 1000;
+/** The sweeper's schedule here; AWS runs it every 5 minutes (infra/stack.ts), the local stack more often. */
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export interface LocalStackOptions {
   /** Front door port; 0 picks a free one. */
@@ -51,6 +57,11 @@ export interface LocalStackOptions {
   /** Queue visibility timeout; Lambda wants at least the function timeout (AWS advises 6x). */
   visibilityTimeoutSeconds?: number;
   pollIntervalSeconds?: { min: number; max: number };
+  /**
+   * How often the sweeper runs (default 60 s). What it finds stale is set through `env` (STALE_AFTER_SECONDS,
+   * HEARTBEAT_SECONDS, MAX_RESCUES), as on Lambda.
+   */
+  sweepIntervalMs?: number;
   /**
    * IAM (SigV4) authorization on the front door, as the deployed API has on every method (default true): requests
    * must be signed for `execute-api` in the stack's region by a known key. false lets unsigned requests through.
@@ -192,11 +203,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   Object.assign(process.env, env);
 
   // Loaded only now: the handlers read their configuration from the environment on first use.
-  const [api, submit, poll, cancel] = await Promise.all([
+  const [api, submit, poll, cancel, sweep] = await Promise.all([
     import('../../functions/api/handler.js'),
     import('../../functions/submit/handler.js'),
     import('../../functions/poll/handler.js'),
     import('../../functions/cancel/handler.js'),
+    import('../../functions/sweep/handler.js'),
   ]);
 
   const timeoutMs = FUNCTION_TIMEOUT_SECONDS * 1000;
@@ -220,6 +232,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     sources.push(source);
     closers.push(() => source.stop());
   }
+
+  closers.push(startSweepSchedule(sweep.handler, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, timeoutMs));
 
   const sigv4 = options.sigv4 ?? true;
   const callerCredentials = generateAccessKeyPair();
@@ -288,6 +302,48 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 }
 
 /**
+ * Invokes the sweeper every `intervalMs` with the event an EventBridge schedule rule sends, one run at a time (the
+ * next is scheduled when one ends). Returns the closer: no new run, and the one in progress is waited for.
+ */
+function startSweepSchedule(
+  handler: (event: ScheduledEvent, context: Context) => unknown,
+  intervalMs: number,
+  timeoutMs: number,
+): Closer {
+  const functionName = 'flyte-databricks-sweep';
+  let stopped = false;
+  let running: Promise<unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(() => {
+      const event: ScheduledEvent = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: ACCOUNT_ID,
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: REGION,
+        resources: [`arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/${functionName}-schedule`],
+        detail: {},
+      };
+      const context = createLambdaContext({ functionName, timeoutMs, region: REGION, accountId: ACCOUNT_ID });
+      // A failed sweep has logged why; the next one tries again, as on AWS.
+      running = invokeHandler(handler, event, context, timeoutMs).finally(() => {
+        running = undefined;
+        if (!stopped) schedule();
+      });
+    }, intervalMs);
+  };
+  schedule();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
+}
+
+/**
  * Failures of the emulated Lambda runtime. A handler's own failures are already in its structured logs, and
  * the records come back through the queue as on AWS; what is worth a line here is the runtime failing to talk
  * to the queue.
@@ -313,7 +369,7 @@ function generateAccessKeyPair(): AccessKeyPair {
 }
 
 /**
- * The same key schema and namespace index as the CDK stack's table (infra/constructs/jobs-table.ts). dynalite has
+ * The same key schema and indexes (namespace, liveness) as the CDK stack's table (infra/constructs/jobs-table.ts). dynalite has
  * no TTL; a GSI is sparse there as on DynamoDB, so an item without the sort key is simply not in the index.
  */
 async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
@@ -324,6 +380,8 @@ async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
         { AttributeName: 'jobId', AttributeType: 'S' },
         { AttributeName: 'namespace', AttributeType: 'S' },
         { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: 'liveShard', AttributeType: 'S' },
+        { AttributeName: 'heartbeatAt', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -334,6 +392,14 @@ async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: LIVENESS_INDEX,
+          KeySchema: [
+            { AttributeName: 'liveShard', KeyType: 'HASH' },
+            { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
       BillingMode: 'PAY_PER_REQUEST',

@@ -11,6 +11,7 @@ import { ConnectorError, InvalidJobSpecError } from '../errors.js';
 import type { Job } from './job.js';
 import { jobIdFor } from './job-id.js';
 import type { JobStore } from './job-store.js';
+import { heartbeat } from './liveness.js';
 import { requestHash } from './request-hash.js';
 import type { SubmitRequest } from './submit-request.js';
 
@@ -80,6 +81,8 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
     message: 'Accepted; waiting to be submitted to Databricks',
     cancelRequested: false,
     pollGeneration: 0,
+    // Live from the start: a job whose submit message is lost is found by the sweeper.
+    ...heartbeat({ jobId }, now),
     version: 1,
     createdAt: timestamp,
     updatedAt: timestamp,

@@ -4,19 +4,34 @@
  * know, so a rollback to an older release never chokes on items a newer one wrote (upstream's metadata did).
  * A namespace's jobs are listed newest first through the `byNamespace` index (namespace, createdAt), a page at a
  * time; the page token is the index key of the page's last job, base64url JSON, checked when it comes back.
+ * Live jobs are found by heartbeat age through the sparse `byLiveness` index (shared/jobs/liveness.ts): an update
+ * that ends a job removes its `liveShard`, so finished jobs leave that index.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job } from './job.js';
 import { isJobId } from './job-id.js';
+import { LIVENESS_INDEX } from './liveness.js';
+import { isTerminalPhase } from './phase.js';
 
 /** The global secondary index listing a namespace's jobs by creation time (infra/constructs/jobs-table.ts). */
 export const NAMESPACE_INDEX = 'byNamespace';
 
-/** Fields an update may change; identity and bookkeeping fields are the store's. */
-export type JobPatch = Partial<
-  Omit<Job, 'jobId' | 'namespace' | 'executionId' | 'version' | 'createdAt' | 'updatedAt'>
->;
+type PatchableJob = Omit<Job, 'jobId' | 'namespace' | 'executionId' | 'version' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * Fields an update may change; identity and bookkeeping fields are the store's. `undefined` leaves a field as it is;
+ * `null` removes an optional one (REMOVE in the update expression).
+ */
+export type JobPatch = {
+  [K in keyof PatchableJob]?: PatchableJob[K] | (undefined extends PatchableJob[K] ? null : never);
+};
+
+/** A live job found stale in the liveness index (keys only: read the job itself before acting). */
+export interface StaleJobKey {
+  jobId: string;
+  heartbeatAt: string;
+}
 
 export class JobVersionConflictError extends Error {
   constructor(
@@ -103,6 +118,11 @@ export interface JobStore {
    * Throws InvalidPageTokenError when `nextToken` is not one this listing handed out.
    */
   listByNamespace(namespace: string, options: ListOptions): Promise<JobPage>;
+  /**
+   * Up to `limit` live jobs of one liveness shard whose heartbeat is before `before` (ISO), oldest first
+   * (eventually consistent: the index lags writes slightly).
+   */
+  listStale(shard: string, before: string, limit: number): Promise<StaleJobKey[]>;
 }
 
 export class DynamoDbJobStore implements JobStore {
@@ -139,21 +159,30 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async update(jobId: string, expectedVersion: number, patch: JobPatch, now = new Date()): Promise<Job> {
-    const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
+    // A job that ends leaves the liveness index, whoever ends it.
+    const ending = patch.phase !== undefined && isTerminalPhase(patch.phase);
+    const fields: JobPatch = ending ? { ...patch, liveShard: null } : patch;
+    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
     const names: Record<string, string> = { '#version': 'version', '#updatedAt': 'updatedAt' };
     const values: Record<string, unknown> = { ':expected': expectedVersion, ':one': 1, ':now': now.toISOString() };
     const sets = ['#version = #version + :one', '#updatedAt = :now'];
+    const removes: string[] = [];
     entries.forEach(([key, value], i) => {
       names[`#f${i}`] = key;
+      if (value === null) {
+        removes.push(`#f${i}`);
+        return;
+      }
       values[`:v${i}`] = value;
       sets.push(`#f${i} = :v${i}`);
     });
+    const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: expression,
           ConditionExpression: '#version = :expected',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -187,5 +216,20 @@ export class DynamoDbJobStore implements JobStore {
     // Fewer items than asked with a LastEvaluatedKey: the query stopped at DynamoDB's 1 MB page size.
     const more = Items.length > options.limit || LastEvaluatedKey !== undefined;
     return { jobs, nextToken: more && last ? encodePageToken(last) : null };
+  }
+
+  async listStale(shard: string, before: string, limit: number): Promise<StaleJobKey[]> {
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: LIVENESS_INDEX,
+        KeyConditionExpression: '#shard = :shard AND #heartbeatAt < :before',
+        ExpressionAttributeNames: { '#shard': 'liveShard', '#heartbeatAt': 'heartbeatAt' },
+        ExpressionAttributeValues: { ':shard': shard, ':before': before },
+        ScanIndexForward: true,
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => ({ jobId: String(item.jobId), heartbeatAt: String(item.heartbeatAt) }));
   }
 }

@@ -31,6 +31,15 @@ export interface Job {
   cancelSentAt?: string;
   /** Names the live poll chain; a poll message of another generation is stale and dropped. */
   pollGeneration: number;
+  /**
+   * Liveness (shared/jobs/liveness.ts): the `byLiveness` index shard, set while the job has not ended and removed
+   * when it ends, so only live jobs are in that sparse index.
+   */
+  liveShard?: string;
+  /** When the job was last seen alive (created, polled, rescued); refreshed at most every HEARTBEAT_SECONDS. */
+  heartbeatAt?: string;
+  /** How many times the sweeper found the job stale and rescued it (re-sent its submit, restarted its polls). */
+  rescues?: number;
   /** Optimistic lock: every update is conditional on the version read, and bumps it. */
   version: number;
   createdAt: string;

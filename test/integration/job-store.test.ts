@@ -110,6 +110,7 @@ describe('Class: DynamoDbJobStore', () => {
       create: (item) => store.create(item),
       get: (id) => store.get(id),
       listByNamespace: (namespace, options) => store.listByNamespace(namespace, options),
+      listStale: (shard, before, limit) => store.listStale(shard, before, limit),
       update: async (id, version, patch) => {
         if (!raced) {
           raced = true;

@@ -43,6 +43,23 @@ describe('Function: parseConfig()', () => {
     );
   });
 
+  it('defaults the liveness thresholds, and refuses a staleness a healthy poll chain could reach', () => {
+    expect(parseConfig(base)).toMatchObject({
+      HEARTBEAT_SECONDS: 600,
+      STALE_AFTER_SECONDS: 1800,
+      MAX_RESCUES: 3,
+      SWEEP_MAX_JOBS: 100,
+    });
+    // 60 s between polls + 600 s between heartbeats: a job 660 s quiet may still be alive.
+    expect(() => parseConfig({ ...base, STALE_AFTER_SECONDS: '660' })).toThrow(
+      'STALE_AFTER_SECONDS: STALE_AFTER_SECONDS must be greater than POLL_INTERVAL_MAX_SECONDS + HEARTBEAT_SECONDS',
+    );
+    expect(parseConfig({ ...base, STALE_AFTER_SECONDS: '661' }).STALE_AFTER_SECONDS).toBe(661);
+    expect(() =>
+      parseConfig({ ...base, STALE_AFTER_SECONDS: '5', HEARTBEAT_SECONDS: '1', POLL_INTERVAL_MAX_SECONDS: '4' }),
+    ).toThrow(ConfigError);
+  });
+
   it('treats a blank fallback token as unset', () => {
     expect(parseConfig({ ...base, FLYTE_DATABRICKS_ACCESS_TOKEN: '  ' }).FLYTE_DATABRICKS_ACCESS_TOKEN).toBeUndefined();
   });

@@ -74,7 +74,7 @@ const AUTH_ENVIRONMENT = {
   NAMESPACE_DISCOVERY_CACHE_SECONDS: '120',
 };
 
-const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction'];
+const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction', 'SweepFunction'];
 const CONSUMERS = ['SubmitFunction', 'PollFunction', 'CancelFunction'];
 
 let plain: SynthesizedStack;
@@ -132,7 +132,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     it('passes CALLER_NAMESPACES to the API function only, as the JSON the API parses', () => {
       const variables = (id: string) => fullResources[id]?.Properties.Environment.Variables ?? {};
       expect(JSON.parse(variables('ApiFunction').CALLER_NAMESPACES)).toEqual(FULL_CONTEXT.callerNamespaces);
-      for (const id of CONSUMERS) expect(variables(id).CALLER_NAMESPACES).toBeUndefined();
+      for (const id of [...CONSUMERS, 'SweepFunction']) expect(variables(id).CALLER_NAMESPACES).toBeUndefined();
     });
 
     it('refuses a map the API could not parse, naming the key', () => {
@@ -142,10 +142,19 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
   });
 
   describe('list', () => {
-    it('lets only the API function query, and only the namespace index', () => {
-      expect(functionsGranted(plain, 'dynamodb:Query')).toEqual(['ApiFunction']);
+    it('lets only the API function query the namespace index, and the sweeper the liveness index', () => {
+      expect(functionsGranted(plain, 'dynamodb:Query')).toEqual(['ApiFunction', 'SweepFunction']);
+      const resources = resourcesOf(plain.template);
+      const indexOf = (fn: string) =>
+        policyStatements(plain.template)
+          .filter((s) => asArray(s.Action).includes('dynamodb:Query'))
+          .filter(
+            (s) => resources[s.policy]?.Properties.Roles[0].Ref === resources[fn]?.Properties.Role['Fn::GetAtt'][0],
+          )
+          .map((s) => JSON.stringify(s.Resource));
+      expect(indexOf('ApiFunction')).toEqual([expect.stringMatching(/\/index\/byNamespace"/)]);
+      expect(indexOf('SweepFunction')).toEqual([expect.stringMatching(/\/index\/byLiveness"/)]);
       const statements = policyStatements(plain.template).filter((s) => asArray(s.Action).includes('dynamodb:Query'));
-      expect(JSON.stringify(statements.map((s) => s.Resource))).toMatch(/\/index\/byNamespace/);
       expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/index\/\*/);
     });
   });
@@ -230,8 +239,11 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     it('reach the Databricks callers, each under the variable shared/config.ts reads, and never the API function', () => {
       // Assess
       for (const fn of CONSUMERS) expect(variablesOf(authResources, fn), fn).toMatchObject(AUTH_ENVIRONMENT);
-      const api = Object.keys(variablesOf(authResources, 'ApiFunction'));
-      for (const name of [...Object.keys(AUTH_ENVIRONMENT), 'SECRET_NAME_TEMPLATE']) expect(api).not.toContain(name);
+      for (const fn of ['ApiFunction', 'SweepFunction']) {
+        const names = Object.keys(variablesOf(authResources, fn));
+        for (const name of [...Object.keys(AUTH_ENVIRONMENT), 'SECRET_NAME_TEMPLATE'])
+          expect(names).not.toContain(name);
+      }
     });
 
     it('are left out when not configured, so the functions apply their own defaults (auth type: auto-detect)', () => {
@@ -375,7 +387,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
       });
       // The fallback PAT's secret id is auth configuration: the Databricks callers' only.
       expect(props?.Environment.Variables.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID).toBe(
-        fn === 'ApiFunction' ? undefined : 'flyte/connector/databricks-token',
+        fn === 'ApiFunction' || fn === 'SweepFunction' ? undefined : 'flyte/connector/databricks-token',
       );
       expect(props?.LoggingConfig.ApplicationLogLevel).toBe('DEBUG');
       expect(fullResources[props?.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(90);
@@ -411,7 +423,8 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     expect(topic?.Properties.KmsMasterKeyId).toBeDefined();
     full.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     full.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    expect(alarms).toHaveLength(11);
+    // 3 DLQs, and errors and throttles of the 5 functions.
+    expect(alarms).toHaveLength(13);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 

@@ -14,7 +14,7 @@ import { synthStack } from './synth-stack.js';
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8')) as T;
 
-const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction'];
+const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction', 'SweepFunction'];
 
 describe('Fixtures: sam local events', () => {
   it('api-post-job.json is a signed REST proxy POST /v1/jobs whose body the API accepts', () => {

@@ -23,7 +23,9 @@ let resources: Record<string, CfnResource>;
 
 const ofType = (type: string): Array<[string, CfnResource]> =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
-const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction'] as const;
+const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction', 'SweepFunction'] as const;
+/** The functions that never authenticate to Databricks: no auth settings, no secrets, no Kubernetes client. */
+const NOT_DATABRICKS_CALLERS: readonly string[] = ['ApiFunction', 'SweepFunction'];
 
 beforeAll(() => {
   synthesized = synthStack({}, { bundle: true });
@@ -32,16 +34,38 @@ beforeAll(() => {
 }, 120_000);
 
 describe('Stack: FlyteDatabricksStack (defaults)', () => {
-  it('holds one table, six queues, the four functions and nothing custom, one REST API', () => {
+  it('holds one table, six queues, the five functions and nothing custom, one REST API', () => {
     // Assess
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 6);
-    // Exactly the four handlers: no CDK custom-resource functions (log retention, etc.) sneak in.
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    // Exactly the five handlers: no CDK custom-resource functions (log retention, etc.) sneak in.
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     expect(ofType('AWS::Lambda::Function').map(([id]) => id)).toEqual(expect.arrayContaining([...FUNCTIONS]));
     expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+  });
+
+  it('runs the sweeper every 5 minutes through an EventBridge rule, the only one allowed to invoke it', () => {
+    // Prepare
+    const rules = ofType('AWS::Events::Rule');
+    const permissions = ofType('AWS::Lambda::Permission').filter(
+      ([, p]) => p.Properties.FunctionName['Fn::GetAtt']?.[0] === 'SweepFunction',
+    );
+
+    // Assess
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0] ?? [];
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SweepFunction', 'Arn'] } }),
+    ]);
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.[1].Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    });
   });
 
   describe('API', () => {
@@ -65,6 +89,10 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       const schema = resources[modelId]?.Properties.Schema;
       expect(schema.required).toEqual(['namespace', 'executionId', 'task']);
       expect(schema.properties.task.required).toEqual(['databricksConf']);
+      // The namespace and executionId rules are the API's own (from the OpenAPI document, from zod).
+      expect(schema.properties.namespace).toMatchObject({ maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
+      expect(new RegExp(schema.properties.executionId.pattern).test('exec-1')).toBe(true);
+      expect(new RegExp(schema.properties.executionId.pattern).test('has space')).toBe(false);
     });
 
     it('keeps the model no stricter than the zod schema that really validates the body', () => {
@@ -152,7 +180,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
     });
   });
 
-  it('keeps the jobs table: on-demand, TTL on expiresAt, PITR, SSE, byNamespace index, retained', () => {
+  it('keeps the jobs table: on-demand, TTL on expiresAt, PITR, SSE, byNamespace and byLiveness indexes, retained', () => {
     // Assess
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -171,6 +199,15 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
               { AttributeName: 'createdAt', KeyType: 'RANGE' },
             ],
           }),
+          // Sparse: only jobs that have not ended carry liveShard. Keys only: the sweeper reads each job itself.
+          {
+            IndexName: 'byLiveness',
+            KeySchema: [
+              { AttributeName: 'liveShard', KeyType: 'HASH' },
+              { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
       }),
     });
@@ -194,7 +231,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         });
         // Where namespace secrets live is auth configuration: only the functions that call Databricks get it.
         expect(props?.Environment.Variables.SECRET_NAME_TEMPLATE).toBe(
-          id === 'ApiFunction' ? undefined : 'flyte/{namespace}/{name}',
+          NOT_DATABRICKS_CALLERS.includes(id) ? undefined : 'flyte/{namespace}/{name}',
         );
       }
     });
@@ -222,7 +259,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
         // The Kubernetes client is bundled only into the functions that authenticate to Databricks.
         const bundlesKubernetes = /CoreV1Api/.test(code);
-        expect(bundlesKubernetes, id).toBe(id !== 'ApiFunction');
+        expect(bundlesKubernetes, id).toBe(!NOT_DATABRICKS_CALLERS.includes(id));
         // And nowhere is it left as an import the Lambda runtime could not resolve.
         expect(code).not.toMatch(/(from|import\(|require\()\s*["']@kubernetes\/client-node["']/);
       }
@@ -330,6 +367,15 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
         [...logs, ...item('GetItem', 'UpdateItem'), ...consume, ...secrets].sort(),
       );
+      // The sweeper reads and claims stale jobs and sends their messages again; it never reads a credential.
+      expect([...(grants.SweepFunction ?? [])].sort()).toEqual(
+        [
+          ...logs,
+          ...item('GetItem', 'UpdateItem'),
+          'dynamodb:Query /index/byLiveness',
+          'sqs:SendMessage AWS::SQS::Queue',
+        ].sort(),
+      );
     });
 
     it('sends each function only to the queues it uses', () => {
@@ -349,6 +395,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect(sendTargets('SubmitFunction')).toEqual(['Poll']);
       expect(sendTargets('PollFunction')).toEqual(['Poll']);
       expect(sendTargets('CancelFunction')).toEqual([]);
+      expect(sendTargets('SweepFunction')).toEqual(['Poll', 'Submit']);
     });
   });
 
@@ -359,8 +406,8 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
 
     // Assess
     expect(named('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
-    expect(named('Errors')).toHaveLength(4);
-    expect(named('Throttles')).toHaveLength(4);
+    expect(named('Errors')).toHaveLength(5);
+    expect(named('Throttles')).toHaveLength(5);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
       expect(alarm.AlarmActions).toBeUndefined();

@@ -1,0 +1,26 @@
+/**
+ * The sweeper, run on a schedule (an EventBridge rule every 5 minutes): finds live jobs whose heartbeat is too old
+ * and rescues or ends them (see sweep-jobs.ts). Returns the summary; fails the invocation when a rescue failed, so
+ * the function's Errors alarm says so (the next run tries again).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { logger } from '../../shared/logger.js';
+import { ports } from '../ports.js';
+import { type SweepSummary, sweepJobs } from './sweep-jobs.js';
+
+export class SweepIncompleteError extends Error {
+  constructor(readonly summary: SweepSummary) {
+    super(`${summary.errors} of ${summary.examined} stale jobs could not be rescued; see the log for each`);
+    this.name = 'SweepIncompleteError';
+  }
+}
+
+export const handler = middy<ScheduledEvent, SweepSummary>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async () => {
+    const summary = await sweepJobs(ports(), logger);
+    if (summary.errors > 0) throw new SweepIncompleteError(summary);
+    return summary;
+  });

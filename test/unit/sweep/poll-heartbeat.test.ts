@@ -1,0 +1,138 @@
+/**
+ * The poll handler's heartbeat write budget, against the real job store (dynalite): a poll that changes nothing
+ * writes nothing until the heartbeat is HEARTBEAT_SECONDS old, then writes the heartbeat alone; a poll that ends
+ * the job takes it out of the liveness index.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { DatabricksJobs, JobPorts } from '../../../functions/job-ports.js';
+import { pollJob } from '../../../functions/poll/poll-job.js';
+import type { RecordContext } from '../../../functions/sqs-batch.js';
+import type { AuthStrategy } from '../../../shared/auth/auth-strategy.js';
+import { parseConfig } from '../../../shared/config.js';
+import type { DatabricksRun } from '../../../shared/databricks/types.js';
+import { acceptJob } from '../../../shared/jobs/accept-job.js';
+import type { Job } from '../../../shared/jobs/job.js';
+import { DynamoDbJobStore } from '../../../shared/jobs/job-store.js';
+import { liveShardFor } from '../../../shared/jobs/liveness.js';
+import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
+import { createLogger } from '../../../shared/logger.js';
+import { BASE_ENV, useDynalite } from './jobs-table.js';
+
+const db = useDynalite();
+const T0 = new Date('2026-03-01T00:00:00.000Z');
+const seconds = (n: number) => new Date(T0.getTime() + n * 1000);
+const record: RecordContext = {
+  messageId: 'm',
+  receiveCount: 1,
+  isLastAttempt: false,
+  log: createLogger({ logLevel: 'SILENT' }),
+};
+const auth: AuthStrategy = {
+  authType: 'pat',
+  getBearerToken: async () => 'unused',
+  invalidate: () => undefined,
+  describe: () => 'test',
+};
+
+let store: DynamoDbJobStore;
+let clock: Date;
+let run: DatabricksRun;
+let polls: number;
+let ports: JobPorts;
+let job: Job;
+
+beforeEach(async () => {
+  store = new DynamoDbJobStore(db.client(), await db.createTable());
+  clock = T0;
+  polls = 0;
+  run = { run_id: 7, run_page_url: 'https://x/run/7', state: { life_cycle_state: 'RUNNING', state_message: 'In run' } };
+  const databricks: DatabricksJobs = {
+    submitRun: async () => ({ run_id: 7 }),
+    getRun: async () => run,
+    cancelRun: async () => undefined,
+  };
+  ports = {
+    config: parseConfig({ ...BASE_ENV }),
+    store,
+    queues: {
+      sendSubmit: async () => undefined,
+      sendPoll: async () => void polls++,
+      sendCancel: async () => undefined,
+    },
+    now: () => clock,
+    selectAuth: async () => ({ authType: 'pat', namespace: 'ns' }),
+    auth: () => auth,
+    databricks: () => databricks,
+  };
+  const request = submitRequestSchema.parse({
+    namespace: 'ns',
+    executionId: 'polled',
+    task: { databricksConf: { existing_cluster_id: 'c' } },
+  });
+  const accepted = (await acceptJob(request, { store, config: ports.config, now: T0 })).job;
+  job = await store.update(accepted.jobId, accepted.version, { runId: 7, phase: 'INITIALIZING', pollGeneration: 1 });
+});
+
+async function pollAt(at: Date): Promise<Job> {
+  clock = at;
+  await pollJob({ jobId: job.jobId, generation: 1, attempt: 0 }, ports, record);
+  return (await store.get(job.jobId)) as Job;
+}
+
+describe('Function: pollJob() heartbeat', () => {
+  it('writes a change with the heartbeat, then nothing while the run is unchanged and the heartbeat fresh', async () => {
+    // Act
+    const changed = await pollAt(seconds(30));
+    const unchanged = await pollAt(seconds(30 + 599));
+
+    // Assess
+    expect(changed).toMatchObject({ phase: 'RUNNING', heartbeatAt: seconds(30).toISOString(), version: 3 });
+    expect(unchanged).toEqual(changed);
+    expect(polls).toBe(2);
+  });
+
+  it('writes only the heartbeat once it is HEARTBEAT_SECONDS old, and the chain goes on', async () => {
+    // Prepare
+    const changed = await pollAt(seconds(30));
+
+    // Act
+    const refreshed = await pollAt(seconds(30 + 600));
+
+    // Assess: the same job but for the version, the heartbeat and the store's updatedAt.
+    expect(refreshed).toEqual({
+      ...changed,
+      version: changed.version + 1,
+      heartbeatAt: seconds(630).toISOString(),
+      updatedAt: refreshed.updatedAt,
+    });
+    expect(refreshed.liveShard).toBe(liveShardFor(job.jobId));
+    expect(polls).toBe(2);
+  });
+
+  it('puts a job from a release without liveness into the index at its next poll', async () => {
+    // Prepare
+    await pollAt(seconds(30));
+    const current = (await store.get(job.jobId)) as Job;
+    await store.update(job.jobId, current.version, { liveShard: null, heartbeatAt: null });
+
+    // Act
+    const polled = await pollAt(seconds(40));
+
+    // Assess
+    expect(polled).toMatchObject({ liveShard: liveShardFor(job.jobId), heartbeatAt: seconds(40).toISOString() });
+  });
+
+  it('takes the job out of the liveness index when the run ends', async () => {
+    // Prepare
+    await pollAt(seconds(30));
+    run = { ...run, state: { life_cycle_state: 'TERMINATED', result_state: 'SUCCESS' } };
+
+    // Act
+    const ended = await pollAt(seconds(60));
+
+    // Assess
+    expect(ended.phase).toBe('SUCCEEDED');
+    expect(ended).not.toHaveProperty('liveShard');
+    expect(polls).toBe(1);
+  });
+});
