@@ -11,13 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent, Context, ScheduledEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
-import { NAMESPACE_INDEX } from '../../shared/jobs/job-store.js';
-import { LIVENESS_INDEX } from '../../shared/jobs/liveness.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
@@ -26,6 +24,7 @@ import {
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
+import { createJobsTable } from './jobs-table.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
 import { invokeHandler } from './lambda-runtime/invoke-handler.js';
@@ -174,7 +173,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 
   const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoUrl, credentials });
   const sqs = new SQSClient({ region: REGION, endpoint: sqsUrl, credentials });
-  await createJobsTable(dynamodb);
+  await createJobsTable(dynamodb, TABLE_NAME);
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
 
@@ -366,45 +365,6 @@ function generateAccessKeyPair(): AccessKeyPair {
   const accessKeyId = `AKIA${[...randomBytes(16)].map((byte) => alphabet[byte % 32]).join('')}`;
   const secretAccessKey = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
   return { accessKeyId, secretAccessKey };
-}
-
-/**
- * The same key schema and indexes (namespace, liveness) as the CDK stack's table (infra/constructs/jobs-table.ts). dynalite has
- * no TTL; a GSI is sparse there as on DynamoDB, so an item without the sort key is simply not in the index.
- */
-async function createJobsTable(dynamodb: DynamoDBClient): Promise<void> {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE_NAME,
-      AttributeDefinitions: [
-        { AttributeName: 'jobId', AttributeType: 'S' },
-        { AttributeName: 'namespace', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
-        { AttributeName: 'liveShard', AttributeType: 'S' },
-        { AttributeName: 'heartbeatAt', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: NAMESPACE_INDEX,
-          KeySchema: [
-            { AttributeName: 'namespace', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-        {
-          IndexName: LIVENESS_INDEX,
-          KeySchema: [
-            { AttributeName: 'liveShard', KeyType: 'HASH' },
-            { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
 }
 
 async function createQueues(sqs: SQSClient, maxReceiveCount: number, visibilitySeconds: number): Promise<QueueUrls> {

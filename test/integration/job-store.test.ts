@@ -3,37 +3,24 @@
  * and reads that keep attributes a newer release wrote.
  */
 
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../shared/jobs/job.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { DynamoDbJobStore, type JobStore, JobVersionConflictError } from '../../shared/jobs/job-store.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
+import { useDynalite } from '../support/dynalite.js';
 
-const server = dynalite({ createTableMs: 0 });
+const dynamo = useDynalite();
 let client: DynamoDBClient;
+let tableName: string;
 let store: DynamoDbJobStore;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: 'jobs',
-      AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  store = new DynamoDbJobStore(client, 'jobs');
+  client = dynamo.client();
+  tableName = await dynamo.createTable();
+  store = new DynamoDbJobStore(client, tableName);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function job(executionId: string): Job {
   return {
@@ -84,7 +71,7 @@ describe('Class: DynamoDbJobStore', () => {
     const j = job('newer-release');
     await client.send(
       new PutItemCommand({
-        TableName: 'jobs',
+        TableName: tableName,
         Item: {
           jobId: { S: j.jobId },
           namespace: { S: 'ns' },

@@ -16,7 +16,7 @@ import { DynamoDbJobStore } from '../../../shared/jobs/job-store.js';
 import { liveShardFor } from '../../../shared/jobs/liveness.js';
 import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
 import { createLogger } from '../../../shared/logger.js';
-import { BASE_ENV, useDynalite } from './jobs-table.js';
+import { BASE_ENV, useDynalite } from '../../support/dynalite.js';
 
 const db = useDynalite();
 const T0 = new Date('2026-03-01T00:00:00.000Z');

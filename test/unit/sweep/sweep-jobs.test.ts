@@ -15,7 +15,7 @@ import { LIVENESS_SHARDS, liveShardFor } from '../../../shared/jobs/liveness.js'
 import type { PollMessage, SubmitMessage } from '../../../shared/jobs/messages.js';
 import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
 import { createLogger } from '../../../shared/logger.js';
-import { BASE_ENV, useDynalite } from './jobs-table.js';
+import { BASE_ENV, useDynalite } from '../../support/dynalite.js';
 
 const db = useDynalite();
 const T0 = new Date('2026-03-01T00:00:00.000Z');

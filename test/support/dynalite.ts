@@ -4,11 +4,10 @@
  * of the liveness index to that test's jobs.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll } from 'vitest';
-import { NAMESPACE_INDEX } from '../../../shared/jobs/job-store.js';
-import { LIVENESS_INDEX } from '../../../shared/jobs/liveness.js';
+import { createJobsTable } from '../../infra/local/jobs-table.js';
 
 export function useDynalite(): { client(): DynamoDBClient; createTable(): Promise<string> } {
   const server = dynalite({ createTableMs: 0 });
@@ -31,38 +30,7 @@ export function useDynalite(): { client(): DynamoDBClient; createTable(): Promis
     client: current,
     async createTable() {
       const name = `jobs-${++tables}`;
-      await current().send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: [
-            { AttributeName: 'jobId', AttributeType: 'S' },
-            { AttributeName: 'namespace', AttributeType: 'S' },
-            { AttributeName: 'createdAt', AttributeType: 'S' },
-            { AttributeName: 'liveShard', AttributeType: 'S' },
-            { AttributeName: 'heartbeatAt', AttributeType: 'S' },
-          ],
-          KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: NAMESPACE_INDEX,
-              KeySchema: [
-                { AttributeName: 'namespace', KeyType: 'HASH' },
-                { AttributeName: 'createdAt', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-            {
-              IndexName: LIVENESS_INDEX,
-              KeySchema: [
-                { AttributeName: 'liveShard', KeyType: 'HASH' },
-                { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'KEYS_ONLY' },
-            },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
+      await createJobsTable(current(), name);
       return name;
     },
   };
