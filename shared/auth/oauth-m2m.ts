@@ -57,6 +57,8 @@ export interface OAuthM2MOptions {
   oauthSecretName: string;
   secrets: NamespaceSecrets;
   connector: ConnectorClientCredentials;
+  /** Throws when the connector's own client may not go to this job's workspace (connector-credentials-guard.ts). */
+  guardConnector?: () => void;
   /** The client id the job is pinned to (task databricksClientId, or resolved when accepted). */
   expectedClientId?: string | undefined;
   tokenCache?: TokenCache | undefined;
@@ -117,6 +119,7 @@ export class OAuthM2MAuth implements AuthStrategy {
     const { secrets, namespace, oauthSecretName, connector, expectedClientId } = this.options;
     const where = secrets.locate(namespace, oauthSecretName);
     const values = await secrets.read(namespace, oauthSecretName);
+    if (values === undefined) this.options.guardConnector?.();
     const credentials =
       values === undefined
         ? await connectorCredentials(connector, `OAuth M2M for namespace '${namespace}': ${where} does not exist and`)

@@ -17,6 +17,8 @@ export interface PatAuthOptions {
   tokenSecretName: string;
   secrets: NamespaceSecrets;
   fallbackToken?: string | undefined;
+  /** Throws when the connector-wide token may not go to this job's workspace (connector-credentials-guard.ts). */
+  guardConnector?: () => void;
   /** The connector-wide fallback secret lives in Secrets Manager whatever the namespace source is. */
   fallback?: { secretId: string; secretsManager: SecretsManagerSecrets } | undefined;
 }
@@ -31,6 +33,7 @@ export class PatAuth implements AuthStrategy {
     const where = secrets.locate(namespace, tokenSecretName);
     const fromNamespace = tokenFrom(await secrets.read(namespace, tokenSecretName), where);
     if (fromNamespace !== undefined) return fromNamespace;
+    if (fallbackToken || fallback) this.options.guardConnector?.();
     if (fallbackToken) return fallbackToken;
     if (fallback) {
       const fromConnector = tokenFrom(

@@ -25,6 +25,7 @@ import type { TaskSpec } from '../jobs/submit-request.js';
 import type { DatabricksServiceAccount } from '../kube/kubernetes-port.js';
 import type { AuthContext, AuthMode } from './auth-context.js';
 import type { AuthStrategy, AuthType } from './auth-strategy.js';
+import { assertConnectorCredentialsAllowed, type ConnectorGuardConfig } from './connector-credentials-guard.js';
 import type { KubernetesAccess, ServiceAccountLookup } from './kubernetes-access.js';
 import { maskClientId } from './mask-client-id.js';
 import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
@@ -91,7 +92,8 @@ export type AuthConfig = Partial<
     | 'OIDC_STS_DURATION_SECONDS'
     | 'KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS'
   >
->;
+> &
+  ConnectorGuardConfig;
 
 export interface AuthDeps {
   config: AuthConfig;
@@ -125,6 +127,7 @@ export function buildAuth(context: AuthContext, host: string, deps: AuthDeps): A
     case 'pat': {
       const fallbackSecretId = config.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID;
       return new PatAuth({
+        guardConnector: () => assertConnectorCredentialsAllowed(host, 'The connector-wide PAT', config),
         namespace: context.namespace,
         tokenSecretName: context.tokenSecretName ?? DEFAULT_TOKEN_SECRET_NAME,
         secrets: deps.secrets,
@@ -139,11 +142,13 @@ export function buildAuth(context: AuthContext, host: string, deps: AuthDeps): A
           context.oauthSecretName ?? config.FLYTE_DATABRICKS_OAUTH_SECRET_NAME ?? DEFAULT_OAUTH_SECRET_NAME,
         secrets: deps.secrets,
         connector: { ...connectorCredentialsConfig(config), secretsManager: deps.secretsManager },
+        guardConnector: () => assertConnectorCredentialsAllowed(host, "The connector's OAuth client", config),
         expectedClientId: context.clientId,
       });
     case 'oidc_model1_file':
     case 'oidc_model1_sts': {
       const clientId = required(context, 'clientId', 'OIDC Model 1');
+      assertConnectorCredentialsAllowed(host, "OIDC Model 1 (the connector's own identity)", config);
       return new OidcConnectorIdentityAuth({
         ...common,
         clientId,

@@ -420,7 +420,6 @@ function buildDeps(overrides: Partial<AuthDeps> & { config?: AuthConfig } = {}) 
   const port = new FakeKubernetes();
   const discovery = new FakeDiscovery();
   const authDeps: AuthDeps = {
-    config: {},
     secrets,
     secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
       nameTemplate: 'flyte/{namespace}/{name}',
@@ -431,6 +430,8 @@ function buildDeps(overrides: Partial<AuthDeps> & { config?: AuthConfig } = {}) 
     fetch,
     tokenCache: new TokenCache(),
     ...overrides,
+    // The jobs here run on the connector's default workspace, so its own credentials may go there.
+    config: { FLYTE_DATABRICKS_INSTANCE: HOST, ...overrides.config },
   };
   return { authDeps, secrets, requests, port, discovery };
 }
@@ -619,5 +620,45 @@ describe('Function: buildAuth()', () => {
     await expect(buildAuth(context, HOST, withoutCache).getBearerToken()).resolves.toBe('shared-token');
     await expect(buildAuth(context, HOST, withoutCache).getBearerToken()).resolves.toBe('shared-token');
     expect(requests).toHaveLength(1);
+  });
+});
+
+describe("Function: buildAuth(): the connector's own credentials stay on workspaces the operator named", () => {
+  const OTHER = 'https://dbc-tenant-picked.cloud.databricks.com';
+  const model1: AuthContext = {
+    authType: 'oidc_federation',
+    mode: 'oidc_model1_sts',
+    namespace: NS,
+    clientId: ENV_ID,
+  };
+
+  it('refuses Model 1 (the connector identity) on a workspace that is neither allowlisted nor the default', () => {
+    const { authDeps } = buildDeps();
+    expect(() => buildAuth(model1, OTHER, authDeps)).toThrow(/ALLOWED_DATABRICKS_HOSTS/);
+    expect(() => buildAuth(model1, HOST, authDeps)).not.toThrow();
+    const allowlisted = buildDeps({ config: { ALLOWED_DATABRICKS_HOSTS: ['*.cloud.databricks.com'] } }).authDeps;
+    expect(() => buildAuth(model1, OTHER, allowlisted)).not.toThrow();
+  });
+
+  it("refuses the connector-wide PAT elsewhere, but not the namespace's own secret", async () => {
+    const pat: AuthContext = { authType: 'pat', mode: 'pat', namespace: NS, tokenSecretName: 'databricks-token' };
+    const { authDeps, secrets } = buildDeps({ config: { FLYTE_DATABRICKS_ACCESS_TOKEN: ENV_PAT } });
+    const refused = await rejection(buildAuth(pat, OTHER, authDeps).getBearerToken());
+    expect(refused).toBeInstanceOf(AuthConfigError);
+    expect(refused.message).toMatch(/connector-wide PAT.*dbc-tenant-picked/);
+    expect(refused.message).not.toContain(ENV_PAT);
+    await expect(buildAuth(pat, HOST, authDeps).getBearerToken()).resolves.toBe(ENV_PAT);
+    secrets.set(NS, 'databricks-token', { token: 'dapi-namespace-own' });
+    await expect(buildAuth(pat, OTHER, authDeps).getBearerToken()).resolves.toBe('dapi-namespace-own');
+  });
+
+  it("refuses the connector's OAuth client elsewhere when the namespace has no secret", async () => {
+    const m2m: AuthContext = { authType: 'oauth_m2m', mode: 'oauth_m2m', namespace: NS, oauthSecretName: 'o' };
+    const { authDeps } = buildDeps({
+      config: { DATABRICKS_CLIENT_ID: ENV_ID, DATABRICKS_CLIENT_SECRET: 'env-secret' },
+    });
+    const refused = await rejection(buildAuth(m2m, OTHER, authDeps).getBearerToken());
+    expect(refused.message).toMatch(/connector's OAuth client/);
+    await expect(buildAuth(m2m, HOST, authDeps).getBearerToken()).resolves.toBe('db-token');
   });
 });
