@@ -24,6 +24,9 @@ import {
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
+import { startAwsFaultProxy } from './faults/aws-fault-proxy.js';
+import { feedEmulatorFaults } from './faults/emulator-faults.js';
+import type { FaultPlan } from './faults/fault-plan.js';
 import { createJobsTable } from './jobs-table.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
@@ -71,6 +74,15 @@ export interface LocalStackOptions {
    * caller key pair generated at start, an IAM user; see LocalStack.callerCredentials).
    */
   apiCallers?: ApiCaller[];
+  /**
+   * Chaos (infra/local/chaos.ts): inject faults per this plan. The handlers then reach DynamoDB and SQS through a
+   * fault proxy (AWS-shaped errors, connection resets), the Databricks, Kubernetes and STS emulators' fault queues
+   * are fed from it, and the SQS event sources kill invocations at its `handler` rate. The stack's own `dynamodb`
+   * and `sqs` clients (and the event sources' receive/delete, which are AWS's side) bypass the proxy.
+   */
+  faultPlan?: FaultPlan;
+  /** Batches each SQS event source processes at once (default 2). */
+  eventSourceConcurrency?: number;
 }
 
 export interface AccessKeyPair {
@@ -177,20 +189,35 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
 
+  const plan = options.faultPlan;
+  let handlerDynamoUrl = dynamoUrl;
+  let handlerSqsUrl = sqsUrl;
+  if (plan) {
+    const dynamoProxy = await startAwsFaultProxy('dynamodb', dynamoUrl, plan);
+    closers.push(() => dynamoProxy.close());
+    const sqsProxy = await startAwsFaultProxy('sqs', sqsUrl, plan);
+    closers.push(() => sqsProxy.close());
+    handlerDynamoUrl = dynamoProxy.url;
+    handlerSqsUrl = sqsProxy.url;
+    const stopFeeding = feedEmulatorFaults({ databricks, kubernetes, sts }, plan);
+    closers.push(async () => stopFeeding());
+  }
+
   const env: Record<string, string> = {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
-    AWS_ENDPOINT_URL_SQS: sqsUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: handlerDynamoUrl,
+    AWS_ENDPOINT_URL_SQS: handlerSqsUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     AWS_ENDPOINT_URL_STS: sts.url,
     KUBERNETES_API_URL: kubernetes.url,
     EKS_CLUSTER_NAME: CLUSTER_NAME,
     JOBS_TABLE_NAME: TABLE_NAME,
-    SUBMIT_QUEUE_URL: queues.submit,
-    POLL_QUEUE_URL: queues.poll,
-    CANCEL_QUEUE_URL: queues.cancel,
+    // The SQS client sends to the queue URL's host (useQueueUrlAsEndpoint), so with a fault proxy the URLs name it.
+    SUBMIT_QUEUE_URL: viaEndpoint(queues.submit, handlerSqsUrl),
+    POLL_QUEUE_URL: viaEndpoint(queues.poll, handlerSqsUrl),
+    CANCEL_QUEUE_URL: viaEndpoint(queues.cancel, handlerSqsUrl),
     FLYTE_DATABRICKS_INSTANCE: databricks.url,
     ALLOWED_DATABRICKS_HOSTS: new URL(databricks.url).host,
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: 'true',
@@ -225,7 +252,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       functionName: `flyte-databricks-${name}`,
       batchSize: 10,
       functionTimeoutMs: timeoutMs,
-      concurrency: 2,
+      concurrency: options.eventSourceConcurrency ?? 2,
+      ...(plan ? { killAfterMs: () => plan.killAfterMs() } : {}),
       onError: reportRuntimeError,
     });
     sources.push(source);
@@ -357,6 +385,14 @@ async function closeAll(closers: Closer[]): Promise<void> {
   for (const close of closers.splice(0).reverse()) {
     await close().catch(() => undefined);
   }
+}
+
+/** The queue URL with its origin replaced by `endpoint`'s. */
+function viaEndpoint(queueUrl: string, endpoint: string): string {
+  const url = new URL(queueUrl);
+  const target = new URL(endpoint);
+  url.host = target.host;
+  return url.toString();
 }
 
 /** An IAM-user-shaped key pair (AKIA + 16, 40-character secret): dummy values for the local front door. */

@@ -40,6 +40,13 @@ export interface SqsEventSourceOptions {
   waitTimeSeconds?: number;
   /** The function timeout: a longer invocation fails the whole batch. Default 30000. */
   functionTimeoutMs?: number;
+  /**
+   * Chaos: called per invocation; a number abandons that invocation after so many milliseconds instead of the
+   * function timeout, as a Lambda timeout mid-batch does (the whole batch fails, its messages come back after the
+   * visibility timeout). Unlike Lambda, the abandoned handler keeps running in this process, so it races the
+   * redelivered batch: more concurrency than AWS allows, a stricter test of idempotency.
+   */
+  killAfterMs?: () => number | undefined;
   /** The ReportBatchItemFailures function response type. Default true. */
   reportBatchItemFailures?: boolean;
   /** Batches processed at once, by as many parallel pollers. Default 1. */
@@ -344,7 +351,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       accountId: identity.accountId || undefined,
     });
     stats.invocations += 1;
-    const outcome = await invokeHandler(handler, { Records: records }, context, functionTimeoutMs);
+    const killAfter = options.killAfterMs?.();
+    const timeoutMs = killAfter === undefined ? functionTimeoutMs : Math.min(killAfter, functionTimeoutMs);
+    const outcome = await invokeHandler(handler, { Records: records }, context, timeoutMs);
 
     let failedIds: ReadonlySet<string>;
     const allIds = new Set(byId.keys());
