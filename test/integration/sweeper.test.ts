@@ -9,6 +9,7 @@ import { parseConfig } from '../../shared/config.js';
 import { acceptJob } from '../../shared/jobs/accept-job.js';
 import type { Job } from '../../shared/jobs/job.js';
 import { DynamoDbJobStore } from '../../shared/jobs/job-store.js';
+import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { submitRequestSchema } from '../../shared/jobs/submit-request.js';
 import { jobRequest, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
@@ -66,8 +67,7 @@ describe('the sweeper', () => {
     // Act: lose the chain. Retiring its generation in the table is what a lost message amounts to: the chain's
     // next message is dropped as stale and nothing schedules another poll. (Racing the event source to delete the
     // message itself would make the test depend on timing.)
-    const live = await storedJob(jobId);
-    const lost = await store().update(jobId, live.version, { pollGeneration: live.pollGeneration + 1 });
+    const lost = await mutateJob(store(), jobId, (live) => ({ pollGeneration: live.pollGeneration + 1 }));
     const drained = await waitFor(
       () => queueCounts(t.stack.queues.poll),
       (c) => c.visible + c.inFlight + c.delayed === 0,
@@ -79,7 +79,8 @@ describe('the sweeper', () => {
     // Assess: the sweeper notices and restarts the chain with a new generation, which follows the run to its end.
     const rescued = await waitFor(
       () => storedJob(jobId),
-      (job) => job.rescues === (lost.rescues ?? 0) + 1,
+      // The rescue is claimed (rescues + 1) before the new chain starts (generation + 1): wait for both.
+      (job) => job.rescues === (lost.rescues ?? 0) + 1 && job.pollGeneration > lost.pollGeneration,
     );
     expect(rescued).toMatchObject({ phase: 'RUNNING', pollGeneration: lost.pollGeneration + 1 });
     clockSkewMs += 600_000;
