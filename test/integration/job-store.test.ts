@@ -10,6 +10,7 @@ import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { DynamoDbJobStore, type JobStore, JobVersionConflictError } from '../../shared/jobs/job-store.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { useDynalite } from '../support/dynalite.js';
+import { jobFixture } from '../support/job-fixture.js';
 
 const dynamo = useDynalite();
 let client: DynamoDBClient;
@@ -23,24 +24,14 @@ beforeAll(async () => {
 });
 
 function job(executionId: string): Job {
-  return {
-    jobId: jobIdFor('ns', executionId),
-    namespace: 'ns',
+  return jobFixture({
     executionId,
-    requestHash: 'h',
-    task: { databricksConf: { existing_cluster_id: 'c' } },
-    container: { args: [], env: {} },
-    databricksHost: 'https://dbc-1.cloud.databricks.com',
     auth: { authType: 'pat', namespace: 'ns', tokenSecretName: 'databricks-token' },
     phase: 'QUEUED',
     message: 'm',
-    cancelRequested: false,
+    runId: undefined,
     pollGeneration: 0,
-    version: 1,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    expiresAt: 1_900_000_000,
-  };
+  });
 }
 
 describe('Class: DynamoDbJobStore', () => {

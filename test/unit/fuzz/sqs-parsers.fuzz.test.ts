@@ -21,6 +21,7 @@ import { findJsonLimitViolation } from '../../../shared/jobs/json-limits.js';
 import { cancelMessageSchema, pollMessageSchema, submitMessageSchemaFor } from '../../../shared/jobs/messages.js';
 import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
 import { logger } from '../../../shared/logger.js';
+import { jobFixture } from '../../support/job-fixture.js';
 import {
   apiEvent,
   hostileRawArb,
@@ -143,24 +144,8 @@ describe('Property: the poll function reports exactly the bad records of a batch
   const sqs = mockClient(SQSClient);
 
   const now = '2025-03-01T12:00:00.000Z';
-  const job = (namespace: string, phase: Job['phase'], pollGeneration: number): Job => ({
-    jobId: jobIdFor(namespace, 'exec'),
-    namespace,
-    executionId: 'exec',
-    requestHash: 'h',
-    task: { databricksConf: { existing_cluster_id: 'c' } },
-    container: { args: [], env: {} },
-    databricksHost: 'https://dbc-1.cloud.databricks.com',
-    phase,
-    message: 'done',
-    runId: 7,
-    cancelRequested: false,
-    pollGeneration,
-    version: 3,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: 1_900_000_000,
-  });
+  const job = (namespace: string, phase: Job['phase'], pollGeneration: number): Job =>
+    jobFixture({ namespace, phase, pollGeneration, message: 'done', version: 3, createdAt: now, updatedAt: now });
   // Outcomes that need neither Databricks nor a write: a finished job, a retired poll chain, an unknown job.
   const finished = job('team-a', 'SUCCEEDED', 2);
   const running = job('team-b', 'RUNNING', 5);

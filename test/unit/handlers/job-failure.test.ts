@@ -7,10 +7,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settleFailure } from '../../../functions/job-failure.js';
 import { AuthConfigError, ConnectorError } from '../../../shared/errors.js';
-import type { Job } from '../../../shared/jobs/job.js';
-import { jobIdFor } from '../../../shared/jobs/job-id.js';
 import { DynamoDbJobStore } from '../../../shared/jobs/job-store.js';
 import { useDynalite } from '../../support/dynalite.js';
+import { jobFixture } from '../../support/job-fixture.js';
 
 const dynamo = useDynalite();
 let store: DynamoDbJobStore;
@@ -21,25 +20,8 @@ beforeAll(async () => {
 });
 
 async function runningJob(executionId: string): Promise<string> {
-  const jobId = jobIdFor('ns', executionId);
-  const job: Job = {
-    jobId,
-    namespace: 'ns',
-    executionId,
-    requestHash: 'h',
-    task: { databricksConf: { existing_cluster_id: 'c' } },
-    container: { args: [], env: {} },
-    databricksHost: 'https://dbc-1.cloud.databricks.com',
-    phase: 'RUNNING',
-    message: 'In run',
-    runId: 7,
-    cancelRequested: false,
-    pollGeneration: 1,
-    version: 1,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    expiresAt: 1_900_000_000,
-  };
+  const job = jobFixture({ executionId, createdAt: now.toISOString(), updatedAt: now.toISOString() });
+  const { jobId } = job;
   await store.create(job);
   return jobId;
 }

@@ -20,6 +20,7 @@ import { HttpError } from '../../../functions/api/http-error.js';
 import { type CallerNamespaceRule, ConfigError, parseConfig } from '../../../shared/config.js';
 import type { Job } from '../../../shared/jobs/job.js';
 import { jobIdFor } from '../../../shared/jobs/job-id.js';
+import { jobFixture } from '../../support/job-fixture.js';
 import { apiEvent, FUNCTION_ENV, lambdaContext, namespaceArb, setFunctionEnv } from '../fuzz/fixtures.js';
 
 const ROLE = 'arn:aws:sts::123456789012:assumed-role/flyte-task-role';
@@ -163,24 +164,8 @@ describe('Handler: the API with CALLER_NAMESPACES set', () => {
   });
 
   const now = '2025-03-01T12:00:00.000Z';
-  const jobIn = (namespace: string): Job => ({
-    jobId: jobIdFor(namespace, 'exec-1'),
-    namespace,
-    executionId: 'exec-1',
-    requestHash: 'h',
-    task: { databricksConf: { existing_cluster_id: 'c' } },
-    container: { args: [], env: {} },
-    databricksHost: 'https://dbc-1.cloud.databricks.com',
-    phase: 'RUNNING',
-    message: 'In run',
-    runId: 7,
-    cancelRequested: false,
-    pollGeneration: 1,
-    version: 2,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: 1_900_000_000,
-  });
+  const jobIn = (namespace: string): Job =>
+    jobFixture({ namespace, executionId: 'exec-1', version: 2, createdAt: now, updatedAt: now });
   const jobs = new Map([jobIn('team-a'), jobIn('team-c')].map((j) => [j.jobId, j]));
 
   beforeEach(() => {
