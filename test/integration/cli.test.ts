@@ -3,12 +3,12 @@
  * against a local stack, signing with the stack's caller keys taken from the environment like any AWS credentials.
  * Tests that watch a job get a longer timeout: the CLI polls at its own pace (1 s, growing), not the tests'.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../../infra/local/emulators/databricks-workspace.js';
 import type { JobView } from '../../shared/jobs/job.js';
+import { type Ran, runProcess } from '../support/run-process.js';
 import { NAMESPACE, runsFor, startTestStack, type TestStack } from './support/test-stack.js';
 
 const BIN = join(import.meta.dirname, '../../shared/cli/flyte-databricks-lambda.mjs');
@@ -28,39 +28,20 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stack.stop());
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: join(import.meta.dirname, '../..'),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        FLYTE_DATABRICKS_API_URL: t.stack.frontDoorUrl,
-        AWS_ACCESS_KEY_ID: t.stack.callerCredentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: t.stack.callerCredentials.secretAccessKey,
-        AWS_REGION: t.stack.region,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return runProcess(process.execPath, [BIN, ...args], {
+    cwd: join(import.meta.dirname, '../..'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      FLYTE_DATABRICKS_API_URL: t.stack.frontDoorUrl,
+      AWS_ACCESS_KEY_ID: t.stack.callerCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: t.stack.callerCredentials.secretAccessKey,
+      AWS_REGION: t.stack.region,
+      ...env,
+    },
   });
 }
 

@@ -4,13 +4,14 @@
  * import botocore: Debian's /usr/bin/python3 with python3-botocore (which .ci/run installs), else python3 on PATH.
  * Without one the tests fail, saying what to install; they are never skipped.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isApiError } from '../../shared/client/jobs-api-client.js';
 import type { JobView } from '../../shared/jobs/job.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
+import { type Ran, runProcess } from '../support/run-process.js';
 import { NAMESPACE, runsFor, startTestStack, type TestStack } from './support/test-stack.js';
 
 const EXAMPLE_DIR = join(import.meta.dirname, '../../examples/flyte');
@@ -73,12 +74,6 @@ function python(): string {
   );
 }
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 interface Caller {
   accessKeyId: string;
   secretAccessKey: string;
@@ -87,35 +82,16 @@ interface Caller {
 /** Runs `python3 example_task.py <args>` as a Flyte task pod would, signing with `caller` (the stack's by default). */
 function runExample(args: string[], flyteEnv: Record<string, string>, caller?: Caller): Promise<Ran> {
   const credentials = caller ?? t.stack.callerCredentials;
-  return new Promise((resolve, reject) => {
-    const child = spawn(python(), [SCRIPT, ...args], {
-      cwd: EXAMPLE_DIR,
-      env: {
-        ...BASE_ENV,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-        ...flyteEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runProcess(python(), [SCRIPT, ...args], {
+    cwd: EXAMPLE_DIR,
+    env: {
+      ...BASE_ENV,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      ...flyteEnv,
+    },
+    timeoutMs: RUN_TIMEOUT_MS,
   });
 }
 
