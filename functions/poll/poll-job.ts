@@ -54,12 +54,17 @@ async function pollRun(job: Job, runId: number, ports: JobPorts, record: RecordC
     await client.cancelRun(runId);
     cancelSentAt = ports.now().toISOString();
   }
-  const saved = await mutateJob(ports.store, job.jobId, (current) => {
-    if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
-    const now = ports.now();
-    const patch = changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, now);
-    return withHeartbeat(current, patch, now, ports.config.HEARTBEAT_SECONDS);
-  });
+  const saved = await mutateJob(
+    ports.store,
+    job.jobId,
+    (current) => {
+      if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
+      const now = ports.now();
+      const patch = changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, now);
+      return withHeartbeat(current, patch, now, ports.config.HEARTBEAT_SECONDS);
+    },
+    job,
+  );
   return saved.pollGeneration !== job.pollGeneration || isTerminalPhase(saved.phase);
 }
 

@@ -16,15 +16,17 @@ const MAX_ATTEMPTS = 5;
 
 /**
  * `decide` returns the patch to apply to the job it is shown, or undefined to leave it as it is.
- * Returns the job as it ended up (updated or not).
+ * Returns the job as it ended up (updated or not). `read`, when given, is the job as the caller has just read it:
+ * the first decision is made on it (saving a read on the hot path, a poll), and a conflict reads afresh.
  */
 export async function mutateJob(
   store: JobStore,
   jobId: string,
   decide: (job: Job) => JobPatch | undefined,
+  read?: Job,
 ): Promise<Job> {
   for (let attempt = 1; ; attempt++) {
-    const job = await store.get(jobId);
+    const job = attempt === 1 && read ? read : await store.get(jobId);
     if (!job) throw new JobNotFoundError(jobId);
     const patch = decide(job);
     if (!patch) return job;

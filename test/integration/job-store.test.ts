@@ -106,3 +106,40 @@ describe('Class: DynamoDbJobStore', () => {
     expect(result).toMatchObject({ cancelRequested: true, message: 'seen cancelRequested=true', version: 3 });
   });
 });
+
+describe('Function: mutateJob with the job already read', () => {
+  it('decides on the job it is given without reading, and reads afresh only after a conflict', async () => {
+    const j = job('read-once');
+    await store.create(j);
+    const read = await store.get(j.jobId);
+    if (!read) throw new Error('the job was just created');
+    let gets = 0;
+    const counting: JobStore = { ...storeMethods(store), get: (id) => (gets++, store.get(id)) };
+
+    const unchanged = await mutateJob(counting, j.jobId, () => undefined, read);
+    expect(unchanged).toBe(read);
+    expect(gets).toBe(0);
+
+    // Another writer moves the job on after our read: the stale first decision conflicts, the second reads.
+    await store.update(j.jobId, read.version, { message: 'moved on' });
+    const saved = await mutateJob(
+      counting,
+      j.jobId,
+      (current) => ({ phase: 'RUNNING', message: current.message }),
+      read,
+    );
+    expect(gets).toBe(1);
+    expect(saved).toMatchObject({ phase: 'RUNNING', message: 'moved on', version: read.version + 2 });
+  });
+});
+
+/** The store's methods bound to it, to override one of them. */
+function storeMethods(s: DynamoDbJobStore): JobStore {
+  return {
+    create: (item) => s.create(item),
+    get: (id) => s.get(id),
+    update: (id, version, patch) => s.update(id, version, patch),
+    listByNamespace: (namespace, options) => s.listByNamespace(namespace, options),
+    listStale: (shard, before, limit) => s.listStale(shard, before, limit),
+  };
+}
