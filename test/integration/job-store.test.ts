@@ -114,7 +114,13 @@ describe('Function: mutateJob with the job already read', () => {
     const read = await store.get(j.jobId);
     if (!read) throw new Error('the job was just created');
     let gets = 0;
-    const counting: JobStore = { ...storeMethods(store), get: (id) => (gets++, store.get(id)) };
+    const counting: JobStore = {
+      ...storeMethods(store),
+      get: (id) => {
+        gets++;
+        return store.get(id);
+      },
+    };
 
     const unchanged = await mutateJob(counting, j.jobId, () => undefined, read);
     expect(unchanged).toBe(read);
