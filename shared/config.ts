@@ -2,7 +2,7 @@
  * Every environment variable the functions read, parsed and validated once. A bad value fails the first
  * invocation with a message naming the variable; nothing else in the code reads process.env.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_TYPES } from './auth/auth-strategy.js';
 import { NAMESPACE_MAX_LENGTH, NAMESPACE_PATTERN } from './jobs/submit-request.js';
 

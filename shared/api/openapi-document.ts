@@ -7,7 +7,7 @@
  * OpenAPI 3.1 Schema Objects are JSON Schema draft 2020-12, so zod's `draft-2020-12` output goes in unchanged,
  * except for the `$schema` (and `$id`) zod puts on each root schema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { FORBIDDEN_KEYS, JSON_LIMITS, MAX_BODY_BYTES } from '../jobs/json-limits.js';
 import { submitRequestSchema } from '../jobs/submit-request.js';
 import { queuedJobExample, runningJobExample, submitRequestExample, validationErrorExample } from './examples.js';

@@ -4,7 +4,7 @@
  * with (shared/jobs/submit-request.ts), and `JobView` is inferred from `jobViewSchema`, so the code, the types and
  * the document cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_MODES, type AuthMode } from '../auth/auth-context.js';
 import { AUTH_TYPES, type AuthType } from '../auth/auth-strategy.js';
 import { PHASES } from '../jobs/phase.js';

@@ -2,7 +2,7 @@
  * What a job remembers about its credentials: enough to rebuild the strategy on every poll, never a credential.
  * Stored in the job item; `buildAuth` turns it back into an AuthStrategy without any re-discovery.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_TYPES } from './auth-strategy.js';
 
 /** The concrete way a job authenticates; `oidc_federation` has three. */

@@ -2,7 +2,7 @@
  * The SQS message contracts between the handlers. Every message names its job; a submit message may instead be
  * the very body POST /v1/jobs takes, so any producer can trigger a job by SendMessage alone and reach the same job.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isJobId } from './job-id.js';
 import { type SubmitRequest, submitRequestSchema } from './submit-request.js';
 

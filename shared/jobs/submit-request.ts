@@ -3,7 +3,7 @@
  * `task` is the DatabricksV2 task custom exactly as flytekit serializes it (camelCase keys); unknown task keys
  * from newer flytekit versions are kept, unknown top-level keys are rejected so typos surface.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_TYPES } from '../auth/auth-strategy.js';
 
 /** A Kubernetes namespace name (RFC 1123 label): Flyte's `<project>-<domain>`. */
