@@ -83,7 +83,16 @@ export interface LocalStackOptions {
   faultPlan?: FaultPlan;
   /** Batches each SQS event source processes at once (default 2). */
   eventSourceConcurrency?: number;
+  /**
+   * Count the handlers' DynamoDB and SQS requests by operation, at the wire (LocalStack.awsRequests): the handlers
+   * then reach both through a counting proxy. The stack's own clients and the event sources' receive/delete bypass
+   * it. With a fault plan the fault proxies count.
+   */
+  countAwsRequests?: boolean;
 }
+
+/** The handlers' AWS requests seen at the wire, per service and operation (e.g. dynamodb GetItem). */
+export type AwsRequestCounts = Record<'dynamodb' | 'sqs', Record<string, number>>;
 
 export interface AccessKeyPair {
   accessKeyId: string;
@@ -134,6 +143,8 @@ export interface LocalStack {
   queues: QueueUrls;
   /** The environment the handlers run with (also what `sam local` / LocalStack deployments need). */
   env: Record<string, string>;
+  /** With `countAwsRequests` (or a fault plan): the handlers' requests so far, live. Empty otherwise. */
+  awsRequests: AwsRequestCounts;
   /** Resolves once every queue is empty and no handler is running: all that was sent has been handled. */
   drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -192,13 +203,19 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const plan = options.faultPlan;
   let handlerDynamoUrl = dynamoUrl;
   let handlerSqsUrl = sqsUrl;
-  if (plan) {
-    const dynamoProxy = await startAwsFaultProxy('dynamodb', dynamoUrl, plan);
+  const awsRequests: AwsRequestCounts = { dynamodb: {}, sqs: {} };
+  if (plan || options.countAwsRequests) {
+    const counter = (service: keyof AwsRequestCounts) => (operation: string) => {
+      awsRequests[service][operation] = (awsRequests[service][operation] ?? 0) + 1;
+    };
+    const dynamoProxy = await startAwsFaultProxy('dynamodb', dynamoUrl, plan, counter('dynamodb'));
     closers.push(() => dynamoProxy.close());
-    const sqsProxy = await startAwsFaultProxy('sqs', sqsUrl, plan);
+    const sqsProxy = await startAwsFaultProxy('sqs', sqsUrl, plan, counter('sqs'));
     closers.push(() => sqsProxy.close());
     handlerDynamoUrl = dynamoProxy.url;
     handlerSqsUrl = sqsProxy.url;
+  }
+  if (plan) {
     const stopFeeding = feedEmulatorFaults({ databricks, kubernetes, sts }, plan);
     closers.push(async () => stopFeeding());
   }
@@ -320,6 +337,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     tableName: TABLE_NAME,
     queues,
     env,
+    awsRequests,
     drain: async (drainTimeoutMs = 30_000) => {
       // In flow order (submit feeds poll, nothing feeds submit), so a queue seen empty stays empty.
       for (const source of sources) await source.drain({ timeoutMs: drainTimeoutMs });

@@ -1,7 +1,9 @@
 /**
- * A tiny HTTP proxy on 127.0.0.1 in front of dynalite or local-aws-sqs. Per the fault plan it answers a request
- * with the error AWS itself would send (which the SDK retries, or surfaces, exactly as on AWS), or resets the
- * connection before forwarding; everything else is piped through unchanged.
+ * A tiny HTTP proxy on 127.0.0.1 in front of dynalite or local-aws-sqs. Per the fault plan (when there is one) it
+ * answers a request with the error AWS itself would send (which the SDK retries, or surfaces, exactly as on AWS), or
+ * resets the connection before forwarding; everything else is piped through unchanged. `observe` sees the operation
+ * of every request that arrives (the `X-Amz-Target` both JSON protocols send, e.g. `DynamoDB_20120810.GetItem`,
+ * `AmazonSQS.SendMessage`): the benchmark counts calls there, at the wire, not in the code that makes them.
  */
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,18 +53,24 @@ const ERRORS: Record<Service, Record<'throttled' | 'internal-error', AwsError>> 
   },
 };
 
-export async function startAwsFaultProxy(service: Service, targetUrl: string, plan: FaultPlan): Promise<AwsFaultProxy> {
+export async function startAwsFaultProxy(
+  service: Service,
+  targetUrl: string,
+  plan: FaultPlan | undefined,
+  observe?: (operation: string) => void,
+): Promise<AwsFaultProxy> {
   const target = new URL(targetUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const how = plan.decide(service);
+    observe?.(operationOf(req));
+    const how = plan?.decide(service);
     if (how === 'reset') {
-      plan.count(service, how);
+      plan?.count(service, how);
       req.socket.destroy();
       return;
     }
     if (how !== undefined) {
-      plan.count(service, how);
+      plan?.count(service, how);
       const error = ERRORS[service][how];
       const body = JSON.stringify({ __type: error.type, message: error.message });
       req.resume();
@@ -106,4 +114,11 @@ export async function startAwsFaultProxy(service: Service, targetUrl: string, pl
         agent.destroy();
       }),
   };
+}
+
+/** `DynamoDB_20120810.GetItem` -> `GetItem`; a request without the header (not the JSON protocol) -> its method. */
+function operationOf(req: IncomingMessage): string {
+  const target = req.headers['x-amz-target'];
+  const value = Array.isArray(target) ? target[0] : target;
+  return value ? value.slice(value.lastIndexOf('.') + 1) : (req.method ?? 'UNKNOWN');
 }
