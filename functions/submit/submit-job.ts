@@ -66,15 +66,19 @@ async function submitRun(accepted: Job, ports: JobPorts, record: RecordContext):
   });
   const client = ports.databricks(job.databricksHost, auth);
   const { run_id: runId } = await client.submitRun(body);
-  const saved = await mutateJob(ports.store, job.jobId, (current) =>
-    current.runId === runId
-      ? undefined
-      : {
-          runId,
-          phase: 'INITIALIZING',
-          message: `Databricks run ${runId} submitted`,
-          submittedAt: ports.now().toISOString(),
-        },
+  const saved = await mutateJob(
+    ports.store,
+    job.jobId,
+    (current) =>
+      current.runId === runId
+        ? undefined
+        : {
+            runId,
+            phase: 'INITIALIZING',
+            message: `Databricks run ${runId} submitted`,
+            submittedAt: ports.now().toISOString(),
+          },
+    job,
   );
   record.log.info('Databricks run submitted', { runId });
   if (saved.cancelRequested && saved.cancelSentAt === undefined) {
@@ -89,5 +93,5 @@ async function submitRun(accepted: Job, ports: JobPorts, record: RecordContext):
 async function chooseAuth(job: Job, ports: JobPorts, record: RecordContext): Promise<Job> {
   const context = await ports.selectAuth(job);
   record.log.info('Auth chosen', { mode: context.mode, reason: context.reason });
-  return mutateJob(ports.store, job.jobId, (current) => (current.auth ? undefined : { auth: context }));
+  return mutateJob(ports.store, job.jobId, (current) => (current.auth ? undefined : { auth: context }), job);
 }
