@@ -1,0 +1,204 @@
+/**
+ * The benchmark's verdicts: each measurement beside its target from issue #7, as a table for the terminal and for
+ * bench/results.md. Pure: takes the measured numbers, returns rows and text.
+ */
+
+export interface FunctionFigures {
+  bundleBytes: number;
+  lazyBytes: number;
+  initMs: number;
+  firstInvokeMs: number;
+  peakRssMb: number;
+  memorySizeMb: number;
+}
+
+export interface BenchResults {
+  functions: Record<string, FunctionFigures>;
+  sdkReference: { bundleBytes: number; initMs: number; pollP50Ms: number };
+  poll: {
+    p50Ms: number;
+    floorP50Ms: number;
+    ratio: number;
+    databricksCallsPerPoll: number;
+    sqsSendsPerPoll: number;
+    dynamoReadsPerPoll: number;
+    dynamoWritesPerPoll: number;
+    /** Heartbeat writes per unchanged poll at the longest poll interval: the amortised worst case. */
+    heartbeatWritesPerPollAtMaxInterval: number;
+  };
+  tokens: { requestsPer1000Polls: number; tokenLifetimesSpanned: number; maxRefreshesPerBatch: number };
+  schedule: { pollsPerJobHour: number; medianDetectionLagS: number; fixed30sPollsPerJobHour: number };
+  pacing: { activeJobs: number; budgetRps: number; peakRps: number; everyJobPolled: boolean; maxGapS: number };
+  throughput: { jobs: number; jobsPerS: number; perJob: Record<string, number> };
+}
+
+export interface Row {
+  area: string;
+  measure: string;
+  value: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const num = (value: number, digits = 2) => String(Math.round(value * 10 ** digits) / 10 ** digits);
+
+export function rowsFor(r: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const ref = r.sdkReference;
+  rows.push({
+    area: 'cold start',
+    measure: 'SDK reference (poll handler on @databricks/sdk-experimental): initial bundle / import',
+    value: `${kb(ref.bundleBytes)} / ${ms(ref.initMs)}`,
+    target: 'the yardstick',
+    met: undefined,
+  });
+  for (const [name, f] of Object.entries(r.functions)) {
+    rows.push({
+      area: 'cold start',
+      measure: `${name}: initial bundle (lazy chunks beside it)`,
+      value: `${kb(f.bundleBytes)} (+${kb(f.lazyBytes)} lazy)`,
+      target: `<= ${kb(ref.bundleBytes / 2)} (0.5x reference)`,
+      met: f.bundleBytes <= ref.bundleBytes / 2,
+    });
+    rows.push({
+      area: 'cold start',
+      measure: `${name}: import (median, fresh Node 22 process)`,
+      value: `${ms(f.initMs)} (first invocation ${ms(f.firstInvokeMs)})`,
+      target: `<= ${ms(ref.initMs / 2)} (0.5x reference)`,
+      met: f.initMs <= ref.initMs / 2,
+    });
+    rows.push({
+      area: 'memory',
+      measure: `${name}: peak RSS, batch of 10`,
+      value: `${num(f.peakRssMb, 0)} MB of ${f.memorySizeMb} MB set`,
+      target: '<= 256 MB and <= the memory size set',
+      met: f.peakRssMb <= 256 && f.peakRssMb <= f.memorySizeMb,
+    });
+  }
+  const p = r.poll;
+  rows.push(
+    {
+      area: 'warm poll',
+      measure: 'median wall time vs the floor (same calls, bare script)',
+      value: `${ms(p.p50Ms)} vs ${ms(p.floorP50Ms)} = ${num(p.ratio)}x (SDK reference ${ms(ref.pollP50Ms)})`,
+      target: '<= 1.25x',
+      met: p.ratio <= 1.25,
+    },
+    {
+      area: 'warm poll',
+      measure: 'Jobs API calls per unchanged poll',
+      value: num(p.databricksCallsPerPoll),
+      target: '= 1',
+      met: p.databricksCallsPerPoll === 1,
+    },
+    {
+      area: 'warm poll',
+      measure: 'SQS sends per unchanged poll',
+      value: num(p.sqsSendsPerPoll),
+      target: '= 1',
+      met: p.sqsSendsPerPoll === 1,
+    },
+    {
+      area: 'warm poll',
+      measure: 'DynamoDB reads per unchanged poll',
+      value: num(p.dynamoReadsPerPoll, 3),
+      target: '<= 1',
+      met: p.dynamoReadsPerPoll <= 1,
+    },
+    {
+      area: 'warm poll',
+      measure: 'DynamoDB writes per unchanged poll (measured; heartbeat at the longest interval)',
+      value: `${num(p.dynamoWritesPerPoll, 3)}; ${num(p.heartbeatWritesPerPollAtMaxInterval, 3)}`,
+      target: '<= 0.1 on average',
+      met: p.dynamoWritesPerPoll <= 0.1 && p.heartbeatWritesPerPollAtMaxInterval <= 0.1,
+    },
+  );
+  const t = r.tokens;
+  rows.push(
+    {
+      area: 'tokens',
+      measure: 'token requests per 1,000 polls of one principal',
+      value: `${num(t.requestsPer1000Polls)} (${t.tokenLifetimesSpanned} lifetimes spanned)`,
+      target: '<= token lifetimes spanned',
+      met: t.requestsPer1000Polls <= t.tokenLifetimesSpanned,
+    },
+    {
+      area: 'tokens',
+      measure: 'token requests by one batch of 10 concurrent polls, at most',
+      value: String(t.maxRefreshesPerBatch),
+      target: '<= 1',
+      met: t.maxRefreshesPerBatch <= 1,
+    },
+  );
+  const s = r.schedule;
+  rows.push(
+    {
+      area: 'schedule',
+      measure: 'polls per job-hour, simulated run mix',
+      value: `${num(s.pollsPerJobHour, 1)} (fixed 30 s: ${num(s.fixed30sPollsPerJobHour, 1)})`,
+      target: '<= 60',
+      met: s.pollsPerJobHour <= 60,
+    },
+    {
+      area: 'schedule',
+      measure: 'median lag from a run ending to the job changing, runs < 5 min',
+      value: `${num(s.medianDetectionLagS, 1)} s`,
+      target: '<= 15 s',
+      met: s.medianDetectionLagS <= 15,
+    },
+  );
+  const w = r.pacing;
+  rows.push({
+    area: 'pacing',
+    measure: `peak Jobs API rate, ${w.activeJobs.toLocaleString('en-US')} active jobs on one workspace (virtual clock)`,
+    value: `${num(w.peakRps, 1)} req/s; every job polled: ${w.everyJobPolled ? 'yes' : 'NO'} (max gap ${num(w.maxGapS, 0)} s)`,
+    target: `<= ${w.budgetRps} req/s, every job polled`,
+    met: w.peakRps <= w.budgetRps && w.everyJobPolled,
+  });
+  const tp = r.throughput;
+  const perJob = Object.entries(tp.perJob)
+    .map(([k, v]) => `${k} ${num(v)}`)
+    .join(', ');
+  rows.push({
+    area: 'throughput',
+    measure: `${tp.jobs.toLocaleString('en-US')} jobs POST -> SUCCEEDED, instant runs, local stack`,
+    value: `${num(tp.jobsPerS, 1)} jobs/s; per job: ${perJob}`,
+    target: 'reported',
+    met: undefined,
+  });
+  return rows;
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : 'NOT MET');
+  const lines = ['| area | measure | value | target | |', '|---|---|---|---|---|'];
+  for (const row of rows) {
+    lines.push(`| ${row.area} | ${row.measure} | ${row.value} | ${row.target} | ${verdict(row.met)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The issue's JSON summary: exactly its keys, in its order. */
+export function summaryJson(r: BenchResults): string {
+  const functions = Object.fromEntries(
+    Object.entries(r.functions).map(([name, f]) => [
+      name,
+      { bundleBytes: f.bundleBytes, initMs: f.initMs, peakRssMb: f.peakRssMb },
+    ]),
+  );
+  const { heartbeatWritesPerPollAtMaxInterval: _, ...poll } = r.poll;
+  return JSON.stringify({
+    functions,
+    sdkReference: r.sdkReference,
+    poll,
+    tokens: {
+      requestsPer1000Polls: r.tokens.requestsPer1000Polls,
+      tokenLifetimesSpanned: r.tokens.tokenLifetimesSpanned,
+    },
+    schedule: { pollsPerJobHour: r.schedule.pollsPerJobHour, medianDetectionLagS: r.schedule.medianDetectionLagS },
+    pacing: { activeJobs: r.pacing.activeJobs, budgetRps: r.pacing.budgetRps, peakRps: r.pacing.peakRps },
+    throughput: { jobs: r.throughput.jobs, jobsPerS: r.throughput.jobsPerS },
+  });
+}

@@ -1,0 +1,110 @@
+/** The benchmark's verdicts: a target is met exactly when the number is within it, and the JSON has the keys. */
+import { describe, expect, it } from 'vitest';
+import { type BenchResults, markdownTable, rowsFor, summaryJson } from '../../../bench/report.js';
+
+function results(overrides: Partial<BenchResults> = {}): BenchResults {
+  return {
+    functions: {
+      poll: {
+        bundleBytes: 400_000,
+        lazyBytes: 2_000_000,
+        initMs: 60,
+        firstInvokeMs: 90,
+        peakRssMb: 90,
+        memorySizeMb: 256,
+      },
+    },
+    sdkReference: { bundleBytes: 1_600_000, initMs: 250, pollP50Ms: 9 },
+    poll: {
+      p50Ms: 5,
+      floorP50Ms: 4.5,
+      ratio: 1.11,
+      databricksCallsPerPoll: 1,
+      sqsSendsPerPoll: 1,
+      dynamoReadsPerPoll: 1,
+      dynamoWritesPerPoll: 0,
+      heartbeatWritesPerPollAtMaxInterval: 0.1,
+    },
+    tokens: { requestsPer1000Polls: 6, tokenLifetimesSpanned: 6, maxRefreshesPerBatch: 1 },
+    schedule: { pollsPerJobHour: 40, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 },
+    pacing: { activeJobs: 10_000, budgetRps: 20, peakRps: 16, everyJobPolled: true, maxGapS: 700 },
+    throughput: { jobs: 1000, jobsPerS: 25, perJob: { dynamodb: 8 } },
+    ...overrides,
+  };
+}
+
+const verdictOf = (r: BenchResults, measure: string) => rowsFor(r).find((row) => row.measure.includes(measure))?.met;
+
+describe('Function: rowsFor', () => {
+  it('meets every target with numbers inside them', () => {
+    const rows = rowsFor(results());
+    expect(rows.filter((row) => row.met === false)).toEqual([]);
+    expect(rows.filter((row) => row.met === true).length).toBeGreaterThan(10);
+  });
+
+  it('fails a cold start above half the reference, and a bundle above half its size', () => {
+    const slow = results({
+      functions: {
+        poll: { bundleBytes: 800_001, lazyBytes: 0, initMs: 125.1, firstInvokeMs: 1, peakRssMb: 1, memorySizeMb: 256 },
+      },
+    });
+    expect(verdictOf(slow, 'poll: import')).toBe(false);
+    expect(verdictOf(slow, 'poll: initial bundle')).toBe(false);
+  });
+
+  it('fails a second Jobs API call, a second read, writes above 0.1 and an extra token request', () => {
+    const base = results();
+    const costly = results({
+      poll: { ...base.poll, databricksCallsPerPoll: 1.01, dynamoReadsPerPoll: 1.002, dynamoWritesPerPoll: 0.11 },
+      tokens: { requestsPer1000Polls: 7, tokenLifetimesSpanned: 6, maxRefreshesPerBatch: 2 },
+    });
+    expect(verdictOf(costly, 'Jobs API calls per unchanged poll')).toBe(false);
+    expect(verdictOf(costly, 'DynamoDB reads')).toBe(false);
+    expect(verdictOf(costly, 'DynamoDB writes')).toBe(false);
+    expect(verdictOf(costly, 'per 1,000 polls')).toBe(false);
+    expect(verdictOf(costly, 'batch of 10 concurrent')).toBe(false);
+  });
+
+  it('fails pacing above the budget or with a job never polled', () => {
+    const base = results().pacing;
+    expect(verdictOf(results({ pacing: { ...base, peakRps: 21 } }), 'peak Jobs API rate')).toBe(false);
+    expect(verdictOf(results({ pacing: { ...base, everyJobPolled: false } }), 'peak Jobs API rate')).toBe(false);
+  });
+});
+
+describe('Function: summaryJson', () => {
+  it("has exactly the issue's keys", () => {
+    const summary = JSON.parse(summaryJson(results()));
+    expect(Object.keys(summary)).toEqual([
+      'functions',
+      'sdkReference',
+      'poll',
+      'tokens',
+      'schedule',
+      'pacing',
+      'throughput',
+    ]);
+    expect(Object.keys(summary.functions.poll)).toEqual(['bundleBytes', 'initMs', 'peakRssMb']);
+    expect(Object.keys(summary.poll)).toEqual([
+      'p50Ms',
+      'floorP50Ms',
+      'ratio',
+      'databricksCallsPerPoll',
+      'sqsSendsPerPoll',
+      'dynamoReadsPerPoll',
+      'dynamoWritesPerPoll',
+    ]);
+    expect(summary.pacing).toEqual({ activeJobs: 10_000, budgetRps: 20, peakRps: 16 });
+  });
+});
+
+describe('Function: markdownTable', () => {
+  it('writes one row per verdict and says NOT MET where a target is missed', () => {
+    const rows = rowsFor(
+      results({ schedule: { pollsPerJobHour: 61, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 } }),
+    );
+    const table = markdownTable(rows);
+    expect(table.split('\n')).toHaveLength(rows.length + 2);
+    expect(table).toMatch(/polls per job-hour.*\| NOT MET \|/);
+  });
+});
