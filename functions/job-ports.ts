@@ -1,14 +1,13 @@
 /**
  * The Databricks side of the ports, for the submit, poll and cancel functions: choosing and rebuilding auth
- * strategies (with their secret sources, STS and, loaded only on first use, Kubernetes) and the Jobs API client.
+ * strategies (with their secret sources, STS and Kubernetes, each loaded only on first use) and the Jobs API client.
  */
-import { STSClient } from '@aws-sdk/client-sts';
 import type { AuthContext } from '../shared/auth/auth-context.js';
 import type { AuthStrategy } from '../shared/auth/auth-strategy.js';
 import type { NamespaceSecrets } from '../shared/auth/namespace-secrets.js';
 import { type AuthDeps, buildAuth, selectAuthContext } from '../shared/auth/resolve-auth.js';
 import { SecretsManagerSecrets } from '../shared/auth/secrets-manager-secrets.js';
-import { secretsManagerClient } from '../shared/aws/clients.js';
+import { secretsManagerClient, stsClient } from '../shared/aws/clients.js';
 import { type Config, config } from '../shared/config.js';
 import { assertAllowedWorkspace } from '../shared/databricks/allowed-hosts.js';
 import { JobsClient } from '../shared/databricks/jobs-client.js';
@@ -31,7 +30,7 @@ export interface JobPorts extends Ports {
 }
 
 export function createJobPorts(cfg: Config): JobPorts {
-  const secretsManager = new SecretsManagerSecrets(secretsManagerClient(), {
+  const secretsManager = new SecretsManagerSecrets(secretsManagerClient, {
     nameTemplate: cfg.SECRET_NAME_TEMPLATE,
     cacheMs: cfg.SECRET_CACHE_SECONDS * 1000,
   });
@@ -47,17 +46,12 @@ export function createJobPorts(cfg: Config): JobPorts {
   };
   const secrets: NamespaceSecrets =
     cfg.NAMESPACE_SECRET_SOURCE === 'kubernetes' ? new DeferredKubernetesSecrets(loadKubernetes) : secretsManager;
-  let sts: STSClient | undefined;
   const authDeps: AuthDeps = {
     config: cfg,
     secrets,
     secretsManager,
     kubernetes: loadKubernetes,
-    // Regional (AWS_REGION): GetWebIdentityToken is not served by the global endpoint.
-    sts: () => {
-      sts ??= new STSClient({});
-      return sts;
-    },
+    sts: stsClient,
   };
   return {
     ...createPorts(cfg),

@@ -5,8 +5,7 @@
  * The subject JWT is fetched anew on every refresh (files rotate; STS JWTs are short-lived) and never kept.
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { GetWebIdentityTokenCommand, type STSClient } from '@aws-sdk/client-sts';
-import { decodeJwt } from 'jose';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { maskClientId } from './mask-client-id.js';
@@ -23,7 +22,7 @@ export const STS_SIGNING_ALGORITHM = 'RS256';
 
 export type SubjectTokenSource =
   | { kind: 'file'; path: string; readFile?: ((path: string) => Promise<string>) | undefined }
-  | { kind: 'sts'; audience: string; durationSeconds: number; sts: () => STSClient };
+  | { kind: 'sts'; audience: string; durationSeconds: number; sts: () => STSClient | Promise<STSClient> };
 
 export interface OidcConnectorIdentityOptions {
   host: string;
@@ -76,11 +75,11 @@ export class OidcConnectorIdentityAuth implements AuthStrategy {
     return `oidc_federation model 1 (namespace '${namespace}', connector identity, client '${maskClientId(clientId)}', ${source})`;
   }
 
-  private subjectToken(): Promise<string> {
+  private async subjectToken(): Promise<string> {
     const { subject } = this.options;
     return subject.kind === 'file'
       ? readSubjectTokenFile(subject.path, subject.readFile)
-      : fetchStsWebIdentityToken(subject.sts(), subject.audience, subject.durationSeconds);
+      : fetchStsWebIdentityToken(await subject.sts(), subject.audience, subject.durationSeconds);
   }
 }
 
@@ -106,6 +105,8 @@ export async function readSubjectTokenFile(
   }
   const token = content.trim();
   if (token === '') throw new AuthConfigError(`OIDC Model 1 subject token file '${path}' is empty`);
+  // Only Model 1 with a token file needs jose: loaded on first use, off the cold start.
+  const { decodeJwt } = await import('./decode-jwt.js');
   try {
     decodeJwt(token);
   } catch {
@@ -139,6 +140,8 @@ export async function fetchStsWebIdentityToken(
   audience: string,
   durationSeconds: number,
 ): Promise<string> {
+  // Loaded on first use (cached by the module system): most jobs never call STS.
+  const { GetWebIdentityTokenCommand } = await import('../aws/sts-sdk.js');
   let token: string | undefined;
   try {
     const output = await sts.send(

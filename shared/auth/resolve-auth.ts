@@ -103,8 +103,8 @@ export interface AuthDeps {
   secretsManager: SecretsManagerSecrets;
   /** The Kubernetes port and discovery, resolved when a Model 2 token is first needed; undefined if unconfigured. */
   kubernetes: () => Promise<KubernetesAccess | undefined>;
-  /** A regional STS client for Model 1 on Lambda, created when first needed. */
-  sts: () => STSClient;
+  /** A regional STS client for Model 1 on Lambda, created (and the functions' SDK package loaded) when first needed. */
+  sts: () => STSClient | Promise<STSClient>;
   fetch?: typeof fetch;
   tokenCache?: TokenCache;
   now?: () => number;

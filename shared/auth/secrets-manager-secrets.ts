@@ -4,22 +4,21 @@
  * a plain-string secret is taken as `{"token": <string>}` (a bare PAT). Values are cached briefly per warm
  * container; `invalidate` drops one.
  */
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthConfigError } from '../errors.js';
 import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
 
 const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException']);
+
+/** A client, or how to load one on first use: the functions keep the SDK package off their cold start. */
+export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<SecretsManagerClient>);
 
 export class SecretsManagerSecrets implements NamespaceSecrets {
   readonly kind = 'Secrets Manager';
   private readonly cache = new Map<string, { values: SecretValues | undefined; expiresAt: number }>();
 
   constructor(
-    private readonly client: SecretsManagerClient,
+    private readonly client: SecretsManagerClientSource,
     private readonly options: { nameTemplate: string; cacheMs: number; now?: () => number },
   ) {}
 
@@ -54,9 +53,11 @@ export class SecretsManagerSecrets implements NamespaceSecrets {
   }
 
   private async fetch(secretId: string): Promise<SecretValues | undefined> {
+    const { GetSecretValueCommand, ResourceNotFoundException } = await import('../aws/secrets-manager-sdk.js');
+    const client = typeof this.client === 'function' ? await this.client() : this.client;
     let secretString: string | undefined;
     try {
-      secretString = (await this.client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      secretString = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
       if (error instanceof Error && DENIED.has(error.name)) {

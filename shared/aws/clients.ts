@@ -1,14 +1,18 @@
 /**
  * AWS SDK v3 clients, created once per container and only when first used. Endpoints come from the SDK's own
  * AWS_ENDPOINT_URL_<SERVICE> variables, so the same code reaches AWS, LocalStack or the embedded local stack.
+ * DynamoDB and SQS serve every invocation and are loaded with the function; Secrets Manager and STS serve only some
+ * auth modes, so their SDK packages are imported on first use and sit in chunks of their own, off the cold start.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { STSClient } from '@aws-sdk/client-sts';
 
 let dynamodb: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
-let secretsManager: SecretsManagerClient | undefined;
+let secretsManager: Promise<SecretsManagerClient> | undefined;
+let sts: Promise<STSClient> | undefined;
 
 export const dynamoDbClient = (): DynamoDBClient => {
   dynamodb ??= new DynamoDBClient({});
@@ -18,7 +22,12 @@ export const sqsClient = (): SQSClient => {
   sqs ??= new SQSClient({});
   return sqs;
 };
-export const secretsManagerClient = (): SecretsManagerClient => {
-  secretsManager ??= new SecretsManagerClient({});
+export const secretsManagerClient = (): Promise<SecretsManagerClient> => {
+  secretsManager ??= import('./secrets-manager-sdk.js').then((sdk) => new sdk.SecretsManagerClient({}));
   return secretsManager;
+};
+/** Regional (AWS_REGION): GetWebIdentityToken is not served by the global endpoint. */
+export const stsClient = (): Promise<STSClient> => {
+  sts ??= import('./sts-sdk.js').then((sdk) => new sdk.STSClient({}));
+  return sts;
 };

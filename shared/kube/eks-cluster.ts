@@ -3,7 +3,7 @@
  * EKS_CLUSTER_NAME is configured: the CA bundle alone can crowd Lambda's 4 KB of environment, so the stack
  * may leave both out and grant DescribeCluster on that one cluster instead.
  */
-import { type Cluster, DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import type { Cluster, EKSClient } from '@aws-sdk/client-eks';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 
 export interface EksClusterAccess {
@@ -12,13 +12,12 @@ export interface EksClusterAccess {
   caData: string;
 }
 
-export async function describeEksCluster(
-  clusterName: string,
-  eks: EKSClient = new EKSClient({}),
-): Promise<EksClusterAccess> {
+export async function describeEksCluster(clusterName: string, eks?: EKSClient): Promise<EksClusterAccess> {
+  // Loaded on first use: only a connector given EKS_CLUSTER_NAME without KUBERNETES_API_URL describes its cluster.
+  const { DescribeClusterCommand, EKSClient, ResourceNotFoundException } = await import('./eks-sdk.js');
   let cluster: Cluster | undefined;
   try {
-    ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
+    ({ cluster } = await (eks ?? new EKSClient({})).send(new DescribeClusterCommand({ name: clusterName })));
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new AuthConfigError(`EKS cluster '${clusterName}' (EKS_CLUSTER_NAME) does not exist in this region`, error);
