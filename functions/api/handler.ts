@@ -13,7 +13,6 @@ import { ports } from '../ports.js';
 import { cancelJob } from './cancel-job.js';
 import { createJob } from './create-job.js';
 import { getJob } from './get-job.js';
-import { getOpenApi } from './get-openapi.js';
 import { errorResponse, HttpError } from './http-error.js';
 import { listJobs } from './list-jobs.js';
 import { parseJsonBody } from './parse-body.js';
@@ -29,7 +28,12 @@ export const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; path: string; ha
   { method: 'GET', path: '/v1/jobs/{id}', handler: (event) => getJob(event.pathParameters?.id, ports(), event) },
   { method: 'DELETE', path: '/v1/jobs/{id}', handler: (event) => cancelJob(event.pathParameters?.id, ports(), event) },
   { method: 'GET', path: '/v1/jobs', handler: (event) => listJobs(event.queryStringParameters, ports(), event) },
-  { method: 'GET', path: '/v1/openapi.json', handler: async (event) => getOpenApi(event) },
+  // The document is generated from the schemas on request: its generator is loaded then, not at every cold start.
+  {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    handler: async (event) => (await import('./get-openapi.js')).getOpenApi(event),
+  },
 ];
 
 const router = httpRouterHandler<APIGatewayProxyEvent, APIGatewayProxyResult>({
