@@ -20,6 +20,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, type FunctionName } from './bundling/function-bundle.js';
 import { grantDatabricksCredentials } from './constructs/credential-grants.js';
 import { type FunctionNetwork, JobFunction } from './constructs/job-function.js';
 import { JobQueue } from './constructs/job-queue.js';
@@ -27,6 +28,7 @@ import { JobsApi } from './constructs/jobs-api.js';
 import { JobsTable } from './constructs/jobs-table.js';
 import { OperationsAlarms } from './constructs/operations-alarms.js';
 import { functionEnvironment } from './function-environment.js';
+import { FUNCTION_MEMORY_MB } from './function-memory.js';
 import type { StackConfig } from './stack-config.js';
 
 /** Function timeouts; each queue's visibility timeout is derived from its consumer's. */
@@ -91,22 +93,20 @@ export class FlyteDatabricksStack extends Stack {
       sweep: functionEnvironment(config, names, { callsDatabricks: false, servesApi: false }),
     };
     const network = config.vpcId === undefined ? undefined : this.functionNetwork(config.vpcId, config);
-    const fn = (name: keyof typeof FUNCTION_TIMEOUTS, description: string) => {
+    const fn = (name: FunctionName, description: string) => {
       const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}Function`;
       return new JobFunction(this, logicalId, {
-        entry: `functions/${name}/handler.ts`,
+        entry: FUNCTION_ENTRIES[name],
         logicalId,
         description,
         timeout: FUNCTION_TIMEOUTS[name],
+        memorySize: FUNCTION_MEMORY_MB[name],
         environment:
           name === 'api' ? environments.api : name === 'sweep' ? environments.sweep : environments.databricksCaller,
         logLevel: config.logLevel,
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
         network,
-        // Only the functions that authenticate to Databricks may need Kubernetes (OIDC Model 2, Kubernetes
-        // secrets); the handlers import it lazily, so it costs nothing until a job needs it.
-        kubernetesClient: name !== 'api' && name !== 'sweep',
       });
     };
     this.functions = {

@@ -49,6 +49,8 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
   return {
     entryPoints: { index: `${PROJECT_ROOT}${entry}` },
     outdir,
+    // The metafile's paths are relative to this, and describeBundle reads them so: whatever the caller's cwd.
+    absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: 'node',
     target: 'node22',
@@ -93,9 +95,7 @@ export function describeBundle(outdir: string, metafile: Metafile): FunctionBund
     if (path.endsWith('.map')) continue;
     outputs.set(relative(path), {
       bytes: output.bytes,
-      imports: output.imports
-        .filter((i) => !i.external)
-        .map((i) => ({ path: relative(i.path), kind: i.kind })),
+      imports: output.imports.filter((i) => !i.external).map((i) => ({ path: relative(i.path), kind: i.kind })),
     });
   }
   const initial = new Set<string>();

@@ -2,11 +2,15 @@
  * The production stack with default configuration, built once with the real esbuild bundles.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { FunctionName } from '../../../infra/bundling/function-bundle.js';
+import { FUNCTION_MEMORY_MB } from '../../../infra/function-memory.js';
 import { submitRequestSchema, taskSchema } from '../../../shared/jobs/submit-request.js';
+import { type AssetScript, includesPackage, readAsset } from './asset-files.js';
 import {
   asArray,
   type CfnResource,
@@ -20,17 +24,38 @@ import {
 let synthesized: SynthesizedStack;
 let template: Template;
 let resources: Record<string, CfnResource>;
+/** Each function's staged asset, read back: its scripts, which of them a cold start loads, their sources. */
+let assets: Record<string, AssetScript[]>;
 
 const ofType = (type: string): Array<[string, CfnResource]> =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
 const FUNCTIONS = ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction', 'SweepFunction'] as const;
 /** The functions that never authenticate to Databricks: no auth settings, no secrets, no Kubernetes client. */
 const NOT_DATABRICKS_CALLERS: readonly string[] = ['ApiFunction', 'SweepFunction'];
+/** Packages only some jobs need: the functions import them on first use, so they sit in lazy chunks. */
+const LAZY_PACKAGES = [
+  '@kubernetes/client-node',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-eks',
+  'jose',
+];
+/** `PollFunction` -> `poll`. */
+const functionName = (id: string) => id.replace(/Function$/, '').toLowerCase() as FunctionName;
 
-beforeAll(() => {
+const asset = (id: string): AssetScript[] => assets[id] ?? [];
+
+/** The folder CDK staged a function's asset in: `asset.<hash>`, the S3 key without `.zip`. */
+function assetDir(id: string): string {
+  const hash = String(resources[id]?.Properties.Code.S3Key).replace(/\.zip$/, '');
+  return join(synthesized.app.outdir, `asset.${hash}`);
+}
+
+beforeAll(async () => {
   synthesized = synthStack({}, { bundle: true });
   template = synthesized.template;
   resources = resourcesOf(template);
+  assets = Object.fromEntries(await Promise.all(FUNCTIONS.map(async (id) => [id, await readAsset(assetDir(id))])));
 }, 120_000);
 
 describe('Stack: FlyteDatabricksStack (defaults)', () => {
@@ -225,10 +250,10 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
           LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO' },
         });
         expect(resources[props?.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(30);
-        expect(props?.Environment.Variables).toMatchObject({
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-        });
+        expect(props?.MemorySize).toBe(FUNCTION_MEMORY_MB[functionName(id)]);
+        expect(props?.Environment.Variables).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'INFO' });
+        // --enable-source-maps would parse every loaded file's source map at each cold start.
+        expect(props?.Environment.Variables).not.toHaveProperty('NODE_OPTIONS');
         // Where namespace secrets live is auth configuration: only the functions that call Databricks get it.
         expect(props?.Environment.Variables.SECRET_NAME_TEMPLATE).toBe(
           NOT_DATABRICKS_CALLERS.includes(id) ? undefined : 'flyte/{namespace}/{name}',
@@ -246,22 +271,49 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       }
     });
 
-    it('are bundled as minified ESM with a createRequire banner and a source map', () => {
+    it('are bundled as minified ESM with a createRequire banner and a source map beside every script', () => {
       // Assess
       for (const id of FUNCTIONS) {
-        const hash = String(resources[id]?.Properties.Code.S3Key).replace(/\.zip$/, '');
-        const dir = join(synthesized.app.outdir, `asset.${hash}`);
+        const dir = assetDir(id);
         const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-        expect(code.startsWith('import { createRequire }')).toBe(true);
+        expect(code.startsWith('import { createRequire')).toBe(true);
         expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
-        expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
         // Minified: very long lines (multi-line template literals in dependencies add a few short ones), not a readable file.
         expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
-        // The Kubernetes client is bundled only into the functions that authenticate to Databricks.
-        const bundlesKubernetes = /CoreV1Api/.test(code);
-        expect(bundlesKubernetes, id).toBe(!NOT_DATABRICKS_CALLERS.includes(id));
-        // And nowhere is it left as an import the Lambda runtime could not resolve.
-        expect(code).not.toMatch(/(from|import\(|require\()\s*["']@kubernetes\/client-node["']/);
+        for (const { path } of asset(id)) expect(existsSync(join(dir, `${path}.map`)), `${id} ${path}`).toBe(true);
+      }
+    });
+
+    it('import only their own chunks and Node builtins, which the Lambda runtime resolves', () => {
+      // Assess (readAsset already failed on a chunk that does not exist)
+      for (const id of FUNCTIONS) {
+        for (const specifier of asset(id).flatMap((script) => script.bareImports)) {
+          expect(isBuiltin(specifier), `${id} imports ${specifier}`).toBe(true);
+        }
+      }
+    });
+
+    it('leave the Kubernetes client, STS, Secrets Manager, EKS and jose out of every cold start', () => {
+      // Assess
+      for (const id of FUNCTIONS) {
+        const initial = asset(id).filter((script) => script.initial);
+        expect(
+          initial.map((script) => script.path),
+          id,
+        ).toContain('index.mjs');
+        for (const name of LAZY_PACKAGES) expect(includesPackage(initial, name), `${id} ${name}`).toBe(false);
+      }
+    });
+
+    it('carry them as lazy chunks where a job can need them, and no Kubernetes client in api and sweep', () => {
+      // Assess
+      for (const id of FUNCTIONS) {
+        const lazy = asset(id).filter((script) => !script.initial);
+        if (NOT_DATABRICKS_CALLERS.includes(id)) {
+          expect(includesPackage(asset(id), '@kubernetes/client-node'), id).toBe(false);
+        } else {
+          for (const name of LAZY_PACKAGES) expect(includesPackage(lazy, name), `${id} ${name}`).toBe(true);
+        }
       }
     });
 
