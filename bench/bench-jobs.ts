@@ -1,0 +1,163 @@
+/**
+ * The real jobs the benchmark's invocations work on, seeded through the local stack, and what the stack must be
+ * started with for them (benchStackOptions). Children get queues of their own ("sink" queues): what they send must
+ * not feed the stack's in-process consumers, which would then race the measured process for the same jobs.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type { LocalStack, LocalStackOptions } from '../infra/local/local-stack.js';
+import { JobsApiClient, unwrap } from '../shared/client/jobs-api-client.js';
+import { parseConfig } from '../shared/config.js';
+import { acceptJob } from '../shared/jobs/accept-job.js';
+import type { Job } from '../shared/jobs/job.js';
+import { DynamoDbJobStore } from '../shared/jobs/job-store.js';
+import { mutateJob } from '../shared/jobs/mutate-job.js';
+import { type SubmitRequest, submitRequestSchema } from '../shared/jobs/submit-request.js';
+
+/** The tenant of every benchmark job: it has no secret of its own, so the connector's OAuth client is used. */
+export const BENCH_NAMESPACE = 'bench-m2m';
+/** Runs stay RUNNING for the whole benchmark, so every poll is an unchanged poll. */
+const RUN_TIMING = { pendingMs: 200, runningMs: 6 * 3600 * 1000, terminatingMs: 100 };
+
+/**
+ * What startLocalStack must be given (merge into your options): a connector-level OAuth M2M client, registered as a
+ * service principal on the Databricks emulator and configured for the functions (DATABRICKS_CLIENT_ID,
+ * DATABRICKS_CLIENT_SECRET, FLYTE_DATABRICKS_AUTH_TYPE=oauth_m2m), so ours, the reference and the floor all do
+ * OAuth M2M; and runs that stay RUNNING for hours. Fresh credentials at each call.
+ */
+export function benchStackOptions(): Required<Pick<LocalStackOptions, 'env' | 'databricks'>> {
+  const clientId = randomUUID();
+  const clientSecret = `dose${randomBytes(24).toString('hex')}`;
+  return {
+    env: {
+      DATABRICKS_CLIENT_ID: clientId,
+      DATABRICKS_CLIENT_SECRET: clientSecret,
+      FLYTE_DATABRICKS_AUTH_TYPE: 'oauth_m2m',
+    },
+    databricks: {
+      servicePrincipals: [{ applicationId: clientId, displayName: 'flyte-databricks-bench', secrets: [clientSecret] }],
+      timing: RUN_TIMING,
+    },
+  };
+}
+
+/** Throws, saying what to pass, unless the stack was started with benchStackOptions(). */
+export function assertBenchStack(stack: LocalStack): void {
+  const { DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET, FLYTE_DATABRICKS_AUTH_TYPE } = stack.env;
+  if (!DATABRICKS_CLIENT_ID || !DATABRICKS_CLIENT_SECRET || FLYTE_DATABRICKS_AUTH_TYPE !== 'oauth_m2m') {
+    throw new Error(
+      'The benchmark needs a local stack started with benchStackOptions() (bench/bench-jobs.ts) merged into its ' +
+        'options: connector-level OAuth M2M (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET, ' +
+        'FLYTE_DATABRICKS_AUTH_TYPE=oauth_m2m) registered on the emulator, and long-running runs',
+    );
+  }
+}
+
+/** A job request like examples/jobs/pat.json, with an execution id of its own. */
+export function benchJobRequest(executionId: string): SubmitRequest {
+  return submitRequestSchema.parse({
+    namespace: BENCH_NAMESPACE,
+    executionId,
+    task: {
+      databricksConf: {
+        run_name: 'flyte-bench',
+        new_cluster: { spark_version: '15.4.x-scala2.12', node_type_id: 'm6i.large', num_workers: 1 },
+        timeout_seconds: 3600,
+      },
+    },
+    container: {
+      image: 'ghcr.io/flyteorg/flytekit:py3.11-latest',
+      args: ['pyflyte-execute', '--inputs', 's3://bucket/inputs.pb', '--output-prefix', 's3://bucket/outputs'],
+      env: { FLYTE_INTERNAL_EXECUTION_ID: executionId },
+    },
+  });
+}
+
+const storeOf = (stack: LocalStack) => new DynamoDbJobStore(stack.dynamodb, stack.tableName);
+
+/**
+ * Accepted jobs (QUEUED, no run yet) written straight to the table, as POST /v1/jobs writes them, but without a
+ * submit message: only the measured submit process ever submits them.
+ */
+export async function acceptFreshJobs(stack: LocalStack, count: number, label: string): Promise<Job[]> {
+  const config = parseConfig(stack.env);
+  const store = storeOf(stack);
+  const jobs: Job[] = [];
+  for (let i = 0; i < count; i++) {
+    const request = benchJobRequest(`bench-${label}-${i}-${randomUUID()}`);
+    jobs.push((await acceptJob(request, { store, config, now: new Date() })).job);
+  }
+  return jobs;
+}
+
+/**
+ * Jobs whose Databricks run is RUNNING, made the way users make them (signed POST /v1/jobs through the front door,
+ * submitted and polled by the stack's own functions), then detached from the stack: their poll chain is retired
+ * (a new generation, so the stack's pending poll is dropped as stale), and only the benchmark polls them afterwards.
+ */
+export async function seedRunningJobs(
+  stack: LocalStack,
+  count: number,
+  label: string,
+  timeoutMs = 30_000,
+): Promise<Job[]> {
+  const client = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    ids.push(unwrap(await client.submit(benchJobRequest(`bench-${label}-${i}-${randomUUID()}`))).jobId);
+  }
+  const store = storeOf(stack);
+  const deadline = Date.now() + timeoutMs;
+  const jobs: Job[] = [];
+  for (const jobId of ids) {
+    for (;;) {
+      const job = await store.get(jobId);
+      if (job?.phase === 'RUNNING') break;
+      if (job && job.phase !== 'QUEUED' && job.phase !== 'INITIALIZING' && job.phase !== 'WAITING_FOR_RESOURCES') {
+        throw new Error(`Seeded job ${jobId} ended ${job.phase}: ${job.message}`);
+      }
+      if (Date.now() > deadline) throw new Error(`Seeded job ${jobId} is not RUNNING after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    jobs.push(await mutateJob(store, jobId, (job) => ({ pollGeneration: job.pollGeneration + 1 })));
+  }
+  return jobs;
+}
+
+/** Clears the jobs' cancelSentAt, so the next cancel message does the whole cancellation again. */
+export async function rearmCancel(stack: LocalStack, jobs: readonly Job[]): Promise<void> {
+  const store = storeOf(stack);
+  for (const job of jobs) await mutateJob(store, job.jobId, () => ({ cancelSentAt: null }));
+}
+
+/** The jobs as the table holds them now (current pollGeneration). */
+export async function readJobs(stack: LocalStack, jobs: readonly Job[]): Promise<Job[]> {
+  const store = storeOf(stack);
+  return Promise.all(
+    jobs.map(async ({ jobId }) => {
+      const job = await store.get(jobId);
+      if (!job) throw new Error(`Job ${jobId} vanished`);
+      return job;
+    }),
+  );
+}
+
+/**
+ * Queues of the children's own, as queue URL variables for their environment. The URLs name the host of the SQS
+ * endpoint the children use (`sqsEndpoint`, e.g. a counting proxy), since the SQS client sends to the queue URL's host.
+ */
+export async function createSinkQueues(stack: LocalStack, sqsEndpoint: string): Promise<Record<string, string>> {
+  const urls: Record<string, string> = {};
+  for (const [variable, name] of [
+    ['SUBMIT_QUEUE_URL', 'fdl-bench-sink-submit'],
+    ['POLL_QUEUE_URL', 'fdl-bench-sink-poll'],
+    ['CANCEL_QUEUE_URL', 'fdl-bench-sink-cancel'],
+  ] as const) {
+    const { QueueUrl } = await stack.sqs.send(new CreateQueueCommand({ QueueName: name }));
+    if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
+    const url = new URL(QueueUrl);
+    url.host = new URL(sqsEndpoint).host;
+    urls[variable] = url.toString();
+  }
+  return urls;
+}

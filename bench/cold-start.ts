@@ -1,0 +1,226 @@
+/**
+ * Cold starts, memory and warm polls, measured as Lambda would see them: every measurement is a fresh Node 22
+ * process (bench/node22.ts) that imports one bundle (bench/bench-bundles.ts: the deployed esbuild options) and
+ * serves real invocations against the local stack: batches of 10 SQS records of real jobs for submit, poll and
+ * cancel, one GET /v1/jobs/{id} for api, one scheduled event for sweep. Beside ours: the reference poll handler on
+ * the official Databricks SDK and the floor (the same three calls with nothing around them).
+ *
+ * Requirements: a LocalStack started with benchStackOptions() (bench/bench-jobs.ts) merged into its options. The
+ * children get `stack.env` plus `env` (e.g. AWS endpoints pointed at counting proxies) plus queues of their own.
+ *
+ * measureWarmPolls (bench/warm-polls.ts) is re-exported here. `npx tsx bench/cold-start.ts` starts a local stack,
+ * runs everything and prints the results as JSON.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FUNCTION_ENTRIES, type FunctionBundle, type FunctionName } from '../infra/bundling/function-bundle.js';
+import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
+import type { Job } from '../shared/jobs/job.js';
+import { bundleAll } from './bench-bundles.js';
+import {
+  BATCH_SIZE,
+  type BenchOptions,
+  childEnvironment,
+  childIdentity,
+  expectDatabricksCalls,
+  type Subject,
+  withBundles,
+} from './bench-context.js';
+import {
+  cancelMessage,
+  type EventSource,
+  getJobEvent,
+  pollMessage,
+  scheduledEvent,
+  sqsEvent,
+  submitMessage,
+} from './bench-events.js';
+import { acceptFreshJobs, benchStackOptions, readJobs, rearmCancel, seedRunningJobs } from './bench-jobs.js';
+import { max, median, round2 } from './bench-stats.js';
+import { ensureNode22, type Node22 } from './node22.js';
+import { type ChildResult, runChild } from './node22-child.js';
+import { DEFAULT_WARM_POLLS, measureWarmPolls, type WarmPollResult } from './warm-polls.js';
+
+export type { BenchOptions } from './bench-context.js';
+export { benchStackOptions } from './bench-jobs.js';
+export { type LatencySummary, measureWarmPolls, type WarmPollOptions, type WarmPollResult } from './warm-polls.js';
+
+export const DEFAULT_RUNS = 7;
+
+export interface ColdStartOptions extends BenchOptions {
+  /** Fresh processes per function; medians are over these. Default 7. */
+  runs?: number;
+  /** Warm polls per subject for sdkReference.pollP50Ms and `warmPolls` (measureWarmPolls); 0 skips them. */
+  warmPolls?: number;
+}
+
+export interface FunctionColdStart {
+  /** The initial closure: entry plus the chunks it imports statically. */
+  bundleBytes: number;
+  /** Chunks loaded only on first use (dynamic imports). */
+  lazyBytes: number;
+  /** Median of `await import(entry)`. */
+  initMs: number;
+  /** Median of the first (cold) invocation. */
+  firstInvokeMs: number;
+  /** Highest peak RSS over the runs, read after the first invocation. */
+  peakRssMb: number;
+  /** Median Node 22 boot before the import (the same for every bundle; Lambda's runtime boot is not ours). */
+  nodeStartupMs: number;
+  runs: number;
+}
+
+export interface ColdStartResult {
+  functions: Record<FunctionName, FunctionColdStart>;
+  sdkReference: FunctionColdStart & { pollP50Ms: number | null };
+  floor: FunctionColdStart;
+  warmPolls: WarmPollResult | null;
+}
+
+/** What a run of a subject must have asked Databricks, per route (all answered 200). */
+const EXPECTED_DATABRICKS_CALLS: Record<Subject, Record<string, number>> = {
+  api: {},
+  submit: { 'runs/submit': BATCH_SIZE },
+  poll: { 'runs/get': BATCH_SIZE },
+  cancel: { 'runs/cancel': BATCH_SIZE },
+  sweep: {},
+  reference: { 'runs/get': BATCH_SIZE },
+  floor: { 'runs/get': BATCH_SIZE },
+};
+
+/** Cold starts of every function, the reference and the floor; medians over `runs` fresh processes each. */
+export async function measureColdStarts(options: ColdStartOptions): Promise<ColdStartResult> {
+  const { stack, node22 } = options;
+  const runs = options.runs ?? DEFAULT_RUNS;
+  const log = options.log ?? (() => undefined);
+  return withBundles(options, async (bundles) => {
+    const env = await childEnvironment(stack, options.env);
+    const seeded = await seedRunningJobs(stack, 2 * BATCH_SIZE, 'cold');
+    const pollJobs = seeded.slice(0, BATCH_SIZE);
+    const cancelJobs = seeded.slice(BATCH_SIZE);
+    const source: EventSource = { region: stack.region };
+    // A poll of each job's current chain (the generation is read afresh: a stale one would be dropped unpolled).
+    const pollBatch = async () =>
+      sqsEvent(
+        (await readJobs(stack, pollJobs)).map((job) => pollMessage(job)),
+        'flyte-databricks-poll',
+        source,
+      );
+    const eventFor: Record<Subject, (run: number) => Promise<unknown>> = {
+      api: async (run) =>
+        getJobEvent(
+          (pollJobs[run % BATCH_SIZE] as Job).jobId,
+          { accessKey: stack.callerCredentials.accessKeyId, userArn: stack.callerArn },
+          source,
+        ),
+      submit: async (run) =>
+        sqsEvent(
+          (await acceptFreshJobs(stack, BATCH_SIZE, `submit-${run}`)).map(submitMessage),
+          'flyte-databricks-submit',
+          source,
+        ),
+      poll: pollBatch,
+      cancel: async () => {
+        await rearmCancel(stack, cancelJobs);
+        return sqsEvent(cancelJobs.map(cancelMessage), 'flyte-databricks-cancel', source);
+      },
+      sweep: async () => scheduledEvent('flyte-databricks-sweep-schedule', source),
+      reference: pollBatch,
+      floor: pollBatch,
+    };
+    const subjects: Subject[] = [...(Object.keys(FUNCTION_ENTRIES) as FunctionName[]), 'reference', 'floor'];
+    const results = Object.fromEntries(subjects.map((subject) => [subject, [] as ChildResult[]])) as Record<
+      Subject,
+      ChildResult[]
+    >;
+    // Run by run rather than subject by subject, so drift on a busy machine spreads over every subject alike.
+    for (let run = 0; run < runs; run++) {
+      for (const subject of subjects) {
+        const first = await eventFor[subject](run);
+        const expected = EXPECTED_DATABRICKS_CALLS[subject];
+        const result = await checkedChild(stack, node22, env, bundles[subject], subject, first, expected);
+        results[subject].push(result);
+        log(
+          `cold ${subject} #${run + 1}: import ${round2(result.importMs)} ms, first ${round2(result.firstInvokeMs)} ms`,
+        );
+      }
+    }
+    const summary = (subject: Subject) => summarizeColdStarts(bundles[subject], results[subject]);
+    const warmPolls =
+      (options.warmPolls ?? DEFAULT_WARM_POLLS) > 0
+        ? await measureWarmPolls({
+            ...options,
+            bundles,
+            polls: options.warmPolls ?? DEFAULT_WARM_POLLS,
+            jobs: pollJobs,
+          })
+        : null;
+    return {
+      functions: Object.fromEntries(
+        (Object.keys(FUNCTION_ENTRIES) as FunctionName[]).map((name) => [name, summary(name)]),
+      ) as Record<FunctionName, FunctionColdStart>,
+      sdkReference: { ...summary('reference'), pollP50Ms: warmPolls?.reference.p50Ms ?? null },
+      floor: summary('floor'),
+      warmPolls,
+    };
+  });
+}
+
+function summarizeColdStarts(bundle: FunctionBundle, results: readonly ChildResult[]): FunctionColdStart {
+  return {
+    bundleBytes: bundle.initialBytes,
+    lazyBytes: bundle.lazyBytes,
+    initMs: round2(median(results.map((r) => r.importMs))),
+    firstInvokeMs: round2(median(results.map((r) => r.firstInvokeMs))),
+    peakRssMb: round2(max(results.map((r) => r.maxRssMb))),
+    nodeStartupMs: round2(median(results.map((r) => r.startupMs))),
+    runs: results.length,
+  };
+}
+
+/**
+ * Runs one child through all its events and makes sure it did the work it was timed for (see expectDatabricksCalls).
+ */
+function checkedChild(
+  stack: LocalStack,
+  node22: Node22,
+  env: Record<string, string>,
+  bundle: FunctionBundle,
+  subject: Subject,
+  first: unknown,
+  expected: Record<string, number>,
+): Promise<ChildResult> {
+  const spec = { entry: bundle.entryFile, ...childIdentity(subject), first };
+  return expectDatabricksCalls(stack, subject, expected, () => runChild(node22.node, spec, env));
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  // The stack's own functions run in this process: keep their info lines out of the output (not the children's).
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const node22 = await ensureNode22();
+  log(`node 22 at ${node22.node} (${Math.round(performance.now() - started)} ms)`);
+  const stack = await startLocalStack(benchStackOptions());
+  const dir = mkdtempSync(join(tmpdir(), 'fdl-bench-bundles-'));
+  try {
+    const bundled = performance.now();
+    const bundles = await bundleAll(dir, node22.nodeModules);
+    log(`bundled in ${Math.round(performance.now() - bundled)} ms`);
+    const result = await measureColdStarts({ stack, node22, bundles, log });
+    // One line, last: bench/run-script.ts reads the last line of a part's output.
+    process.stdout.write(`${JSON.stringify({ ...result, totalMs: Math.round(performance.now() - started) })}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
