@@ -36,13 +36,23 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-/** Every child's environment: the stack's, the caller's overrides, and sink queues of the children's own. */
+/** The local stack's own poll schedule (1-2 s, so its demos finish quickly), which the children do not take. */
+const LOCAL_ONLY_VARIABLES = ['POLL_INTERVAL_MIN_SECONDS', 'POLL_INTERVAL_MAX_SECONDS'];
+
+/**
+ * Every child's environment: the stack's, less its quick poll schedule (the children poll on the deployed defaults,
+ * as a deployed function does: with 1 s polls, workspace pacing would send polls on without calling Databricks), the
+ * caller's overrides, and sink queues of the children's own.
+ */
 export async function childEnvironment(
   stack: LocalStack,
   overlay: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   assertBenchStack(stack);
-  const env = { ...stack.env, ...overlay };
+  const stackEnv = Object.fromEntries(
+    Object.entries(stack.env).filter(([name]) => !LOCAL_ONLY_VARIABLES.includes(name)),
+  );
+  const env = { ...stackEnv, ...overlay };
   const sqsEndpoint = env.AWS_ENDPOINT_URL_SQS;
   if (!sqsEndpoint) throw new Error('The children need AWS_ENDPOINT_URL_SQS (stack.env has it)');
   return { ...env, ...(await createSinkQueues(stack, sqsEndpoint)) };
