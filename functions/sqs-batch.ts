@@ -73,14 +73,27 @@ export function sqsBatchHandler<T>(options: {
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
     const isLastAttempt = receiveCount >= options.maxReceiveCount();
-    let log = logger.createChild({ persistentKeys: { messageId: record.messageId, receiveCount } });
+    const keys: Record<string, unknown> = { messageId: record.messageId, receiveCount };
+    // Made when the record first logs: a child logger per record costs more than the rest of a quiet poll.
+    let log: Logger | undefined;
+    const recordLog = () => {
+      log ??= logger.createChild({ persistentKeys: keys });
+      return log;
+    };
     try {
       const message = parseRecord(record, options.schemaFor);
       const jobId = (message as { jobId?: unknown }).jobId;
-      if (typeof jobId === 'string') log = log.createChild({ persistentKeys: { jobId } });
-      await options.process(message, { messageId: record.messageId, receiveCount, isLastAttempt, log });
+      if (typeof jobId === 'string') keys.jobId = jobId;
+      await options.process(message, {
+        messageId: record.messageId,
+        receiveCount,
+        isLastAttempt,
+        get log() {
+          return recordLog();
+        },
+      });
     } catch (error) {
-      log.error(isLastAttempt ? 'Record failed on its last receive; it goes to the DLQ' : 'Record failed', {
+      recordLog().error(isLastAttempt ? 'Record failed on its last receive; it goes to the DLQ' : 'Record failed', {
         error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
       });
       throw error;

@@ -20,15 +20,22 @@ export async function cancelRun(jobId: string, ports: JobPorts, record: RecordCo
   } catch (error) {
     if (!isPermanent(error)) throw error;
     // The poll chain will meet the same problem and end the job with it; say what happened to the cancellation.
-    await mutateJob(ports.store, jobId, () => ({
-      message: `Cancelling the Databricks run failed: ${describeError(error)}`,
-    }));
+    await mutateJob(
+      ports.store,
+      jobId,
+      () => ({ message: `Cancelling the Databricks run failed: ${describeError(error)}` }),
+      job,
+    );
     return;
   }
-  await mutateJob(ports.store, jobId, (current) =>
-    current.cancelSentAt === undefined
-      ? { cancelSentAt: ports.now().toISOString(), message: 'Cancellation requested' }
-      : undefined,
+  await mutateJob(
+    ports.store,
+    jobId,
+    (current) =>
+      current.cancelSentAt === undefined
+        ? { cancelSentAt: ports.now().toISOString(), message: 'Cancellation requested' }
+        : undefined,
+    job,
   );
   record.log.info('Databricks run cancellation requested', { runId });
 }
