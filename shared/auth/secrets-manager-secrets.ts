@@ -2,7 +2,8 @@
  * Namespace secrets in AWS Secrets Manager. A namespace's secret is named by the configured template
  * (default `flyte/{namespace}/{name}`) and holds a JSON object of string keys, as a Kubernetes Secret would;
  * a plain-string secret is taken as `{"token": <string>}` (a bare PAT). Values are cached briefly per warm
- * container; `invalidate` drops one.
+ * container; `invalidate` drops one. One read per secret is in flight at a time: the ten records of a cold batch
+ * that all need a namespace's secret share one GetSecretValue.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthConfigError } from '../errors.js';
@@ -16,6 +17,7 @@ export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<S
 export class SecretsManagerSecrets implements NamespaceSecrets {
   readonly kind = 'Secrets Manager';
   private readonly cache = new Map<string, { values: SecretValues | undefined; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<SecretValues | undefined>>();
 
   constructor(
     private readonly client: SecretsManagerClientSource,
@@ -43,13 +45,26 @@ export class SecretsManagerSecrets implements NamespaceSecrets {
     const now = (this.options.now ?? Date.now)();
     const hit = this.cache.get(secretId);
     if (hit && hit.expiresAt > now) return hit.values;
-    const values = await this.fetch(secretId);
-    if (this.options.cacheMs > 0) this.cache.set(secretId, { values, expiresAt: now + this.options.cacheMs });
-    return values;
+    const pending = this.inFlight.get(secretId);
+    if (pending) return pending;
+    const fetching = this.fetch(secretId)
+      .then((values) => {
+        // Not cached when invalidated meanwhile: the caller that invalidated wants a fresh read.
+        if (this.inFlight.get(secretId) === fetching && this.options.cacheMs > 0) {
+          this.cache.set(secretId, { values, expiresAt: now + this.options.cacheMs });
+        }
+        return values;
+      })
+      .finally(() => {
+        if (this.inFlight.get(secretId) === fetching) this.inFlight.delete(secretId);
+      });
+    this.inFlight.set(secretId, fetching);
+    return fetching;
   }
 
   invalidateId(secretId: string): void {
     this.cache.delete(secretId);
+    this.inFlight.delete(secretId);
   }
 
   private async fetch(secretId: string): Promise<SecretValues | undefined> {

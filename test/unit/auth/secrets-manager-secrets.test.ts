@@ -1,0 +1,60 @@
+/** Namespace secrets in Secrets Manager, mocked at the SDK boundary: one read in flight per secret, cached briefly. */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
+
+const sm = mockClient(SecretsManagerClient);
+
+const secrets = (cacheMs: number) =>
+  new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
+    nameTemplate: 'flyte/{namespace}/{name}',
+    cacheMs,
+  });
+
+describe('Class: SecretsManagerSecrets', () => {
+  beforeEach(() => {
+    sm.reset();
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"client_id":"id","client_secret":"s"}' });
+  });
+
+  it('shares one GetSecretValue between concurrent reads of a secret (a cold batch of ten records)', async () => {
+    const source = secrets(60_000);
+    const reads = await Promise.all(Array.from({ length: 10 }, () => source.read('team-a', 'databricks-oauth')));
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(new Set(reads.map((r) => JSON.stringify(r)))).toEqual(new Set(['{"client_id":"id","client_secret":"s"}']));
+    await source.read('team-a', 'databricks-oauth');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('reads concurrently requested different secrets separately', async () => {
+    const source = secrets(60_000);
+    await Promise.all([source.read('team-a', 'databricks-oauth'), source.read('team-b', 'databricks-oauth')]);
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      'flyte/team-a/databricks-oauth',
+      'flyte/team-b/databricks-oauth',
+    ]);
+  });
+
+  it('reads afresh after invalidate, even while a read is in flight, and without caching when told not to', async () => {
+    const source = secrets(60_000);
+    const first = source.read('team-a', 'databricks-oauth');
+    source.invalidate('team-a', 'databricks-oauth');
+    await Promise.all([first, source.read('team-a', 'databricks-oauth')]);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+
+    const uncached = secrets(0);
+    await uncached.read('team-a', 'databricks-oauth');
+    await uncached.read('team-a', 'databricks-oauth');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(4);
+  });
+
+  it('does not keep a failed read: the next read tries again', async () => {
+    const source = secrets(60_000);
+    sm.on(GetSecretValueCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ SecretString: '{"client_id":"id","client_secret":"s"}' });
+    await expect(source.read('team-a', 'databricks-oauth')).rejects.toThrow('throttled');
+    await expect(source.read('team-a', 'databricks-oauth')).resolves.toEqual({ client_id: 'id', client_secret: 's' });
+  });
+});
