@@ -6,7 +6,7 @@
  * |----------|------------------------------|----------------|---------------------------------------------------|
  * | api      | GetItem, PutItem, UpdateItem; Query on the byNamespace index | submit, cancel | none                                              |
  * | submit   | GetItem, PutItem, UpdateItem | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
- * | poll     | GetItem, UpdateItem          | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | poll     | GetItem, UpdateItem; Query on the liveByWorkspace index | poll | GetSecretValue (+ client secret, STS, EKS if set) |
  * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | sweep    | GetItem, UpdateItem; Query on the byLiveness index | submit, poll | none                         |
  *
@@ -127,6 +127,7 @@ export class FlyteDatabricksStack extends Stack {
     this.queues.poll.grantSend(submit);
 
     this.jobsTable.grantItemActions(poll, ['GetItem', 'UpdateItem']);
+    this.jobsTable.grantLiveByWorkspaceQuery(poll);
     this.queues.poll.grantSend(poll);
 
     this.jobsTable.grantItemActions(cancel, ['GetItem', 'UpdateItem']);

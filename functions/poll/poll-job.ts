@@ -7,7 +7,7 @@
 import type { DatabricksRun } from '../../shared/databricks/types.js';
 import type { Job } from '../../shared/jobs/job.js';
 import type { JobPatch } from '../../shared/jobs/job-store.js';
-import { heartbeat, heartbeatOlderThan } from '../../shared/jobs/liveness.js';
+import { heartbeat, heartbeatOlderThan, missingLiveKeys } from '../../shared/jobs/liveness.js';
 import type { PollMessage } from '../../shared/jobs/messages.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
@@ -125,5 +125,6 @@ function changes(job: Job, seen: Observation, cancelSentAt: string | undefined, 
 function withHeartbeat(job: Job, patch: JobPatch | undefined, now: Date, maxAgeSeconds: number): JobPatch | undefined {
   if (patch?.phase !== undefined && isTerminalPhase(patch.phase)) return patch;
   if (patch) return { ...patch, ...heartbeat(job, now) };
-  return heartbeatOlderThan(job, maxAgeSeconds, now) ? heartbeat(job, now) : undefined;
+  // A job from a release without the workspace index gets its keys once, so that pacing can count it.
+  return heartbeatOlderThan(job, maxAgeSeconds, now) || missingLiveKeys(job) ? heartbeat(job, now) : undefined;
 }

@@ -88,7 +88,11 @@ async function rescueJob(ports: Ports, jobId: string, cutoff: string, now: Date)
   await mutateJob(ports.store, jobId, (job) => {
     rescue = undefined;
     // Ended without leaving the index (a release without liveness ended it): take it out.
-    if (isTerminalPhase(job.phase)) return job.liveShard === undefined ? undefined : { liveShard: null };
+    if (isTerminalPhase(job.phase)) {
+      return job.liveShard === undefined && job.liveHost === undefined
+        ? undefined
+        : { liveShard: null, liveHost: null };
+    }
     // Alive since the index was read (or a concurrent sweep rescued it first).
     if (job.heartbeatAt !== undefined && job.heartbeatAt >= cutoff) return undefined;
     const decided = decide(job, ports.config.MAX_RESCUES, now);

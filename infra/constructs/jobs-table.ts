@@ -1,6 +1,6 @@
 /**
  * The jobs table: one item per job, keyed by the deterministic job id, expiring through TTL; indexes `byNamespace`
- * (listing) and `byLiveness` (the sweeper). On-demand, point-in-time
+ * (listing), `byLiveness` (the sweeper) and `liveByWorkspace` (poll pacing). On-demand, point-in-time
  * recovery, encrypted with the AWS managed key, and kept (with deletion protection) unless the stack is non-prod.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
@@ -22,6 +22,8 @@ export class JobsTable extends Construct {
   static readonly NAMESPACE_INDEX = 'byNamespace';
   /** The sweeper: live jobs by heartbeat, sparse (only jobs that have not ended carry `liveShard`). */
   static readonly LIVENESS_INDEX = 'byLiveness';
+  /** Poll pacing: each workspace's live jobs, sparse (only jobs that have not ended carry `liveHost`). */
+  static readonly LIVE_BY_WORKSPACE_INDEX = 'liveByWorkspace';
 
   readonly table: Table;
 
@@ -53,6 +55,14 @@ export class JobsTable extends Construct {
       sortKey: { name: 'heartbeatAt', type: AttributeType.STRING },
       projectionType: ProjectionType.KEYS_ONLY,
     });
+    // shared/jobs/live-workspace-jobs.ts. Keys only: the poll function needs the ids alone, and the index is written
+    // only when a job starts and ends (a heartbeat changes neither key).
+    this.table.addGlobalSecondaryIndex({
+      indexName: JobsTable.LIVE_BY_WORKSPACE_INDEX,
+      partitionKey: { name: 'liveHost', type: AttributeType.STRING },
+      sortKey: { name: JobsTable.PARTITION_KEY, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
   }
 
   /**
@@ -82,6 +92,15 @@ export class JobsTable extends Construct {
       grantee,
       actions: ['dynamodb:Query'],
       resourceArns: [`${this.table.tableArn}/index/${JobsTable.LIVENESS_INDEX}`],
+    });
+  }
+
+  /** Query on the workspace index alone (the poll function's pacing), not on the table or any other index. */
+  grantLiveByWorkspaceQuery(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.table.tableArn}/index/${JobsTable.LIVE_BY_WORKSPACE_INDEX}`],
     });
   }
 }

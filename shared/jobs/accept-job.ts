@@ -82,7 +82,7 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
     cancelRequested: false,
     pollGeneration: 0,
     // Live from the start: a job whose submit message is lost is found by the sweeper.
-    ...heartbeat({ jobId }, now),
+    ...heartbeat({ jobId, databricksHost }, now),
     version: 1,
     createdAt: timestamp,
     updatedAt: timestamp,

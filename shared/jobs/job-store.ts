@@ -4,14 +4,15 @@
  * know, so a rollback to an older release never chokes on items a newer one wrote (upstream's metadata did).
  * A namespace's jobs are listed newest first through the `byNamespace` index (namespace, createdAt), a page at a
  * time; the page token is the index key of the page's last job, base64url JSON, checked when it comes back.
- * Live jobs are found by heartbeat age through the sparse `byLiveness` index (shared/jobs/liveness.ts): an update
- * that ends a job removes its `liveShard`, so finished jobs leave that index.
+ * Live jobs are found by heartbeat age through the sparse `byLiveness` index, and by workspace through the sparse
+ * `liveByWorkspace` index (shared/jobs/liveness.ts): an update that ends a job removes its `liveShard` and
+ * `liveHost`, so finished jobs leave both.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job } from './job.js';
 import { isJobId } from './job-id.js';
-import { LIVENESS_INDEX } from './liveness.js';
+import { LIVE_BY_WORKSPACE_INDEX, LIVENESS_INDEX } from './liveness.js';
 import { isTerminalPhase } from './phase.js';
 
 /** The global secondary index listing a namespace's jobs by creation time (infra/constructs/jobs-table.ts). */
@@ -125,7 +126,13 @@ export interface JobStore {
   listStale(shard: string, before: string, limit: number): Promise<StaleJobKey[]>;
 }
 
-export class DynamoDbJobStore implements JobStore {
+/** One workspace's live jobs (the poll function's pacing, shared/jobs/live-workspace-jobs.ts). */
+export interface LiveJobIndex {
+  /** The ids of the workspace's live jobs, in no set order (eventually consistent: the index lags writes slightly). */
+  listLiveJobIds(databricksHost: string): Promise<string[]>;
+}
+
+export class DynamoDbJobStore implements JobStore, LiveJobIndex {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -159,9 +166,9 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async update(jobId: string, expectedVersion: number, patch: JobPatch, now = new Date()): Promise<Job> {
-    // A job that ends leaves the liveness index, whoever ends it.
+    // A job that ends leaves the liveness indexes, whoever ends it.
     const ending = patch.phase !== undefined && isTerminalPhase(patch.phase);
-    const fields: JobPatch = ending ? { ...patch, liveShard: null } : patch;
+    const fields: JobPatch = ending ? { ...patch, liveShard: null, liveHost: null } : patch;
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
     const names: Record<string, string> = { '#version': 'version', '#updatedAt': 'updatedAt' };
     const values: Record<string, unknown> = { ':expected': expectedVersion, ':one': 1, ':now': now.toISOString() };
@@ -231,5 +238,27 @@ export class DynamoDbJobStore implements JobStore {
       }),
     );
     return Items.map((item) => ({ jobId: String(item.jobId), heartbeatAt: String(item.heartbeatAt) }));
+  }
+
+  async listLiveJobIds(databricksHost: string): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    // Keys only, about 100 bytes a job: 10,000 live jobs are one 1 MB page.
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: LIVE_BY_WORKSPACE_INDEX,
+          KeyConditionExpression: '#host = :host',
+          ExpressionAttributeNames: { '#host': 'liveHost', '#jobId': 'jobId' },
+          ExpressionAttributeValues: { ':host': databricksHost },
+          ProjectionExpression: '#jobId',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of Items) ids.push(String(item.jobId));
+      start = LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 }

@@ -36,6 +36,8 @@ export interface Job {
    * when it ends, so only live jobs are in that sparse index.
    */
   liveShard?: string;
+  /** The workspace (databricksHost) while the job is live, set and removed with liveShard: the `liveByWorkspace` index. */
+  liveHost?: string;
   /** When the job was last seen alive (created, polled, rescued); refreshed at most every HEARTBEAT_SECONDS. */
   heartbeatAt?: string;
   /** How many times the sweeper found the job stale and rescued it (re-sent its submit, restarted its polls). */

@@ -107,6 +107,37 @@ describe('Class: DynamoDbJobStore', () => {
   });
 });
 
+describe('Class: DynamoDbJobStore, the workspace index', () => {
+  it("lists a workspace's live jobs, and only them", async () => {
+    // Prepare: a fresh table, live jobs on two workspaces, one job that has ended.
+    const table = await dynamo.createTable();
+    const indexed = new DynamoDbJobStore(client, table);
+    const hostA = 'https://dbc-a.cloud.databricks.com';
+    const hostB = 'https://dbc-b.cloud.databricks.com';
+    const live = (executionId: string, host: string) => {
+      const j = jobFixture({ executionId, databricksHost: host });
+      return { ...j, liveShard: 'live#0', liveHost: host, heartbeatAt: j.createdAt };
+    };
+    const onA = Array.from({ length: 30 }, (_, i) => live(`a-${i}`, hostA));
+    for (const j of [...onA, live('b-0', hostB)]) await indexed.create(j);
+    const ended = onA[0] as Job;
+
+    // Act
+    await indexed.update(ended.jobId, ended.version, { phase: 'SUCCEEDED', finishedAt: ended.createdAt });
+    const ids = await indexed.listLiveJobIds(hostA);
+
+    // Assess: the job that ended left the index with its liveHost.
+    expect(ids.sort()).toEqual(
+      onA
+        .slice(1)
+        .map((j) => j.jobId)
+        .sort(),
+    );
+    expect(await indexed.get(ended.jobId)).not.toHaveProperty('liveHost');
+    expect(await indexed.listLiveJobIds('https://dbc-none.cloud.databricks.com')).toEqual([]);
+  });
+});
+
 describe('Function: mutateJob with the job already read', () => {
   it('decides on the job it is given without reading, and reads afresh only after a conflict', async () => {
     const j = job('read-once');

@@ -142,8 +142,8 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
   });
 
   describe('list', () => {
-    it('lets only the API function query the namespace index, and the sweeper the liveness index', () => {
-      expect(functionsGranted(plain, 'dynamodb:Query')).toEqual(['ApiFunction', 'SweepFunction']);
+    it('lets only the API function query the namespace index, the sweeper the liveness index, and poll the workspace index', () => {
+      expect(functionsGranted(plain, 'dynamodb:Query')).toEqual(['ApiFunction', 'PollFunction', 'SweepFunction']);
       const resources = resourcesOf(plain.template);
       const indexOf = (fn: string) =>
         policyStatements(plain.template)
@@ -154,6 +154,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
           .map((s) => JSON.stringify(s.Resource));
       expect(indexOf('ApiFunction')).toEqual([expect.stringMatching(/\/index\/byNamespace"/)]);
       expect(indexOf('SweepFunction')).toEqual([expect.stringMatching(/\/index\/byLiveness"/)]);
+      expect(indexOf('PollFunction')).toEqual([expect.stringMatching(/\/index\/liveByWorkspace"/)]);
       const statements = policyStatements(plain.template).filter((s) => asArray(s.Action).includes('dynamodb:Query'));
       expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/index\/\*/);
     });

@@ -205,7 +205,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
     });
   });
 
-  it('keeps the jobs table: on-demand, TTL on expiresAt, PITR, SSE, byNamespace and byLiveness indexes, retained', () => {
+  it('keeps the jobs table: on-demand, TTL on expiresAt, PITR, SSE, byNamespace, byLiveness and liveByWorkspace indexes, retained', () => {
     // Assess
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -230,6 +230,15 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
             KeySchema: [
               { AttributeName: 'liveShard', KeyType: 'HASH' },
               { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+          // Sparse likewise (liveHost): each workspace's live jobs, for poll pacing. Keys only: the ids are all it needs.
+          {
+            IndexName: 'liveByWorkspace',
+            KeySchema: [
+              { AttributeName: 'liveHost', KeyType: 'HASH' },
+              { AttributeName: 'jobId', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
@@ -413,8 +422,16 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
           ...secrets,
         ].sort(),
       );
+      // The poll function reads its workspaces' live jobs for pacing; nothing else queries that index.
       expect([...(grants.PollFunction ?? [])].sort()).toEqual(
-        [...logs, ...item('GetItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue', ...consume, ...secrets].sort(),
+        [
+          ...logs,
+          ...item('GetItem', 'UpdateItem'),
+          'dynamodb:Query /index/liveByWorkspace',
+          'sqs:SendMessage AWS::SQS::Queue',
+          ...consume,
+          ...secrets,
+        ].sort(),
       );
       expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
         [...logs, ...item('GetItem', 'UpdateItem'), ...consume, ...secrets].sort(),

@@ -1,7 +1,7 @@
 /**
  * The poll handler's heartbeat write budget, against the real job store (dynalite): a poll that changes nothing
  * writes nothing until the heartbeat is HEARTBEAT_SECONDS old, then writes the heartbeat alone; a poll that ends
- * the job takes it out of the liveness index.
+ * the job takes it out of the liveness indexes.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DatabricksJobs, JobPorts } from '../../../functions/job-ports.js';
@@ -83,7 +83,7 @@ describe('Function: pollJob() heartbeat', () => {
   it('writes a change with the heartbeat, then nothing while the run is unchanged and the heartbeat fresh', async () => {
     // Act
     const changed = await pollAt(seconds(30));
-    const unchanged = await pollAt(seconds(30 + 599));
+    const unchanged = await pollAt(seconds(30 + ports.config.HEARTBEAT_SECONDS - 1));
 
     // Assess
     expect(changed).toMatchObject({ phase: 'RUNNING', heartbeatAt: seconds(30).toISOString(), version: 3 });
@@ -96,13 +96,13 @@ describe('Function: pollJob() heartbeat', () => {
     const changed = await pollAt(seconds(30));
 
     // Act
-    const refreshed = await pollAt(seconds(30 + 600));
+    const refreshed = await pollAt(seconds(30 + ports.config.HEARTBEAT_SECONDS));
 
     // Assess: the same job but for the version, the heartbeat and the store's updatedAt.
     expect(refreshed).toEqual({
       ...changed,
       version: changed.version + 1,
-      heartbeatAt: seconds(630).toISOString(),
+      heartbeatAt: seconds(30 + ports.config.HEARTBEAT_SECONDS).toISOString(),
       updatedAt: refreshed.updatedAt,
     });
     expect(refreshed.liveShard).toBe(liveShardFor(job.jobId));
@@ -113,16 +113,32 @@ describe('Function: pollJob() heartbeat', () => {
     // Prepare
     await pollAt(seconds(30));
     const current = (await store.get(job.jobId)) as Job;
-    await store.update(job.jobId, current.version, { liveShard: null, heartbeatAt: null });
+    await store.update(job.jobId, current.version, { liveShard: null, liveHost: null, heartbeatAt: null });
 
     // Act
     const polled = await pollAt(seconds(40));
 
     // Assess
-    expect(polled).toMatchObject({ liveShard: liveShardFor(job.jobId), heartbeatAt: seconds(40).toISOString() });
+    expect(polled).toMatchObject({
+      liveShard: liveShardFor(job.jobId),
+      liveHost: job.databricksHost,
+      heartbeatAt: seconds(40).toISOString(),
+    });
   });
 
-  it('takes the job out of the liveness index when the run ends', async () => {
+  it('puts a job from a release without the workspace index into it at its next poll, even with a fresh heartbeat', async () => {
+    // Prepare
+    const changed = await pollAt(seconds(30));
+    await store.update(job.jobId, changed.version, { liveHost: null });
+
+    // Act
+    const polled = await pollAt(seconds(40));
+
+    // Assess
+    expect(polled).toMatchObject({ liveHost: job.databricksHost, heartbeatAt: seconds(40).toISOString() });
+  });
+
+  it('takes the job out of the liveness indexes when the run ends', async () => {
     // Prepare
     await pollAt(seconds(30));
     run = { ...run, state: { life_cycle_state: 'TERMINATED', result_state: 'SUCCESS' } };
@@ -133,6 +149,7 @@ describe('Function: pollJob() heartbeat', () => {
     // Assess
     expect(ended.phase).toBe('SUCCEEDED');
     expect(ended).not.toHaveProperty('liveShard');
+    expect(ended).not.toHaveProperty('liveHost');
     expect(polls).toBe(1);
   });
 });

@@ -41,7 +41,8 @@ beforeEach(async () => {
     sendPoll: async (message, delaySeconds) => void sent.polls.push({ message, delaySeconds }),
     sendCancel: async () => undefined,
   };
-  const config = parseConfig({ ...BASE_ENV, MAX_RESCUES: '3' });
+  // The liveness thresholds this file's clock is written for (the defaults are 1800 and 3600).
+  const config = parseConfig({ ...BASE_ENV, MAX_RESCUES: '3', HEARTBEAT_SECONDS: '600', STALE_AFTER_SECONDS: '1800' });
   ports = { config, store, queues, now: () => clock };
 });
 
@@ -75,7 +76,11 @@ describe('Function: sweepJobs()', () => {
     const job = await accept('created');
 
     // Assess
-    expect(job).toMatchObject({ liveShard: liveShardFor(job.jobId), heartbeatAt: T0.toISOString() });
+    expect(job).toMatchObject({
+      liveShard: liveShardFor(job.jobId),
+      liveHost: job.databricksHost,
+      heartbeatAt: T0.toISOString(),
+    });
     expect(job.liveShard).toMatch(new RegExp(`^live#[0-${LIVENESS_SHARDS - 1}]$`));
   });
 
@@ -84,7 +89,7 @@ describe('Function: sweepJobs()', () => {
     await accept('fresh-queued');
     await running('fresh-running');
 
-    // Act: 29 minutes later (STALE_AFTER_SECONDS is 1800 by default).
+    // Act: 29 minutes later (STALE_AFTER_SECONDS is 1800 here).
     const summary = await sweepAt(minutes(29));
 
     // Assess
@@ -142,6 +147,7 @@ describe('Function: sweepJobs()', () => {
 
     // Assess
     expect(ended.liveShard).toBeUndefined();
+    expect(ended.liveHost).toBeUndefined();
     expect(ended.heartbeatAt).toBe(T0.toISOString());
     expect(summary).toEqual(none);
     expect(sent).toEqual({ submits: [], polls: [] });
@@ -185,6 +191,7 @@ describe('Function: sweepJobs()', () => {
       rescues: 3,
     });
     expect(failed).not.toHaveProperty('liveShard');
+    expect(failed).not.toHaveProperty('liveHost');
   });
 
   it('says the submit message was lost when a job without a run is given up', async () => {
