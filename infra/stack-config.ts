@@ -6,6 +6,7 @@
 
 import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
 import { parseCallerNamespaces } from '../shared/config.js';
+import { DEFAULT_POLL_SCHEDULE } from '../shared/jobs/poll-schedule.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -450,8 +451,8 @@ export function parseStackConfig(get: Lookup): StackConfig {
     throw new StackConfigError('vpcId', 'must be set when subnetIds or securityGroupIds are');
   }
 
-  const pollIntervalMinSeconds = integer(get, 'pollIntervalMinSeconds', 10, 0, 900);
-  const pollIntervalMaxSeconds = integer(get, 'pollIntervalMaxSeconds', 60, 0, 900);
+  const pollIntervalMinSeconds = integer(get, 'pollIntervalMinSeconds', DEFAULT_POLL_SCHEDULE.minSeconds, 0, 900);
+  const pollIntervalMaxSeconds = integer(get, 'pollIntervalMaxSeconds', DEFAULT_POLL_SCHEDULE.maxSeconds, 0, 900);
   if (pollIntervalMinSeconds > pollIntervalMaxSeconds) {
     throw new StackConfigError(
       'pollIntervalMinSeconds',

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { AUTH_TYPES } from './auth/auth-strategy.js';
+import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
 import { NAMESPACE_MAX_LENGTH, NAMESPACE_PATTERN } from './jobs/submit-request.js';
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int().min(0).max(max).default(fallback);
@@ -63,20 +64,28 @@ const configSchema = z
       .refine((t) => t.includes('{namespace}') && t.includes('{name}'), 'must contain {namespace} and {name}'),
     /** How long a warm container may reuse a secret value it read; a 401 drops it sooner. */
     SECRET_CACHE_SECONDS: seconds(60, 3600),
-    POLL_INTERVAL_MIN_SECONDS: seconds(10, 900),
-    POLL_INTERVAL_MAX_SECONDS: seconds(60, 900),
+    /** The poll schedule (shared/jobs/poll-schedule.ts): the wait is a fraction of the run's time, within bounds. */
+    POLL_INTERVAL_MIN_SECONDS: seconds(DEFAULT_POLL_SCHEDULE.minSeconds, 900),
+    POLL_INTERVAL_MAX_SECONDS: seconds(DEFAULT_POLL_SCHEDULE.maxSeconds, 900),
+    POLL_INTERVAL_FRACTION: z.coerce.number().gt(0).max(1).default(DEFAULT_POLL_SCHEDULE.fraction),
+    /**
+     * Jobs API requests a second one workspace may get from polls (shared/jobs/workspace-pacing.ts): with more live
+     * jobs than that allows, their polls are spread evenly instead. 0 turns pacing off.
+     */
+    WORKSPACE_API_BUDGET_RPS: z.coerce.number().int().min(0).max(10_000).default(20),
     /**
      * Liveness (shared/jobs/liveness.ts): a poll that changes nothing still refreshes the job's heartbeat once it is
-     * this old, so an unchanged job costs one write per HEARTBEAT_SECONDS.
+     * this old, so an unchanged job costs one write per HEARTBEAT_SECONDS. The default is 10 times the longest poll
+     * interval: at most one unchanged poll in ten writes.
      */
-    HEARTBEAT_SECONDS: seconds(600, 86_400),
+    HEARTBEAT_SECONDS: seconds(1800, 86_400),
     /** The sweeper rescues a job that has not ended and whose heartbeat is older than this. */
     STALE_AFTER_SECONDS: z.coerce
       .number()
       .int()
       .min(1)
       .max(7 * 86_400)
-      .default(1800),
+      .default(3600),
     /** Rescues a job may have; found stale once more, it ends RETRYABLE_FAILED with the reason. */
     MAX_RESCUES: z.coerce.number().int().min(0).max(100).default(3),
     /** At most this many stale jobs are looked at per sweep (spread over the liveness shards). */

@@ -11,7 +11,7 @@ import { heartbeat, heartbeatOlderThan, missingLiveKeys } from '../../shared/job
 import type { PollMessage } from '../../shared/jobs/messages.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
-import { pollDelaySeconds } from '../../shared/jobs/poll-schedule.js';
+import { pollDelaySeconds, pollScheduleOf, runElapsedSeconds } from '../../shared/jobs/poll-schedule.js';
 import { mapRunState } from '../../shared/jobs/run-state-mapping.js';
 import { settleFailure } from '../job-failure.js';
 import type { JobPorts } from '../job-ports.js';
@@ -30,9 +30,9 @@ export async function pollJob(message: PollMessage, ports: JobPorts, record: Rec
   try {
     const ended = await pollRun(job, job.runId, ports, record);
     if (ended) return;
-    const { POLL_INTERVAL_MIN_SECONDS: min, POLL_INTERVAL_MAX_SECONDS: max } = ports.config;
-    const next = attempt + 1;
-    await ports.queues.sendPoll({ jobId, generation, attempt: next }, pollDelaySeconds(next, min, max));
+    const schedule = pollScheduleOf(ports.config);
+    const wait = pollDelaySeconds(runElapsedSeconds(job, attempt + 1, ports.now(), schedule), schedule);
+    await ports.queues.sendPoll({ jobId, generation, attempt: attempt + 1 }, wait);
   } catch (error) {
     await settleFailure(error, {
       store: ports.store,

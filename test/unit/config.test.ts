@@ -45,19 +45,50 @@ describe('Function: parseConfig()', () => {
 
   it('defaults the liveness thresholds, and refuses a staleness a healthy poll chain could reach', () => {
     expect(parseConfig(base)).toMatchObject({
-      HEARTBEAT_SECONDS: 600,
-      STALE_AFTER_SECONDS: 1800,
+      HEARTBEAT_SECONDS: 1800,
+      STALE_AFTER_SECONDS: 3600,
       MAX_RESCUES: 3,
       SWEEP_MAX_JOBS: 100,
     });
-    // 60 s between polls + 600 s between heartbeats: a job 660 s quiet may still be alive.
-    expect(() => parseConfig({ ...base, STALE_AFTER_SECONDS: '660' })).toThrow(
+    // 180 s between polls + 1800 s between heartbeats: a job 1980 s quiet may still be alive.
+    expect(() => parseConfig({ ...base, STALE_AFTER_SECONDS: '1980' })).toThrow(
       'STALE_AFTER_SECONDS: STALE_AFTER_SECONDS must be greater than POLL_INTERVAL_MAX_SECONDS + HEARTBEAT_SECONDS',
     );
-    expect(parseConfig({ ...base, STALE_AFTER_SECONDS: '661' }).STALE_AFTER_SECONDS).toBe(661);
+    expect(parseConfig({ ...base, STALE_AFTER_SECONDS: '1981' }).STALE_AFTER_SECONDS).toBe(1981);
     expect(() =>
       parseConfig({ ...base, STALE_AFTER_SECONDS: '5', HEARTBEAT_SECONDS: '1', POLL_INTERVAL_MAX_SECONDS: '4' }),
     ).toThrow(ConfigError);
+  });
+
+  it('defaults the poll schedule so that an unchanged poll writes a heartbeat at most once in ten', () => {
+    const config = parseConfig(base);
+    expect(config).toMatchObject({
+      POLL_INTERVAL_MIN_SECONDS: 10,
+      POLL_INTERVAL_MAX_SECONDS: 180,
+      POLL_INTERVAL_FRACTION: 0.15,
+      WORKSPACE_API_BUDGET_RPS: 20,
+    });
+    expect(config.HEARTBEAT_SECONDS).toBeGreaterThanOrEqual(10 * config.POLL_INTERVAL_MAX_SECONDS);
+    // The sweeper's thresholds hold for any POLL_INTERVAL_MAX_SECONDS SQS allows.
+    expect(config.STALE_AFTER_SECONDS).toBeGreaterThan(900 + config.HEARTBEAT_SECONDS);
+  });
+
+  it.each([
+    ['POLL_INTERVAL_FRACTION', '0'],
+    ['POLL_INTERVAL_FRACTION', '1.5'],
+    ['POLL_INTERVAL_FRACTION', 'fast'],
+    ['WORKSPACE_API_BUDGET_RPS', '-1'],
+    ['WORKSPACE_API_BUDGET_RPS', '2.5'],
+    ['WORKSPACE_API_BUDGET_RPS', '100000'],
+  ])('refuses %s=%s, naming the setting', (name, value) => {
+    expect(() => parseConfig({ ...base, [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it('takes a budget of 0 (pacing off) and a fraction up to 1', () => {
+    expect(parseConfig({ ...base, WORKSPACE_API_BUDGET_RPS: '0', POLL_INTERVAL_FRACTION: '1' })).toMatchObject({
+      WORKSPACE_API_BUDGET_RPS: 0,
+      POLL_INTERVAL_FRACTION: 1,
+    });
   });
 
   it('treats a blank fallback token as unset', () => {

@@ -54,7 +54,7 @@ describe('Function: parseStackConfig()', () => {
       subnetIds: [],
       securityGroupIds: [],
       pollIntervalMinSeconds: 10,
-      pollIntervalMaxSeconds: 60,
+      pollIntervalMaxSeconds: 180,
       jobRetentionDays: 30,
       logLevel: 'INFO',
       logRetentionDays: 30,
