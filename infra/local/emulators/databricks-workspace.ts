@@ -94,6 +94,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   status: number;
+  /** When it arrived, by the workspace's clock (ms since the epoch). */
+  at: number;
 }
 
 export interface SubmittedRun {
@@ -366,8 +368,9 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const at = clock();
     const record = (status: number): void => {
-      requests.push({ method, path: parsed.pathname, status });
+      requests.push({ method, path: parsed.pathname, status, at });
     };
     readBody(req)
       .then(async (raw) => {

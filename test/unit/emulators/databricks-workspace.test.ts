@@ -319,7 +319,9 @@ describe('Databricks workspace emulator', () => {
     it('logs method, path and status without the Authorization header', async () => {
       await call('GET', '/api/2.2/jobs/runs/get?run_id=5');
 
-      expect(ws.requests).toEqual([{ method: 'GET', path: '/api/2.2/jobs/runs/get', status: 400 }]);
+      expect(ws.requests).toEqual([
+        { method: 'GET', path: '/api/2.2/jobs/runs/get', status: 400, at: expect.any(Number) },
+      ]);
       expect(JSON.stringify(ws.requests)).not.toContain(TOKEN);
     });
   });
@@ -353,7 +355,9 @@ describe('Databricks workspace emulator', () => {
 
       await expect(call('POST', '/api/2.2/jobs/runs/submit', classicBody())).rejects.toThrow();
       expect(ws.runsCreated).toBe(0);
-      expect(ws.requests).toEqual([{ method: 'POST', path: '/api/2.2/jobs/runs/submit', status: 0 }]);
+      expect(ws.requests).toEqual([
+        { method: 'POST', path: '/api/2.2/jobs/runs/submit', status: 0, at: expect.any(Number) },
+      ]);
     });
 
     it("'reset-after' loses the response of a submit that did create the run; the token retry finds it", async () => {
