@@ -3,6 +3,14 @@
  * getting fresh tokens), read the run, record what changed, and schedule the next poll unless the run has ended.
  * An unchanged poll writes nothing to the table, except the job's heartbeat once it is HEARTBEAT_SECONDS old (the
  * sweeper's sign of life, shared/jobs/liveness.ts). A DELETE that came in before the run existed is acted on here.
+ *
+ * The next poll waits as the schedule says (shared/jobs/poll-schedule.ts), unless the workspace has more live jobs
+ * than its API budget can poll that often: then each poll goes to the job's time slot
+ * (shared/jobs/workspace-pacing.ts), and a poll that arrives outside its slot is sent on to it without calling
+ * Databricks. Costs of an unchanged poll, paced or not: one GetItem, one runs/get, one SQS send, no write (the
+ * heartbeat aside), plus the workspace's live-job list, one Query per container per snapshot (a pacing period, or a
+ * minute; shared/jobs/live-workspace-jobs.ts). A poll sent on to its slot: one GetItem and one SQS send; one sent on
+ * because its wait was longer than SQS's 900 s: one SQS send.
  */
 import type { DatabricksRun } from '../../shared/databricks/types.js';
 import type { Job } from '../../shared/jobs/job.js';
@@ -13,13 +21,26 @@ import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
 import { pollDelaySeconds, pollScheduleOf, runElapsedSeconds } from '../../shared/jobs/poll-schedule.js';
 import { mapRunState } from '../../shared/jobs/run-state-mapping.js';
-import { settleFailure } from '../job-failure.js';
-import type { JobPorts } from '../job-ports.js';
+import {
+  arrival,
+  type JobSlot,
+  type NextPoll,
+  nextPoll,
+  pacingSettingsOf,
+  placeJob,
+  sqsDelaySeconds,
+  stillAhead,
+} from '../../shared/jobs/workspace-pacing.js';
+import { describeError, settleFailure } from '../job-failure.js';
 import type { RecordContext } from '../sqs-batch.js';
+import type { PollPorts } from './poll-ports.js';
 
-export async function pollJob(message: PollMessage, ports: JobPorts, record: RecordContext): Promise<void> {
+export async function pollJob(message: PollMessage, ports: PollPorts, record: RecordContext): Promise<void> {
   const { jobId, generation } = message;
   const attempt = message.attempt ?? 0;
+  const arrivedAtMs = ports.now().getTime();
+  // A wait longer than SQS's 900 s delay arrives early: send it on with the rest, reading nothing.
+  if (stillAhead(arrivedAtMs, message.notBefore)) return sendOn(message, message.notBefore, arrivedAtMs, ports);
   const job = await ports.store.get(jobId);
   if (!job) return record.log.warn('Poll message names no job; dropping it');
   if (job.pollGeneration !== generation) {
@@ -27,12 +48,19 @@ export async function pollJob(message: PollMessage, ports: JobPorts, record: Rec
   }
   if (isTerminalPhase(job.phase)) return;
   if (job.runId === undefined) return record.log.warn('Poll for a job without a run; dropping it');
+  const slot = await workspaceSlot(job, ports, record);
+  const redelays = message.redelays ?? 0;
+  const decision = arrival({ nowMs: arrivedAtMs, notBeforeMs: message.notBefore, redelayed: redelays > 0, slot });
+  if (!decision.poll) return sendOn({ ...message, redelays: redelays + 1 }, decision.untilMs, arrivedAtMs, ports);
+  const schedule = pollScheduleOf(ports.config);
+  const wait = pollDelaySeconds(runElapsedSeconds(job, attempt + 1, new Date(arrivedAtMs), schedule), schedule);
+  const next = nextPoll(arrivedAtMs, wait, slot);
   try {
-    const ended = await pollRun(job, job.runId, ports, record);
+    const ended = await pollRun(job, job.runId, ports, record, heartbeatMaxAgeSeconds(ports, arrivedAtMs, next));
     if (ended) return;
-    const schedule = pollScheduleOf(ports.config);
-    const wait = pollDelaySeconds(runElapsedSeconds(job, attempt + 1, ports.now(), schedule), schedule);
-    await ports.queues.sendPoll({ jobId, generation, attempt: attempt + 1 }, wait);
+    const following = { jobId, generation, attempt: attempt + 1 };
+    if (next.notBeforeMs === undefined) return await ports.queues.sendPoll(following, next.delaySeconds);
+    await sendOn(following, next.notBeforeMs, ports.now().getTime(), ports);
   } catch (error) {
     await settleFailure(error, {
       store: ports.store,
@@ -44,8 +72,47 @@ export async function pollJob(message: PollMessage, ports: JobPorts, record: Rec
   }
 }
 
+/**
+ * How old the heartbeat may be before an unchanged poll writes it: HEARTBEAT_SECONDS, less what a paced wait adds
+ * beyond the longest scheduled one. So a healthy job's heartbeat is never older than HEARTBEAT_SECONDS plus the
+ * longest wait (the bound STALE_AFTER_SECONDS is checked against) or one paced wait, which pacing keeps within
+ * STALE_AFTER_SECONDS (shared/jobs/workspace-pacing.ts, pacingSettingsOf).
+ */
+function heartbeatMaxAgeSeconds(ports: PollPorts, nowMs: number, next: NextPoll): number {
+  const { HEARTBEAT_SECONDS, POLL_INTERVAL_MAX_SECONDS } = ports.config;
+  const waitSeconds = next.notBeforeMs === undefined ? next.delaySeconds : (next.notBeforeMs - nowMs) / 1000;
+  return Math.max(0, HEARTBEAT_SECONDS - Math.max(0, waitSeconds - POLL_INTERVAL_MAX_SECONDS));
+}
+
+/** Sends the poll on, unchanged but for what the caller set, to arrive at `untilMs` (or SQS's longest delay). */
+function sendOn(message: PollMessage, untilMs: number, nowMs: number, ports: PollPorts): Promise<void> {
+  return ports.queues.sendPoll({ ...message, notBefore: untilMs }, sqsDelaySeconds(nowMs, untilMs));
+}
+
+/**
+ * The job's pacing slot, or undefined when its workspace is not paced. A list that cannot be read leaves this poll
+ * unpaced rather than failing it: pacing protects the workspace, it must not stop the job.
+ */
+async function workspaceSlot(job: Job, ports: PollPorts, record: RecordContext): Promise<JobSlot | undefined> {
+  const settings = pacingSettingsOf(ports.config);
+  if (!settings || !ports.liveJobs) return undefined;
+  try {
+    const position = await ports.liveJobs.position(job.databricksHost, job.jobId);
+    return position && placeJob(position, settings);
+  } catch (error) {
+    record.log.warn("Could not read the workspace's live jobs; polling unpaced", { error: describeError(error) });
+    return undefined;
+  }
+}
+
 /** Returns true when the job has ended (or this chain was retired meanwhile) and no further poll is due. */
-async function pollRun(job: Job, runId: number, ports: JobPorts, record: RecordContext): Promise<boolean> {
+async function pollRun(
+  job: Job,
+  runId: number,
+  ports: PollPorts,
+  record: RecordContext,
+  heartbeatMaxAge: number,
+): Promise<boolean> {
   const client = ports.databricks(job.databricksHost, ports.auth(job));
   const run = await client.getRun(runId);
   const observed = observe(run, record);
@@ -61,7 +128,7 @@ async function pollRun(job: Job, runId: number, ports: JobPorts, record: RecordC
       if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
       const now = ports.now();
       const patch = changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, now);
-      return withHeartbeat(current, patch, now, ports.config.HEARTBEAT_SECONDS);
+      return withHeartbeat(current, patch, now, heartbeatMaxAge);
     },
     job,
   );

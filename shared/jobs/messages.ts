@@ -14,11 +14,16 @@ export const submitByIdMessageSchema = z.strictObject({ jobId });
 /**
  * `generation` names the poll chain: a message from an older chain is stale and dropped (see the poll handler).
  * `attempt` counts the polls of this chain, so the schedule can back off without a table write per poll.
+ * `notBefore` (epoch ms) is the time slot pacing gave the poll (shared/jobs/workspace-pacing.ts): a message that
+ * arrives before it waits on, as one whose wait was longer than SQS's 15-minute delay does. `redelays` counts the
+ * times pacing sent the message on without polling. Both are absent from messages of releases without pacing.
  */
 export const pollMessageSchema = z.strictObject({
   jobId,
   generation: z.int().min(1),
   attempt: z.int().min(0).max(1_000_000).default(0),
+  notBefore: z.int().min(0).optional(),
+  redelays: z.int().min(0).max(1_000_000).optional(),
 });
 
 export const cancelMessageSchema = z.strictObject({ jobId });
