@@ -14,13 +14,19 @@ export interface PollCalls {
   databricksCallsPerPoll: number;
   tokenRequestsPerPoll: number;
   sqsSendsPerPoll: number;
+  /** The poll's own reads (its job). */
   dynamoReadsPerPoll: number;
+  /**
+   * The workspace's live-job list (shared/jobs/live-workspace-jobs.ts): one Query per container and workspace per
+   * period or minute, shared by all of that container's polls, so amortised here.
+   */
+  liveListQueriesPerPoll: number;
   dynamoWritesPerPoll: number;
   /** Every DynamoDB and SQS operation the handlers issued in the window, with its count. */
   operations: { dynamodb: Record<string, number>; sqs: Record<string, number> };
 }
 
-const READS = ['GetItem', 'BatchGetItem', 'Query', 'Scan'];
+const READS = ['GetItem', 'BatchGetItem', 'Scan'];
 const WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
 
 export async function measurePollCalls(options: { jobs?: number; rounds?: number } = {}): Promise<PollCalls> {
@@ -51,6 +57,7 @@ export async function measurePollCalls(options: { jobs?: number; rounds?: number
       tokenRequestsPerPoll: (databricksAfter.token - databricksBefore.token) / polls,
       sqsSendsPerPoll: sum('sqs', ['SendMessage', 'SendMessageBatch']) / polls,
       dynamoReadsPerPoll: sum('dynamodb', READS) / polls,
+      liveListQueriesPerPoll: sum('dynamodb', ['Query']) / polls,
       dynamoWritesPerPoll: sum('dynamodb', WRITES) / polls,
       operations,
     };

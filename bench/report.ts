@@ -22,6 +22,8 @@ export interface BenchResults {
     databricksCallsPerPoll: number;
     sqsSendsPerPoll: number;
     dynamoReadsPerPoll: number;
+    /** The workspace's live-job list Query, shared by a container's polls: amortised per poll. */
+    liveListQueriesPerPoll: number;
     dynamoWritesPerPoll: number;
     /** Heartbeat writes per unchanged poll at the longest poll interval: the amortised worst case. */
     heartbeatWritesPerPollAtMaxInterval: number;
@@ -29,6 +31,8 @@ export interface BenchResults {
   tokens: { requestsPer1000Polls: number; tokenLifetimesSpanned: number; maxRefreshesPerBatch: number };
   schedule: { pollsPerJobHour: number; medianDetectionLagS: number; fixed30sPollsPerJobHour: number };
   pacing: { activeJobs: number; budgetRps: number; peakRps: number; everyJobPolled: boolean; maxGapS: number };
+  /** Beyond the issue's scenario: jobs starting and ending during the hour, containers' lists as old as they get. */
+  pacingWithChurn: { peakRps: number; peakRps10s: number; meanRps: number; everyJobPolled: boolean };
   throughput: { jobs: number; jobsPerS: number; perJob: Record<string, number> };
 }
 
@@ -38,6 +42,8 @@ export interface Row {
   value: string;
   target: string;
   met: boolean | undefined;
+  /** A check beyond the issue's targets: shown with its verdict, not counted among the targets. */
+  extra?: boolean;
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
@@ -102,10 +108,10 @@ export function rowsFor(r: BenchResults): Row[] {
     },
     {
       area: 'warm poll',
-      measure: 'DynamoDB reads per unchanged poll',
-      value: num(p.dynamoReadsPerPoll, 3),
-      target: '<= 1',
-      met: p.dynamoReadsPerPoll <= 1,
+      measure: "DynamoDB reads per unchanged poll (+ the workspace's live-job list Query, amortised)",
+      value: `${num(p.dynamoReadsPerPoll, 3)} (+ ${num(p.liveListQueriesPerPoll, 4)})`,
+      target: '<= 1 (+ one list Query per container-minute)',
+      met: p.dynamoReadsPerPoll <= 1 && p.liveListQueriesPerPoll < 0.01,
     },
     {
       area: 'warm poll',
@@ -157,6 +163,15 @@ export function rowsFor(r: BenchResults): Row[] {
     target: `<= ${w.budgetRps} req/s, every job polled`,
     met: w.peakRps <= w.budgetRps && w.everyJobPolled,
   });
+  const c = r.pacingWithChurn;
+  rows.push({
+    area: 'pacing',
+    measure: 'the same with jobs starting and ending during the hour (beyond the issue: new jobs share seconds)',
+    value: `${num(c.peakRps, 1)} req/s busiest second, ${num(c.peakRps10s, 1)} over 10 s, mean ${num(c.meanRps, 1)}`,
+    target: `<= ${w.budgetRps} req/s`,
+    met: c.peakRps <= w.budgetRps && c.everyJobPolled,
+    extra: true,
+  });
   const tp = r.throughput;
   const perJob = Object.entries(tp.perJob)
     .map(([k, v]) => `${k} ${num(v)}`)
@@ -172,12 +187,24 @@ export function rowsFor(r: BenchResults): Row[] {
 }
 
 export function markdownTable(rows: readonly Row[]): string {
-  const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : 'NOT MET');
+  const verdict = (row: Row) =>
+    `${row.met === undefined ? '' : row.met ? 'met' : 'NOT MET'}${row.extra && row.met !== undefined ? ' (extra)' : ''}`;
   const lines = ['| area | measure | value | target | |', '|---|---|---|---|---|'];
   for (const row of rows) {
-    lines.push(`| ${row.area} | ${row.measure} | ${row.value} | ${row.target} | ${verdict(row.met)} |`);
+    lines.push(`| ${row.area} | ${row.measure} | ${row.value} | ${row.target} | ${verdict(row)} |`);
   }
   return lines.join('\n');
+}
+
+/** One line on the targets: the issue's, then the extra checks. */
+export function verdictLine(rows: readonly Row[]): string {
+  const missed = rows.filter((row) => row.met === false && !row.extra).length;
+  const extrasMissed = rows.filter((row) => row.met === false && row.extra).length;
+  const extras = rows.filter((row) => row.extra && row.met !== undefined).length;
+  return (
+    `Issue #7 targets: ${missed === 0 ? 'all met' : `${missed} NOT MET`}. ` +
+    `Extra checks: ${extras - extrasMissed} of ${extras} met.`
+  );
 }
 
 /** The issue's JSON summary: exactly its keys, in its order. */
@@ -188,7 +215,7 @@ export function summaryJson(r: BenchResults): string {
       { bundleBytes: f.bundleBytes, initMs: f.initMs, peakRssMb: f.peakRssMb },
     ]),
   );
-  const { heartbeatWritesPerPollAtMaxInterval: _, ...poll } = r.poll;
+  const { heartbeatWritesPerPollAtMaxInterval: _, liveListQueriesPerPoll: __, ...poll } = r.poll;
   return JSON.stringify({
     functions,
     sdkReference: r.sdkReference,

@@ -1,6 +1,6 @@
 /** The benchmark's verdicts: a target is met exactly when the number is within it, and the JSON has the issue's keys. */
 import { describe, expect, it } from 'vitest';
-import { type BenchResults, markdownTable, rowsFor, summaryJson } from '../../../bench/report.js';
+import { type BenchResults, markdownTable, rowsFor, summaryJson, verdictLine } from '../../../bench/report.js';
 
 function results(overrides: Partial<BenchResults> = {}): BenchResults {
   return {
@@ -22,12 +22,14 @@ function results(overrides: Partial<BenchResults> = {}): BenchResults {
       databricksCallsPerPoll: 1,
       sqsSendsPerPoll: 1,
       dynamoReadsPerPoll: 1,
+      liveListQueriesPerPoll: 0.001,
       dynamoWritesPerPoll: 0,
       heartbeatWritesPerPollAtMaxInterval: 0.1,
     },
     tokens: { requestsPer1000Polls: 6, tokenLifetimesSpanned: 6, maxRefreshesPerBatch: 1 },
     schedule: { pollsPerJobHour: 40, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 },
     pacing: { activeJobs: 10_000, budgetRps: 20, peakRps: 16, everyJobPolled: true, maxGapS: 700 },
+    pacingWithChurn: { peakRps: 18, peakRps10s: 17, meanRps: 16, everyJobPolled: true },
     throughput: { jobs: 1000, jobsPerS: 25, perJob: { dynamodb: 8 } },
     ...overrides,
   };
@@ -106,5 +108,15 @@ describe('Function: markdownTable', () => {
     const table = markdownTable(rows);
     expect(table.split('\n')).toHaveLength(rows.length + 2);
     expect(table).toMatch(/polls per job-hour.*\| NOT MET \|/);
+  });
+});
+
+describe('Function: verdictLine', () => {
+  it('counts the issue targets apart from the extra checks', () => {
+    expect(verdictLine(rowsFor(results()))).toBe('Issue #7 targets: all met. Extra checks: 1 of 1 met.');
+    const churny = results({ pacingWithChurn: { peakRps: 35, peakRps10s: 25, meanRps: 16, everyJobPolled: true } });
+    expect(verdictLine(rowsFor(churny))).toBe('Issue #7 targets: all met. Extra checks: 0 of 1 met.');
+    const slow = results({ schedule: { pollsPerJobHour: 61, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 } });
+    expect(verdictLine(rowsFor(slow))).toBe('Issue #7 targets: 1 NOT MET. Extra checks: 1 of 1 met.');
   });
 });

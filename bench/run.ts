@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: every measurement of issue #7 in one run. Builds each function's bundle and the SDK reference,
+ * measures cold starts, memory and warm polls in fresh Node 22 processes, counts what a poll costs at the wire,
+ * token requests, throughput, and simulates the poll schedule and workspace pacing on a virtual clock. Prints a
+ * table with each target and whether it is met, writes the same to bench/results.md, and prints one JSON object as
+ * its last line. Parts that start a local stack run in processes of their own (bench/run-script.ts).
+ *
+ * Exit code: 0 when it measured everything (targets met or not: the table says), 1 when a measurement failed.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { FUNCTION_MEMORY_MB } from '../infra/function-memory.js';
+import type { ColdStartResult } from './cold-start.js';
+import type { PollCalls } from './poll-calls.js';
+import { type BenchResults, markdownTable, rowsFor, summaryJson, verdictLine } from './report.js';
+import { runScript } from './run-script.js';
+import { simulatePacing } from './simulate-pacing.js';
+import { simulateSchedule } from './simulate-schedule.js';
+import type { Throughput } from './throughput.js';
+import type { TokenSharing } from './token-sharing.js';
+
+const RESULTS_FILE = fileURLToPath(new URL('./results.md', import.meta.url));
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function timed<T>(label: string, run: () => Promise<T> | T): Promise<T> {
+  const started = Date.now();
+  log(`${label}...`);
+  const result = await run();
+  log(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const cold = await timed('bundles, cold starts, memory, warm polls (Node 22)', () =>
+    runScript<ColdStartResult>('./cold-start.ts', 300_000),
+  );
+  const calls = await timed('calls per unchanged poll', () => runScript<PollCalls>('./poll-calls.ts'));
+  const tokens = await timed('token sharing', () => runScript<TokenSharing>('./token-sharing.ts'));
+  const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 300_000));
+  const schedule = await timed('poll schedule simulation', () => simulateSchedule());
+  const pacing = await timed('workspace pacing simulation', () => simulatePacing());
+  const churn = await timed('workspace pacing simulation, with churn', () => simulatePacing({ churn: true }));
+
+  const warm = cold.warmPolls;
+  if (!warm || cold.sdkReference.pollP50Ms === null) throw new Error('the warm poll measurement did not run');
+  const results: BenchResults = {
+    functions: Object.fromEntries(
+      Object.entries(cold.functions).map(([name, f]) => [
+        name,
+        {
+          bundleBytes: f.bundleBytes,
+          lazyBytes: f.lazyBytes,
+          initMs: f.initMs,
+          firstInvokeMs: f.firstInvokeMs,
+          peakRssMb: f.peakRssMb,
+          memorySizeMb: FUNCTION_MEMORY_MB[name as keyof typeof FUNCTION_MEMORY_MB],
+        },
+      ]),
+    ),
+    sdkReference: {
+      bundleBytes: cold.sdkReference.bundleBytes,
+      initMs: cold.sdkReference.initMs,
+      pollP50Ms: cold.sdkReference.pollP50Ms,
+    },
+    poll: {
+      p50Ms: warm.ours.p50Ms,
+      floorP50Ms: warm.floor.p50Ms,
+      ratio: Math.round((warm.ours.p50Ms / warm.floor.p50Ms) * 100) / 100,
+      databricksCallsPerPoll: calls.databricksCallsPerPoll,
+      sqsSendsPerPoll: calls.sqsSendsPerPoll,
+      dynamoReadsPerPoll: calls.dynamoReadsPerPoll,
+      liveListQueriesPerPoll: calls.liveListQueriesPerPoll,
+      dynamoWritesPerPoll: calls.dynamoWritesPerPoll,
+      heartbeatWritesPerPollAtMaxInterval: schedule.writesPerUnchangedPoll,
+    },
+    tokens,
+    schedule: {
+      pollsPerJobHour: schedule.pollsPerJobHour,
+      medianDetectionLagS: schedule.medianDetectionLagS,
+      fixed30sPollsPerJobHour: schedule.fixed30s.pollsPerJobHour,
+    },
+    pacing: {
+      activeJobs: pacing.activeJobs,
+      budgetRps: pacing.budgetRps,
+      peakRps: pacing.peakRps,
+      everyJobPolled: pacing.everyJobPolled,
+      maxGapS: pacing.maxGapBetweenPollsS,
+    },
+    pacingWithChurn: {
+      peakRps: churn.peakRps,
+      peakRps10s: churn.peakRps10s,
+      meanRps: churn.meanRps,
+      everyJobPolled: churn.everyJobPolled,
+    },
+    throughput: { jobs: throughput.jobs, jobsPerS: throughput.jobsPerS, perJob: throughput.perJob },
+  };
+
+  const rows = rowsFor(results);
+  const table = markdownTable(rows);
+  const verdict = verdictLine(rows);
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}; bench driver on Node ${process.versions.node}`;
+  const markdown = [
+    '# Benchmark results',
+    '',
+    `\`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${machine}; functions measured on Node 22) ` +
+      `in ${seconds} s. ${verdict}`,
+    '',
+    table,
+    '',
+    'Details:',
+    '',
+    '```json',
+    JSON.stringify({ coldStart: cold, pollCalls: calls, tokens, throughput, schedule, pacing, churn }, null, 2),
+    '```',
+    '',
+  ].join('\n');
+  writeFileSync(RESULTS_FILE, markdown);
+  process.stdout.write(`\n${table}\n\n${verdict} `);
+  process.stdout.write(`Written to bench/results.md (${seconds} s).\n`);
+  process.stdout.write(`${summaryJson(results)}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
