@@ -3,25 +3,20 @@
  * that starts a local stack needs its own process: the handlers read their configuration once per process, as a
  * Lambda container does.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '../test/support/run-process.js';
 
+const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
 export async function runScript<T>(script: string, timeoutMs = 240_000): Promise<T> {
   const path = fileURLToPath(new URL(script, import.meta.url));
-  const child = spawn(process.execPath, [TSX, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const { code, stdout, stderr } = await runProcess(process.execPath, [TSX, path], {
+    cwd: PROJECT_ROOT,
+    env,
+    timeoutMs,
   });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearTimeout(timer);
   const last = stdout.trim().split('\n').at(-1) ?? '';
   if (code !== 0 || !last.startsWith('{')) {
     throw new Error(`${script} failed (exit ${code}):\n${stderr.slice(-2000)}${stdout.slice(-1000)}`);

@@ -1,6 +1,7 @@
 /**
  * Runs a program to completion and captures what it printed, for tests of command-line entry points (the CLI,
- * the Python Flyte example). A hung program is killed after `timeoutMs`.
+ * the Python Flyte example) and the benchmark's parts (bench/run-script.ts). A hung program is killed after
+ * `timeoutMs`.
  */
 import { spawn } from 'node:child_process';
 

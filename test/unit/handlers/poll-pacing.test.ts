@@ -8,8 +8,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DatabricksJobs } from '../../../functions/job-ports.js';
 import { pollJob } from '../../../functions/poll/poll-job.js';
 import { createPollPorts, type PollPorts } from '../../../functions/poll/poll-ports.js';
-import type { RecordContext } from '../../../functions/sqs-batch.js';
-import type { AuthStrategy } from '../../../shared/auth/auth-strategy.js';
 import { parseConfig } from '../../../shared/config.js';
 import type { DatabricksRun } from '../../../shared/databricks/types.js';
 import type { Job } from '../../../shared/jobs/job.js';
@@ -18,26 +16,16 @@ import { LiveWorkspaceJobs, rankIn } from '../../../shared/jobs/live-workspace-j
 import { liveShardFor } from '../../../shared/jobs/liveness.js';
 import type { PollMessage } from '../../../shared/jobs/messages.js';
 import { jobSlot, nextSlotStartMs, paceFor, pacingSettingsOf } from '../../../shared/jobs/workspace-pacing.js';
-import { createLogger } from '../../../shared/logger.js';
 import { BASE_ENV, useDynalite } from '../../support/dynalite.js';
+import { quietRecord, unusedAuth } from '../../support/handler-fakes.js';
 import { jobFixture } from '../../support/job-fixture.js';
 
 const db = useDynalite();
 /** A whole second, aligned to the 5 s period four jobs get at 1 request a second. */
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const HOST = 'https://dbc-1.cloud.databricks.com';
-const record: RecordContext = {
-  messageId: 'm',
-  receiveCount: 1,
-  isLastAttempt: false,
-  log: createLogger({ logLevel: 'SILENT' }),
-};
-const auth: AuthStrategy = {
-  authType: 'pat',
-  getBearerToken: async () => 'unused',
-  invalidate: () => undefined,
-  describe: () => 'test',
-};
+const record = quietRecord;
+const auth = unusedAuth;
 const run: DatabricksRun = { run_id: 7, state: { life_cycle_state: 'RUNNING', state_message: 'In run' } };
 
 let store: DynamoDbJobStore;

@@ -6,8 +6,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DatabricksJobs, JobPorts } from '../../../functions/job-ports.js';
 import { pollJob } from '../../../functions/poll/poll-job.js';
-import type { RecordContext } from '../../../functions/sqs-batch.js';
-import type { AuthStrategy } from '../../../shared/auth/auth-strategy.js';
 import { parseConfig } from '../../../shared/config.js';
 import type { DatabricksRun } from '../../../shared/databricks/types.js';
 import { acceptJob } from '../../../shared/jobs/accept-job.js';
@@ -15,24 +13,14 @@ import type { Job } from '../../../shared/jobs/job.js';
 import { DynamoDbJobStore } from '../../../shared/jobs/job-store.js';
 import { liveShardFor } from '../../../shared/jobs/liveness.js';
 import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
-import { createLogger } from '../../../shared/logger.js';
 import { BASE_ENV, useDynalite } from '../../support/dynalite.js';
+import { quietRecord, unusedAuth } from '../../support/handler-fakes.js';
 
 const db = useDynalite();
 const T0 = new Date('2026-03-01T00:00:00.000Z');
 const seconds = (n: number) => new Date(T0.getTime() + n * 1000);
-const record: RecordContext = {
-  messageId: 'm',
-  receiveCount: 1,
-  isLastAttempt: false,
-  log: createLogger({ logLevel: 'SILENT' }),
-};
-const auth: AuthStrategy = {
-  authType: 'pat',
-  getBearerToken: async () => 'unused',
-  invalidate: () => undefined,
-  describe: () => 'test',
-};
+const record = quietRecord;
+const auth = unusedAuth;
 
 let store: DynamoDbJobStore;
 let clock: Date;
