@@ -46,6 +46,9 @@ export function functionEnvironment(
       config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),
     POLL_INTERVAL_MAX_SECONDS: String(config.pollIntervalMaxSeconds),
+    POLL_INTERVAL_FRACTION: String(config.pollIntervalFraction),
+    // Read by the poll function, which paces a busy workspace's polls.
+    WORKSPACE_API_BUDGET_RPS: String(config.workspaceApiBudgetRps),
     // Must equal the queues' redrive maxReceiveCount: both come from the one context value.
     MAX_RECEIVE_COUNT: String(config.maxReceiveCount),
     JOB_RETENTION_DAYS: String(config.jobRetentionDays),

@@ -81,6 +81,10 @@ export interface StackConfig {
   securityGroupIds: string[];
   pollIntervalMinSeconds: number;
   pollIntervalMaxSeconds: number;
+  /** → POLL_INTERVAL_FRACTION: the wait between polls as a fraction of the run's age, within the bounds. */
+  pollIntervalFraction: number;
+  /** → WORKSPACE_API_BUDGET_RPS: Jobs API requests a second one workspace's polls may cause; 0 turns pacing off. */
+  workspaceApiBudgetRps: number;
   jobRetentionDays: number;
   logLevel: LogLevel;
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
@@ -135,6 +139,8 @@ export const CONTEXT_KEYS = [
   'securityGroupIds',
   'pollIntervalMinSeconds',
   'pollIntervalMaxSeconds',
+  'pollIntervalFraction',
+  'workspaceApiBudgetRps',
   'jobRetentionDays',
   'logLevel',
   'logRetentionDays',
@@ -233,6 +239,17 @@ function integer(get: Lookup, key: ContextKey, fallback: number, min: number, ma
   const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new StackConfigError(key, `must be an integer from ${min} to ${max} (got ${shown(raw)})`);
+  }
+  return value;
+}
+
+/** A number above 0 and at most 1. */
+function fraction(get: Lookup, key: ContextKey, fallback: number): number {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw new StackConfigError(key, `must be a number above 0 and at most 1 (got ${shown(raw)})`);
   }
   return value;
 }
@@ -490,6 +507,9 @@ export function parseStackConfig(get: Lookup): StackConfig {
     securityGroupIds,
     pollIntervalMinSeconds,
     pollIntervalMaxSeconds,
+    pollIntervalFraction: fraction(get, 'pollIntervalFraction', DEFAULT_POLL_SCHEDULE.fraction),
+    // Databricks sets per-workspace Jobs API limits; the default leaves room under the commonly documented ones.
+    workspaceApiBudgetRps: integer(get, 'workspaceApiBudgetRps', 20, 0, 10_000),
     jobRetentionDays: integer(get, 'jobRetentionDays', 30, 1, 3650),
     logLevel: oneOf(get, 'logLevel', LOG_LEVELS, 'INFO'),
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, 30),

@@ -108,3 +108,17 @@ describe('Function: assertEnvironmentFits()', () => {
     expect(() => assertEnvironmentFits('CancelFunction', env)).toThrow(/^CDK context 'databricksClientId' is too/);
   });
 });
+
+describe('Function: functionEnvironment() poll settings', () => {
+  it('passes the poll schedule and the workspace budget from context', () => {
+    const env = functionEnvironment(configOf({ pollIntervalFraction: 0.25, workspaceApiBudgetRps: 50 }), NAMES, {
+      callsDatabricks: true,
+    });
+    expect(env).toMatchObject({
+      POLL_INTERVAL_MIN_SECONDS: '10',
+      POLL_INTERVAL_MAX_SECONDS: '180',
+      POLL_INTERVAL_FRACTION: '0.25',
+      WORKSPACE_API_BUDGET_RPS: '50',
+    });
+  });
+});

@@ -55,6 +55,8 @@ describe('Function: parseStackConfig()', () => {
       securityGroupIds: [],
       pollIntervalMinSeconds: 10,
       pollIntervalMaxSeconds: 180,
+      pollIntervalFraction: 0.15,
+      workspaceApiBudgetRps: 20,
       jobRetentionDays: 30,
       logLevel: 'INFO',
       logRetentionDays: 30,
@@ -217,6 +219,9 @@ describe('Function: parseStackConfig()', () => {
       /must not exceed/,
     ],
     ['a poll interval beyond SQS delay', { pollIntervalMaxSeconds: 901 }, 'pollIntervalMaxSeconds', /0 to 900/],
+    ['a poll fraction of 0', { pollIntervalFraction: 0 }, 'pollIntervalFraction', /above 0 and at most 1/],
+    ['a poll fraction above 1', { pollIntervalFraction: '1.5' }, 'pollIntervalFraction', /above 0 and at most 1/],
+    ['a negative workspace budget', { workspaceApiBudgetRps: -1 }, 'workspaceApiBudgetRps', /0 to 10000/],
     ['a malformed topic ARN', { alarmTopicArn: 'ops-alarms' }, 'alarmTopicArn', /SNS topic ARN/],
     ['a malformed email', { alarmEmail: 'ops' }, 'alarmEmail', /email address/],
     [
