@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import { anonymousIdentity, scheduledEvent } from '../infra/local/lambda-runtime/event-shapes.js';
 import type { CancelMessage, PollMessage, SubmitMessage } from '../shared/jobs/messages.js';
 
 export const BENCH_ACCOUNT_ID = '123456789012';
@@ -113,20 +114,11 @@ export function getJobEvent(
       requestTimeEpoch: now.getTime(),
       requestId: randomUUID(),
       identity: {
+        ...anonymousIdentity('127.0.0.1', headers['User-Agent'] ?? null),
         accessKey: caller.accessKey,
         accountId,
-        apiKey: null,
-        apiKeyId: null,
         caller: caller.userArn,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
         user: caller.userArn,
-        userAgent: headers['User-Agent'] ?? null,
         userArn: caller.userArn,
       },
       domainName: headers.Host ?? '',
@@ -139,17 +131,6 @@ export function getJobEvent(
 }
 
 /** What the sweeper's EventBridge schedule rule sends. */
-export function scheduledEvent(ruleName: string, source: EventSource, now = new Date()): ScheduledEvent {
-  const accountId = source.accountId ?? BENCH_ACCOUNT_ID;
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: accountId,
-    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: source.region,
-    resources: [`arn:aws:events:${source.region}:${accountId}:rule/${ruleName}`],
-    detail: {},
-  };
+export function sweepEvent(ruleName: string, source: EventSource, now = new Date()): ScheduledEvent {
+  return scheduledEvent({ ruleName, region: source.region, accountId: source.accountId ?? BENCH_ACCOUNT_ID, now });
 }

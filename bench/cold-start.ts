@@ -33,9 +33,9 @@ import {
   type EventSource,
   getJobEvent,
   pollMessage,
-  scheduledEvent,
   sqsEvent,
   submitMessage,
+  sweepEvent,
 } from './bench-events.js';
 import { acceptFreshJobs, benchStackOptions, readJobs, rearmCancel, seedRunningJobs } from './bench-jobs.js';
 import { max, median, round2 } from './bench-stats.js';
@@ -126,7 +126,7 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
         await rearmCancel(stack, cancelJobs);
         return sqsEvent(cancelJobs.map(cancelMessage), 'flyte-databricks-cancel', source);
       },
-      sweep: async () => scheduledEvent('flyte-databricks-sweep-schedule', source),
+      sweep: async () => sweepEvent('flyte-databricks-sweep-schedule', source),
       reference: pollBatch,
       floor: pollBatch,
     };

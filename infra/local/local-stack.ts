@@ -6,7 +6,7 @@
  * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
  */
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ import { feedEmulatorFaults } from './faults/emulator-faults.js';
 import type { FaultPlan } from './faults/fault-plan.js';
 import { createJobsTable } from './jobs-table.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
+import { scheduledEvent } from './lambda-runtime/event-shapes.js';
 import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
 import { invokeHandler } from './lambda-runtime/invoke-handler.js';
 import { createLambdaContext } from './lambda-runtime/lambda-context.js';
@@ -361,17 +362,7 @@ function startSweepSchedule(
   let timer: NodeJS.Timeout | undefined;
   const schedule = () => {
     timer = setTimeout(() => {
-      const event: ScheduledEvent = {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: ACCOUNT_ID,
-        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: REGION,
-        resources: [`arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/${functionName}-schedule`],
-        detail: {},
-      };
+      const event = scheduledEvent({ ruleName: `${functionName}-schedule`, region: REGION, accountId: ACCOUNT_ID });
       const context = createLambdaContext({ functionName, timeoutMs, region: REGION, accountId: ACCOUNT_ID });
       // A failed sweep has logged why; the next one tries again, as on AWS.
       running = invokeHandler(handler, event, context, timeoutMs).finally(() => {

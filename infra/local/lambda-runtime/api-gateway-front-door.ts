@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { anonymousIdentity } from './event-shapes.js';
 import { invokeHandler } from './invoke-handler.js';
 import { createLambdaContext, DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from './lambda-context.js';
 
@@ -478,21 +479,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       if (!has('x-amzn-trace-id')) setHeader('X-Amzn-Trace-Id', traceId());
 
       const identity: APIGatewayEventIdentity = {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp,
-        user: null,
-        userAgent: req.headers['user-agent'] ?? null,
-        userArn: null,
+        ...anonymousIdentity(sourceIp, req.headers['user-agent'] ?? null),
         ...(options.identity ? await options.identity(req, body) : undefined),
       };
 

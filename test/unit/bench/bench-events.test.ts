@@ -7,9 +7,9 @@ import {
   cancelMessage,
   getJobEvent,
   pollMessage,
-  scheduledEvent,
   sqsEvent,
   submitMessage,
+  sweepEvent,
 } from '../../../bench/bench-events.js';
 import { benchJobRequest, benchStackOptions } from '../../../bench/bench-jobs.js';
 import { callerOf } from '../../../functions/api/caller-namespaces.js';
@@ -68,9 +68,9 @@ describe('Function: getJobEvent()', () => {
   });
 });
 
-describe('Function: scheduledEvent()', () => {
+describe('Function: sweepEvent()', () => {
   it('is what an EventBridge schedule rule sends', () => {
-    const event = scheduledEvent('sweep-schedule', source, new Date('2026-01-02T03:04:05.678Z'));
+    const event = sweepEvent('sweep-schedule', source, new Date('2026-01-02T03:04:05.678Z'));
     expect(event).toMatchObject({
       'detail-type': 'Scheduled Event',
       source: 'aws.events',
