@@ -37,7 +37,11 @@ function workspace(host) {
   return client;
 }
 
-/** The same schedule as shared/jobs/poll-schedule.ts: grows by 1.5 per attempt within the configured bounds. */
+/**
+ * A delay that grows by 1.5 per attempt within the configured bounds, as a hand-written connector would. Ours grows
+ * with the run's age (shared/jobs/poll-schedule.ts); the value does not change what one poll costs, which is what
+ * the reference is measured for.
+ */
 function delaySeconds(attempt) {
   const min = Number(process.env.POLL_INTERVAL_MIN_SECONDS ?? 10);
   const max = Number(process.env.POLL_INTERVAL_MAX_SECONDS ?? 60);
