@@ -1,17 +1,18 @@
 /**
- * The real jobs the benchmark's invocations work on, seeded through the local stack, and what the stack must be
- * started with for them (benchStackOptions). Children get queues of their own ("sink" queues): what they send must
+ * The real jobs the benchmark works on, made through the local stack's signed front door (or, for submit's cold
+ * starts, accepted straight into the table), and what the stack must be started with for them (benchStackOptions). Children get queues of their own ("sink" queues): what they send must
  * not feed the stack's in-process consumers, which would then race the measured process for the same jobs.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { LocalStack, LocalStackOptions } from '../infra/local/local-stack.js';
-import { JobsApiClient, unwrap } from '../shared/client/jobs-api-client.js';
+import { isApiError, JobsApiClient, unwrap } from '../shared/client/jobs-api-client.js';
 import { parseConfig } from '../shared/config.js';
 import { acceptJob } from '../shared/jobs/accept-job.js';
-import type { Job } from '../shared/jobs/job.js';
+import type { Job, JobView } from '../shared/jobs/job.js';
 import { DynamoDbJobStore } from '../shared/jobs/job-store.js';
 import { mutateJob } from '../shared/jobs/mutate-job.js';
+import type { Phase } from '../shared/jobs/phase.js';
 import { type SubmitRequest, submitRequestSchema } from '../shared/jobs/submit-request.js';
 
 /** The tenant of every benchmark job: it has no secret of its own, so the connector's OAuth client is used. */
@@ -53,10 +54,15 @@ export function assertBenchStack(stack: LocalStack): void {
   }
 }
 
+/** A client of the stack's front door, signing with the caller key pair the stack generated. */
+export function benchApiClient(stack: LocalStack): JobsApiClient {
+  return new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
+}
+
 /** A job request like examples/jobs/pat.json, with an execution id of its own. */
-export function benchJobRequest(executionId: string): SubmitRequest {
+export function benchJobRequest(executionId: string, namespace = BENCH_NAMESPACE): SubmitRequest {
   return submitRequestSchema.parse({
-    namespace: BENCH_NAMESPACE,
+    namespace,
     executionId,
     task: {
       databricksConf: {
@@ -101,7 +107,7 @@ export async function seedRunningJobs(
   label: string,
   timeoutMs = 30_000,
 ): Promise<Job[]> {
-  const client = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
+  const client = benchApiClient(stack);
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     ids.push(unwrap(await client.submit(benchJobRequest(`bench-${label}-${i}-${randomUUID()}`))).jobId);
@@ -160,4 +166,50 @@ export async function createSinkQueues(stack: LocalStack, sqsEndpoint: string): 
     urls[variable] = url.toString();
   }
   return urls;
+}
+
+/** POSTs `count` jobs, `concurrency` at a time; returns their ids in order. */
+export async function submitJobs(
+  api: JobsApiClient,
+  namespace: string,
+  prefix: string,
+  count: number,
+  concurrency = 16,
+): Promise<string[]> {
+  const ids: string[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const { status, body } = await api.submit(benchJobRequest(`${prefix}-${i}`, namespace));
+      if (isApiError(body)) throw new Error(`POST /v1/jobs answered ${status}: ${body.error.message}`);
+      ids[i] = body.jobId;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return ids;
+}
+
+/** Waits until every job is in one of `phases`, reading each through the API; throws after `timeoutMs`. */
+export async function waitForPhases(
+  api: JobsApiClient,
+  jobIds: readonly string[],
+  phases: readonly Phase[],
+  timeoutMs = 60_000,
+): Promise<JobView[]> {
+  const deadline = Date.now() + timeoutMs;
+  const done = new Map<string, JobView>();
+  while (done.size < jobIds.length) {
+    for (const jobId of jobIds) {
+      if (done.has(jobId)) continue;
+      const { body } = await api.get(jobId);
+      if (isApiError(body)) throw new Error(`GET ${jobId}: ${body.error.message}`);
+      if (phases.includes(body.phase)) done.set(jobId, body);
+    }
+    if (done.size === jobIds.length) break;
+    if (Date.now() > deadline) {
+      throw new Error(`${jobIds.length - done.size} of ${jobIds.length} jobs did not reach ${phases.join('/')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return jobIds.map((id) => done.get(id) as JobView);
 }

@@ -11,7 +11,7 @@ import { toSqsRecord } from '../infra/local/lambda-runtime/sqs-event-source.js';
 import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
 import { seedOAuthM2M } from '../infra/local/tenants.js';
 import { DynamoDbJobStore } from '../shared/jobs/job-store.js';
-import { benchApiClient, submitJobs, waitForPhases } from './seed-jobs.js';
+import { benchApiClient, submitJobs, waitForPhases } from './bench-jobs.js';
 
 /** SQS's longest delay: the stack's own poll chains do not come back while a measurement runs. */
 const PARKED_POLL_SECONDS = 900;

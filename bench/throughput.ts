@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
 import { seedOAuthM2M } from '../infra/local/tenants.js';
+import { benchApiClient, submitJobs } from './bench-jobs.js';
 import { databricksCounts } from './poll-bench-stack.js';
-import { benchApiClient, submitJobs } from './seed-jobs.js';
 
 export interface Throughput {
   jobs: number;
