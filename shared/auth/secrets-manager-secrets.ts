@@ -7,6 +7,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthConfigError } from '../errors.js';
+import { ReadThroughCache } from '../read-through-cache.js';
 import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
 
 const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException']);
@@ -16,13 +17,14 @@ export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<S
 
 export class SecretsManagerSecrets implements NamespaceSecrets {
   readonly kind = 'Secrets Manager';
-  private readonly cache = new Map<string, { values: SecretValues | undefined; expiresAt: number }>();
-  private readonly inFlight = new Map<string, Promise<SecretValues | undefined>>();
+  private readonly cache: ReadThroughCache<SecretValues | undefined>;
 
   constructor(
     private readonly client: SecretsManagerClientSource,
     private readonly options: { nameTemplate: string; cacheMs: number; now?: () => number },
-  ) {}
+  ) {
+    this.cache = new ReadThroughCache({ ttlMs: options.cacheMs, now: options.now });
+  }
 
   secretId(namespace: string, name: string): string {
     return this.options.nameTemplate.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
@@ -41,30 +43,12 @@ export class SecretsManagerSecrets implements NamespaceSecrets {
   }
 
   /** A secret by its full id (name or ARN), such as the connector-wide fallback PAT. */
-  async readById(secretId: string): Promise<SecretValues | undefined> {
-    const now = (this.options.now ?? Date.now)();
-    const hit = this.cache.get(secretId);
-    if (hit && hit.expiresAt > now) return hit.values;
-    const pending = this.inFlight.get(secretId);
-    if (pending) return pending;
-    const fetching = this.fetch(secretId)
-      .then((values) => {
-        // Not cached when invalidated meanwhile: the caller that invalidated wants a fresh read.
-        if (this.inFlight.get(secretId) === fetching && this.options.cacheMs > 0) {
-          this.cache.set(secretId, { values, expiresAt: now + this.options.cacheMs });
-        }
-        return values;
-      })
-      .finally(() => {
-        if (this.inFlight.get(secretId) === fetching) this.inFlight.delete(secretId);
-      });
-    this.inFlight.set(secretId, fetching);
-    return fetching;
+  readById(secretId: string): Promise<SecretValues | undefined> {
+    return this.cache.get(secretId, () => this.fetch(secretId));
   }
 
   invalidateId(secretId: string): void {
-    this.cache.delete(secretId);
-    this.inFlight.delete(secretId);
+    this.cache.evict(secretId);
   }
 
   private async fetch(secretId: string): Promise<SecretValues | undefined> {

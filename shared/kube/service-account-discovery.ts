@@ -5,6 +5,7 @@
  * token evicts the namespace, so a changed annotation is picked up on the retry.
  */
 import { AuthConfigError } from '../errors.js';
+import { ReadThroughCache } from '../read-through-cache.js';
 import type { DatabricksServiceAccount, KubernetesPort } from './kubernetes-port.js';
 
 export interface ServiceAccountDiscoveryOptions {
@@ -13,39 +14,23 @@ export interface ServiceAccountDiscoveryOptions {
 }
 
 export class ServiceAccountDiscovery {
-  private readonly cache = new Map<string, { value: DatabricksServiceAccount | undefined; expiresAt: number }>();
-  private readonly inFlight = new Map<string, Promise<DatabricksServiceAccount | undefined>>();
+  private readonly cache: ReadThroughCache<DatabricksServiceAccount | undefined>;
 
   constructor(
     private readonly port: KubernetesPort,
-    private readonly options: ServiceAccountDiscoveryOptions,
-  ) {}
+    options: ServiceAccountDiscoveryOptions,
+  ) {
+    this.cache = new ReadThroughCache({ ttlMs: options.ttlMs, now: options.now });
+  }
 
   /** The namespace's Databricks-enabled ServiceAccount; undefined when there is none (Model 1 applies). */
   discover(namespace: string): Promise<DatabricksServiceAccount | undefined> {
-    const hit = this.cache.get(namespace);
-    if (hit && hit.expiresAt > this.now()) return Promise.resolve(hit.value);
-    const pending = this.inFlight.get(namespace);
-    if (pending) return pending;
-    const lookup: Promise<DatabricksServiceAccount | undefined> = this.lookup(namespace)
-      .then((value) => {
-        // Only the current lookup may cache: one that was evicted while in flight may be stale.
-        if (this.options.ttlMs > 0 && this.inFlight.get(namespace) === lookup) {
-          this.cache.set(namespace, { value, expiresAt: this.now() + this.options.ttlMs });
-        }
-        return value;
-      })
-      .finally(() => {
-        if (this.inFlight.get(namespace) === lookup) this.inFlight.delete(namespace);
-      });
-    this.inFlight.set(namespace, lookup);
-    return lookup;
+    return this.cache.get(namespace, () => this.lookup(namespace));
   }
 
   /** Forget a namespace, including a lookup in flight: the next discover() lists again. */
   evict(namespace: string): void {
-    this.cache.delete(namespace);
-    this.inFlight.delete(namespace);
+    this.cache.evict(namespace);
   }
 
   private async lookup(namespace: string): Promise<DatabricksServiceAccount | undefined> {
@@ -58,9 +43,5 @@ export class ServiceAccountDiscovery {
       );
     }
     return found[0];
-  }
-
-  private now(): number {
-    return (this.options.now ?? Date.now)();
   }
 }
