@@ -1,51 +1,54 @@
 /**
- * Which namespaces (tenants) an API caller may use, from CALLER_NAMESPACES. The caller is the IAM principal API
- * Gateway's IAM authorization verified: `requestContext.identity.userArn`, else `caller`. With the map unset every
- * caller may use every namespace (as before); with it set, only what an entry grants, and an unidentified caller
- * nothing. Entries match the ARN exactly, or by prefix when the key ends in `*`
- * (`arn:aws:sts::123456789012:assumed-role/flyte-task-role/*` covers every session of that role); the namespaces of
- * all matching entries add up.
+ * The API's side of CALLER_NAMESPACES (shared/caller-namespaces.ts): the caller is the IAM principal API Gateway's
+ * IAM authorization verified, by ARN (`requestContext.identity.userArn`) and by unique id (`identity.user`, else
+ * `identity.caller`: `AIDA…` for a user, `AROA…:session` for a role session).
  *
  * POST answers 403 for a namespace the caller may not use; GET and DELETE answer 404 for a job in such a namespace,
- * exactly as for an unknown job, so ids of other tenants' jobs cannot be probed.
+ * exactly as for an unknown job, so ids of other tenants' jobs cannot be probed. A stack with no rules configured
+ * (and no explicit opt-out) refuses every request: the error is logged and answered 500, a deployment to fix.
  */
-import { type CallerNamespaceRule, type Config, config } from '../../shared/config.js';
+import {
+  type CallerNamespacesSettings,
+  callersRestricted,
+  type Principal,
+  principalMayUse,
+} from '../../shared/caller-namespaces.js';
+import { config } from '../../shared/config.js';
 import { HttpError } from './http-error.js';
 
-/** Where the map comes from: `ports.config`, or by default the process's config. */
-export type CallerNamespacesConfig = Pick<Config, 'CALLER_NAMESPACES'>;
+/** Where the rules come from: `ports.config`, or by default the process's config. */
+export type CallerNamespacesConfig = CallerNamespacesSettings;
 
 /** The part of an API Gateway proxy event this reads (REST API, IAM authorization). */
 export interface CallerEvent {
   requestContext?: {
-    identity?: { userArn?: string | null; caller?: string | null } | null;
+    identity?: { userArn?: string | null; user?: string | null; caller?: string | null } | null;
   } | null;
 }
 
 /** The verified caller principal, or undefined when API Gateway identified none. */
-export function callerOf(event: CallerEvent): string | undefined {
+export function principalOf(event: CallerEvent): Principal | undefined {
   const identity = event.requestContext?.identity;
-  const arn = identity?.userArn?.trim() || identity?.caller?.trim();
-  return arn || undefined;
+  const arn = identity?.userArn?.trim() || undefined;
+  const id = identity?.user?.trim() || identity?.caller?.trim() || undefined;
+  return arn === undefined && id === undefined ? undefined : { arn, id };
 }
 
-function ruleMatches(rule: CallerNamespaceRule, caller: string): boolean {
-  return rule.prefix ? caller.startsWith(rule.principal) : caller === rule.principal;
+/** The caller as it reads in messages: the ARN, else the unique id. */
+export function callerOf(event: CallerEvent): string | undefined {
+  const principal = principalOf(event);
+  return principal?.arn ?? principal?.id;
 }
 
-/** True when the caller may use `namespace` (always, when CALLER_NAMESPACES is unset). */
+/** True when the caller may use `namespace`. */
 export function callerMayUse(
   event: CallerEvent,
   namespace: string,
   settings: CallerNamespacesConfig = config(),
 ): boolean {
-  const rules = settings.CALLER_NAMESPACES;
-  if (rules === undefined) return true;
-  const caller = callerOf(event);
-  if (caller === undefined) return false;
-  return rules.some(
-    (rule) => ruleMatches(rule, caller) && (rule.namespaces === '*' || rule.namespaces.includes(namespace)),
-  );
+  if (!callersRestricted(settings)) return true;
+  const principal = principalOf(event);
+  return principal !== undefined && principalMayUse(principal, namespace, settings);
 }
 
 /**
@@ -58,7 +61,7 @@ export function assertCallerMayUse(
   namespace: string,
   settings: CallerNamespacesConfig = config(),
 ): void {
-  if (settings.CALLER_NAMESPACES === undefined) return;
+  if (!callersRestricted(settings)) return;
   const caller = assertCallerIdentified(event, settings);
   if (!callerMayUse(event, namespace, settings)) {
     throw new HttpError(403, 'Forbidden', `caller ${caller} may not use namespace '${namespace}'`, 'namespace');
@@ -66,15 +69,15 @@ export function assertCallerMayUse(
 }
 
 /**
- * With CALLER_NAMESPACES set, a request API Gateway did not identify is refused (403) on every route, before any
- * lookup; returns the caller (undefined when the map is unset and nobody is restricted).
+ * With callers restricted, a request API Gateway did not identify is refused (403) on every route, before any
+ * lookup; returns the caller (undefined under the explicit opt-out).
  */
 export function assertCallerIdentified(
   event: CallerEvent,
   settings: CallerNamespacesConfig = config(),
 ): string | undefined {
   const caller = callerOf(event);
-  if (settings.CALLER_NAMESPACES !== undefined && caller === undefined) {
+  if (callersRestricted(settings) && caller === undefined) {
     throw new HttpError(
       403,
       'Forbidden',

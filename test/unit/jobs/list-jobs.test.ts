@@ -5,9 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../functions/api/http-error.js';
 import { listJobs, parseListQuery } from '../../../functions/api/list-jobs.js';
+import { CallerRulesMissingError } from '../../../shared/caller-namespaces.js';
 import { jobIdFor } from '../../../shared/jobs/job-id.js';
 import type { JobStore } from '../../../shared/jobs/job-store.js';
 import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../../../shared/jobs/job-store.js';
+import { testConfig } from '../../support/test-config.js';
 
 const KEY = { jobId: jobIdFor('team-a', 'e-1'), namespace: 'team-a', createdAt: '2025-01-02T03:04:05.678Z' };
 const b64 = (value: unknown) =>
@@ -74,16 +76,21 @@ describe('Function: parseListQuery', () => {
 });
 
 describe('Function: listJobs', () => {
+  const listed: string[] = [];
   const store: Pick<JobStore, 'listByNamespace'> = {
     listByNamespace: async (namespace, options) => {
+      listed.push(namespace);
       if (options.nextToken !== undefined) decodePageToken(options.nextToken, namespace);
       return { jobs: [], nextToken: null };
     },
   };
-  const asCaller = (userArn: string | null) => ({ requestContext: { identity: { userArn, caller: null } } });
+  const asCaller = (userArn: string | null) => ({
+    requestContext: { identity: { userArn, user: null, caller: null } },
+  });
 
   it('answers the page, and a bad token as a 400 naming nextToken', async () => {
-    const config = { CALLER_NAMESPACES: undefined };
+    // A single-tenant stack: no rules, and the explicit opt-out, so an unidentified caller may list.
+    const config = testConfig({ CALLER_NAMESPACES: undefined, INSECURE_ANY_CALLER_ANY_NAMESPACE: true });
     const ok = await listJobs({ namespace: 'team-a' }, { store, config }, asCaller(null));
     expect(ok).toMatchObject({ statusCode: 200 });
     expect(JSON.parse(ok.body)).toEqual({ jobs: [], nextToken: null });
@@ -94,7 +101,7 @@ describe('Function: listJobs', () => {
 
   it('lists only namespaces the caller may use when CALLER_NAMESPACES is set (403 naming namespace)', async () => {
     const principal = 'arn:aws:iam::123456789012:user/a';
-    const config = { CALLER_NAMESPACES: [{ principal, prefix: false, namespaces: ['team-a'] }] };
+    const config = testConfig({ CALLER_NAMESPACES: [{ kind: 'arn', principal, namespaces: ['team-a'] }] });
     await expect(listJobs({ namespace: 'team-a' }, { store, config }, asCaller(principal))).resolves.toMatchObject({
       statusCode: 200,
     });
@@ -105,5 +112,14 @@ describe('Function: listJobs', () => {
     await expect(listJobs({ namespace: 'team-a' }, { store, config }, asCaller(null))).rejects.toMatchObject({
       statusCode: 403,
     });
+  });
+
+  it('lists nothing when CALLER_NAMESPACES is unset without the opt-out (the API answers 500)', async () => {
+    listed.length = 0;
+    const config = testConfig({ CALLER_NAMESPACES: undefined });
+    await expect(
+      listJobs({ namespace: 'team-a' }, { store, config }, asCaller('arn:aws:iam::123456789012:user/a')),
+    ).rejects.toBeInstanceOf(CallerRulesMissingError);
+    expect(listed).toEqual([]);
   });
 });
