@@ -4,8 +4,13 @@
  */
 import * as z from 'zod';
 import { AUTH_TYPES } from './auth/auth-strategy.js';
+import { secretNameTemplateProblem } from './auth/secret-name-template.js';
+import { parseCallerNamespaces } from './caller-namespaces.js';
+import { type HostPattern, parseHostPattern } from './databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
-import { NAMESPACE_MAX_LENGTH, NAMESPACE_PATTERN } from './jobs/submit-request.js';
+import { parseNamespaceMap } from './namespace-map.js';
+
+export { type CallerNamespaceRule, parseCallerNamespaces } from './caller-namespaces.js';
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int().min(0).max(max).default(fallback);
 const flag = z
@@ -61,7 +66,10 @@ const configSchema = z
     SECRET_NAME_TEMPLATE: z
       .string()
       .default('flyte/{namespace}/{name}')
-      .refine((t) => t.includes('{namespace}') && t.includes('{name}'), 'must contain {namespace} and {name}'),
+      .superRefine((template, ctx) => {
+        const problem = secretNameTemplateProblem(template);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /** How long a warm container may reuse a secret value it read; a 401 drops it sooner. */
     SECRET_CACHE_SECONDS: seconds(60, 3600),
     /** The poll schedule (shared/jobs/poll-schedule.ts): the wait is a fraction of the run's time, within bounds. */
@@ -95,24 +103,76 @@ const configSchema = z
     JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     DATABRICKS_API_VERSION: z.enum(['2.1', '2.2']).default('2.2'),
     /**
-     * Workspace hosts a job may name, comma-separated (`dbc-1.cloud.databricks.com,dbc-2...`). When set, any other
-     * host is refused before a credential is read, so a request cannot send a tenant's token elsewhere.
+     * Workspace host patterns a job may name, comma-separated (`dbc-1.cloud.databricks.com`, `*.cloud.databricks.com`,
+     * `host:8443`; shared/databricks/workspace-hosts.ts). Any other host is refused before a credential is read. Unset,
+     * only FLYTE_DATABRICKS_INSTANCE is allowed, unless INSECURE_ANY_DATABRICKS_HOST opts out of the allowlist.
      */
     ALLOWED_DATABRICKS_HOSTS: z
       .string()
       .default('')
-      .transform((v) =>
-        v
+      .transform((text, ctx) => hostPatterns(text, ctx, { wildcards: true })),
+    /** Explicit opt-out of the allowlist: jobs may name any https workspace (upstream's behaviour). */
+    INSECURE_ANY_DATABRICKS_HOST: flag,
+    /**
+     * Which workspaces each namespace's jobs may use, and so where its credentials may be sent: a JSON object from a
+     * namespace (or "*" for every namespace) to exact workspace hosts. A namespace's own credentials may also name
+     * their workspaces (a `host` key in its secret, a `flyte.org/databricks-host` ServiceAccount annotation).
+     */
+    NAMESPACE_WORKSPACES: optionalString.transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const map = parseNamespaceMap(text, (value) => {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return { problem: 'must list hosts' };
+        const patterns: HostPattern[] = [];
+        for (const [index, entry] of (value as string[]).entries()) {
+          const pattern = parseHostPattern(entry);
+          if ('problem' in pattern) return { problem: `host ${index + 1} ${pattern.problem}` };
+          if (pattern.wildcard) return { problem: `host ${index + 1} is a wildcard; name exact workspace hosts` };
+          patterns.push(pattern);
+        }
+        return { value: patterns };
+      });
+      if (typeof map === 'string') {
+        ctx.addIssue({ code: 'custom', message: map });
+        return z.NEVER;
+      }
+      return map;
+    }),
+    /** OIDC Model 1 (the connector's identity): the service principal per namespace; else DATABRICKS_CLIENT_ID. */
+    NAMESPACE_OIDC_CLIENT_IDS: optionalString.transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const map = parseNamespaceMap(text, (value) =>
+        typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)
+          ? { value }
+          : { problem: 'must be a service principal application id' },
+      );
+      if (typeof map === 'string') {
+        ctx.addIssue({ code: 'custom', message: map });
+        return z.NEVER;
+      }
+      return map;
+    }),
+    /** Absolute directories a task's databricksOidcTokenFile may name a file in; none: tasks may name no file. */
+    OIDC_TOKEN_FILE_DIRS: z
+      .string()
+      .default('')
+      .transform((text, ctx) => {
+        const dirs = text
           .split(',')
-          .map((h) => h.trim().toLowerCase())
-          .filter(Boolean),
-      ),
+          .map((d) => d.trim())
+          .filter(Boolean);
+        if (dirs.some((d) => !d.startsWith('/') || d.split('/').includes('..'))) {
+          ctx.addIssue({ code: 'custom', message: 'must list absolute directories without ..' });
+          return z.NEVER;
+        }
+        return dirs;
+      }),
     /** Local stack only: lets a job name an http://127.0.0.1 workspace (the emulator). Never set in AWS. */
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: flag,
     /**
-     * Which API callers may use which namespaces: a JSON object mapping a caller principal ARN (exact, or ending in
-     * `*` to match a prefix) to a list of namespaces (`"*"` for any). Unset or empty: no restriction. Set (even to
-     * `{}`): a caller matching no entry, or an unidentified one, may use no namespace.
+     * Who may use which namespaces (shared/caller-namespaces.ts): a JSON object mapping a caller (an IAM ARN, an ARN
+     * ending in `/*`, or a principal id such as `AROA…`) to a list of namespaces (`"*"` for any). Read by the API
+     * (the caller API Gateway verified) and the submit function (a direct submission's SQS SenderId). Unset, nobody
+     * may use any namespace unless INSECURE_ANY_CALLER_ANY_NAMESPACE opts out.
      */
     CALLER_NAMESPACES: optionalString.transform((text, ctx) => {
       if (text === undefined) return undefined;
@@ -123,6 +183,8 @@ const configSchema = z
       }
       return rules;
     }),
+    /** Explicit opt-out for single-tenant stacks: any caller IAM lets in may use any namespace. */
+    INSECURE_ANY_CALLER_ANY_NAMESPACE: flag,
   })
   .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
     message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',
@@ -137,47 +199,20 @@ const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-/** One CALLER_NAMESPACES entry: `principal` is the ARN, or its prefix when `prefix` (the key ended in `*`). */
-export interface CallerNamespaceRule {
-  principal: string;
-  prefix: boolean;
-  /** The namespaces the caller may use; '*' for any. */
-  namespaces: '*' | readonly string[];
-}
-
-const CALLER_NAMESPACES_SHAPE =
-  'must be a JSON object mapping caller principal ARNs (exact, or ending in *) to lists of namespaces ("*" for any)';
-
-/** The rules, or why the text is not a valid CALLER_NAMESPACES (naming positions, never values). */
-export function parseCallerNamespaces(text: string): CallerNamespaceRule[] | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return `is not valid JSON; ${CALLER_NAMESPACES_SHAPE}`;
+function hostPatterns(text: string, ctx: z.RefinementCtx, options: { wildcards: boolean }): HostPattern[] {
+  const patterns: HostPattern[] = [];
+  for (const [index, entry] of text
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .entries()) {
+    const pattern = parseHostPattern(entry);
+    if ('problem' in pattern) ctx.addIssue({ code: 'custom', message: `host ${index + 1} ${pattern.problem}` });
+    else if (pattern.wildcard && !options.wildcards) {
+      ctx.addIssue({ code: 'custom', message: `host ${index + 1} is a wildcard; name exact hosts` });
+    } else patterns.push(pattern);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return CALLER_NAMESPACES_SHAPE;
-  const rules: CallerNamespaceRule[] = [];
-  for (const [index, [key, list]] of Object.entries(value).entries()) {
-    const entry = `entry ${index + 1}`;
-    if (key.length === 0 || key.length > 2048) return `${entry}: the caller ARN must be 1 to 2048 characters`;
-    const star = key.indexOf('*');
-    if (star !== -1 && star !== key.length - 1) return `${entry}: '*' is only allowed at the end of the caller ARN`;
-    if (!Array.isArray(list) || list.some((ns) => typeof ns !== 'string')) {
-      return `${entry}: ${CALLER_NAMESPACES_SHAPE}`;
-    }
-    const names = list as string[];
-    const bad = names.findIndex(
-      (ns) => ns !== '*' && (ns.length > NAMESPACE_MAX_LENGTH || !NAMESPACE_PATTERN.test(ns)),
-    );
-    if (bad !== -1) return `${entry}: namespace ${bad + 1} is neither "*" nor a Kubernetes namespace name`;
-    rules.push({
-      principal: star === -1 ? key : key.slice(0, -1),
-      prefix: star !== -1,
-      namespaces: names.includes('*') ? '*' : [...new Set(names)],
-    });
-  }
-  return rules;
+  return patterns;
 }
 
 export class ConfigError extends Error {
