@@ -4,7 +4,6 @@
  * token of the service principal `clientId`, whose federation policy trusts that issuer, subject and audience.
  * The subject JWT is fetched anew on every refresh (files rotate; STS JWTs are short-lived) and never kept.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 import type { AuthStrategy } from './auth-strategy.js';
@@ -12,6 +11,7 @@ import { maskClientId } from './mask-client-id.js';
 import { sharedTokenCache, type TokenCache } from './token-cache.js';
 import { type TokenHttpOptions, workspaceOrigin } from './token-endpoint.js';
 import { exchangeToken } from './token-exchange.js';
+import { readTokenFile, TokenFileError } from './token-file.js';
 
 /** The variables a Model 1 subject token file can come from, in order, for messages. */
 export const MODEL1_FILE_SETTINGS =
@@ -84,20 +84,27 @@ export class OidcConnectorIdentityAuth implements AuthStrategy {
 }
 
 /**
- * The file's JWT, trimmed. Missing, unreadable, empty or not a JWT is an AuthConfigError; the content is never
- * quoted, and a file that is not a JWT is never sent (the path may come from a task).
+ * The file's JWT, trimmed. Missing, unreadable, not a regular file, too large, empty or not a JWT is an
+ * AuthConfigError; the content is never quoted, and a file that is not a JWT is never sent (a task's path must pass
+ * resolveTaskTokenFile first). The read is bounded and refuses FIFOs and devices (token-file.ts).
  */
 export async function readSubjectTokenFile(
   path: string,
-  readFile: (path: string) => Promise<string> = (p) => fsReadFile(p, 'utf8'),
+  readFile: (path: string) => Promise<string> = (p) => readTokenFile(p),
 ): Promise<string> {
   let content: string;
   try {
     content = await readFile(path);
   } catch (error) {
+    // A refusal already worded for its reader (a task's file outside OIDC_TOKEN_FILE_DIRS) goes out as it is.
+    if (error instanceof AuthConfigError && !(error instanceof TokenFileError)) throw error;
     const code = (error as { code?: unknown } | null)?.code;
     const reason =
-      code === 'ENOENT' ? 'does not exist' : `cannot be read (${typeof code === 'string' ? code : 'error'})`;
+      error instanceof TokenFileError
+        ? error.reason
+        : code === 'ENOENT'
+          ? 'does not exist'
+          : `cannot be read (${typeof code === 'string' ? code : 'error'})`;
     throw new AuthConfigError(
       `OIDC Model 1 subject token file '${path}' ${reason}: point ${MODEL1_FILE_SETTINGS} at a projected ` +
         'token, or set OIDC_SUBJECT_TOKEN_SOURCE=sts to use STS GetWebIdentityToken on Lambda',
