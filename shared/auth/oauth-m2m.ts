@@ -57,8 +57,10 @@ export interface OAuthM2MOptions {
   oauthSecretName: string;
   secrets: NamespaceSecrets;
   connector: ConnectorClientCredentials;
-  /** Throws when the connector's own client may not go to this job's workspace (connector-credentials-guard.ts). */
+  /** Throws when the connector's own client may not go to this job's workspace (shared/databricks/workspace-policy.ts). */
   guardConnector?: () => void;
+  /** Throws when the namespace's secret (its `host` key, or the operator's binding) does not cover this workspace. */
+  guardNamespace?: (values: SecretValues, where: string) => void;
   /** The client id the job is pinned to (task databricksClientId, or resolved when accepted). */
   expectedClientId?: string | undefined;
   tokenCache?: TokenCache | undefined;
@@ -120,6 +122,7 @@ export class OAuthM2MAuth implements AuthStrategy {
     const where = secrets.locate(namespace, oauthSecretName);
     const values = await secrets.read(namespace, oauthSecretName);
     if (values === undefined) this.options.guardConnector?.();
+    else this.options.guardNamespace?.(values, where);
     const credentials =
       values === undefined
         ? await connectorCredentials(connector, `OAuth M2M for namespace '${namespace}': ${where} does not exist and`)

@@ -6,6 +6,7 @@
  * namespace is seen by the next job without waiting for the discovery cache to expire.
  */
 import { AuthConfigError } from '../errors.js';
+import type { DatabricksServiceAccount } from '../kube/kubernetes-port.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { type KubernetesAccess, kubernetesNotConfigured } from './kubernetes-access.js';
 import { maskClientId } from './mask-client-id.js';
@@ -21,6 +22,11 @@ export interface OidcNamespaceSaOptions {
   audience: string;
   /** TokenRequest `spec.expirationSeconds` (KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS). */
   expirationSeconds: number;
+  /**
+   * Throws unless the namespace's ServiceAccount, as discovery sees it now, is still the one the job was accepted with
+   * and is bound to this workspace (shared/databricks/workspace-policy.ts). Called before every TokenRequest.
+   */
+  guardServiceAccount?: (current: DatabricksServiceAccount | undefined) => void;
   /** Resolved lazily, inside getBearerToken; undefined when the connector has no Kubernetes configuration. */
   kubernetes: () => Promise<KubernetesAccess | undefined>;
   tokenCache?: TokenCache | undefined;
@@ -81,6 +87,7 @@ export class OidcNamespaceSaAuth implements AuthStrategy {
     const { namespace, serviceAccount, audience, expirationSeconds } = this.options;
     this.access ??= await this.options.kubernetes();
     if (!this.access) throw kubernetesNotConfigured(`OIDC Model 2 (namespace '${namespace}')`);
+    this.options.guardServiceAccount?.(await this.access.discovery.discover(namespace));
     const jwt = await this.access.port.createServiceAccountToken(
       namespace,
       serviceAccount,

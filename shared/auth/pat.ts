@@ -17,8 +17,10 @@ export interface PatAuthOptions {
   tokenSecretName: string;
   secrets: NamespaceSecrets;
   fallbackToken?: string | undefined;
-  /** Throws when the connector-wide token may not go to this job's workspace (connector-credentials-guard.ts). */
+  /** Throws when the connector-wide token may not go to this job's workspace (shared/databricks/workspace-policy.ts). */
   guardConnector?: () => void;
+  /** Throws when the namespace's secret (its `host` key, or the operator's binding) does not cover this workspace. */
+  guardNamespace?: (values: SecretValues, where: string) => void;
   /** The connector-wide fallback secret lives in Secrets Manager whatever the namespace source is. */
   fallback?: { secretId: string; secretsManager: SecretsManagerSecrets } | undefined;
 }
@@ -31,7 +33,9 @@ export class PatAuth implements AuthStrategy {
   async getBearerToken(): Promise<string> {
     const { secrets, namespace, tokenSecretName, fallbackToken, fallback } = this.options;
     const where = secrets.locate(namespace, tokenSecretName);
-    const fromNamespace = tokenFrom(await secrets.read(namespace, tokenSecretName), where);
+    const values = await secrets.read(namespace, tokenSecretName);
+    if (values !== undefined) this.options.guardNamespace?.(values, where);
+    const fromNamespace = tokenFrom(values, where);
     if (fromNamespace !== undefined) return fromNamespace;
     if (fallbackToken || fallback) this.options.guardConnector?.();
     if (fallbackToken) return fallbackToken;

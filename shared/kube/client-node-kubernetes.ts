@@ -20,6 +20,8 @@ import type { DatabricksServiceAccount, KubernetesPort } from './kubernetes-port
 export const DATABRICKS_ENABLED_SELECTOR = 'flyte.org/databricks-enabled=true';
 export const CLIENT_ID_ANNOTATION = 'flyte.org/databricks-client-id';
 export const AUDIENCE_ANNOTATION = 'flyte.org/databricks-audience';
+/** The workspace host(s), comma-separated, this ServiceAccount's identity may be exchanged at. */
+export const HOST_ANNOTATION = 'flyte.org/databricks-host';
 
 export interface ClientNodeKubernetesOptions {
   /** Where the API is, for messages (LoadedKubeConfig.describe()). */
@@ -198,7 +200,8 @@ function toDatabricksServiceAccount(sa: V1ServiceAccount): DatabricksServiceAcco
   // Upstream skips a labelled ServiceAccount whose client id is empty or whitespace.
   if (!name || !clientId) return [];
   const audience = annotations[AUDIENCE_ANNOTATION]?.trim();
-  return [{ name, clientId, audience: audience || undefined }];
+  const hosts = annotations[HOST_ANNOTATION]?.trim();
+  return [{ name, clientId, audience: audience || undefined, hosts: hosts || undefined }];
 }
 
 /** A Status object's `message`; client-node 2.x hands error bodies over as unparsed text. */

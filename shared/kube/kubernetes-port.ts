@@ -10,6 +10,8 @@ export interface DatabricksServiceAccount {
   clientId: string;
   /** `flyte.org/databricks-audience`, trimmed, when set. */
   audience: string | undefined;
+  /** `flyte.org/databricks-host`, trimmed, when set: the workspace(s) its identity may be exchanged at. */
+  hosts?: string | undefined;
 }
 
 export interface KubernetesPort {

@@ -8,18 +8,14 @@ import { OAuthM2MAuth } from '../../../shared/auth/oauth-m2m.js';
 import { OidcConnectorIdentityAuth } from '../../../shared/auth/oidc-connector-identity.js';
 import { OidcNamespaceSaAuth } from '../../../shared/auth/oidc-namespace-sa.js';
 import { PatAuth } from '../../../shared/auth/pat.js';
-import {
-  type AuthConfig,
-  type AuthDeps,
-  buildAuth,
-  type SelectConfig,
-  selectAuthContext,
-} from '../../../shared/auth/resolve-auth.js';
+import { type AuthDeps, buildAuth, selectAuthContext } from '../../../shared/auth/resolve-auth.js';
 import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
 import { sharedTokenCache, TokenCache } from '../../../shared/auth/token-cache.js';
+import type { Config } from '../../../shared/config.js';
 import { AuthConfigError } from '../../../shared/errors.js';
 import type { TaskSpec } from '../../../shared/jobs/submit-request.js';
 import type { DatabricksServiceAccount } from '../../../shared/kube/kubernetes-port.js';
+import { testConfig } from '../../support/test-config.js';
 import {
   FakeDiscovery,
   FakeKubernetes,
@@ -41,11 +37,14 @@ const NS_PAT = 'dapifedcba9876543210fedcba9876543210';
 const SA: DatabricksServiceAccount = { name: 'flyte-databricks', clientId: 'sa-client-0000-1111', audience: undefined };
 const IRSA = '/var/run/secrets/eks.amazonaws.com/serviceaccount/token';
 const DEFAULT_FILE = '/var/run/secrets/databricks/token';
+/** OIDC_TOKEN_FILE_DIRS in these tests: where a task's databricksOidcTokenFile may be. */
+const TASK_DIR = '/var/run/secrets/tasks';
 const SECRETS = [NS_SECRET, ENV_SECRET, ENV_PAT, NS_PAT];
 
 interface Scenario {
   task?: Partial<TaskSpec>;
-  config?: SelectConfig;
+  /** Overrides of the functions' defaults (testConfig), in parsed form. */
+  config?: Partial<Config>;
   /** Namespace secrets by name. */
   namespace?: Record<string, Record<string, string>>;
   /** undefined: Kubernetes not configured. */
@@ -61,15 +60,23 @@ function deps(scenario: Scenario) {
       ? undefined
       : new FakeDiscovery(scenario.serviceAccount === 'none' ? {} : { [NS]: scenario.serviceAccount });
   const files = scenario.files ?? [];
+  const taskFileChecks: { path: string; dirs: readonly string[] }[] = [];
   return {
     secrets,
     discovery,
+    taskFileChecks,
     select: {
-      config: scenario.config ?? {},
+      config: testConfig(scenario.config),
       secrets,
       secretSource: 'secrets-manager' as const,
       discovery: async () => discovery,
       fileExists: (path: string) => files.includes(path),
+      // Stands in for resolveTaskTokenFile: an existing file inside OIDC_TOKEN_FILE_DIRS, else the uniform refusal.
+      taskTokenFile: async (path: string, dirs: readonly string[]) => {
+        taskFileChecks.push({ path, dirs });
+        if (files.includes(path) && dirs.some((dir) => path.startsWith(`${dir}/`))) return path;
+        throw new AuthConfigError('task databricksOidcTokenFile is not a token file this connector may read');
+      },
     },
   };
 }
@@ -115,19 +122,19 @@ describe('Function: selectAuthContext()', () => {
       "Model 2 takes the SA's audience annotation first",
       {
         serviceAccount: { ...SA, audience: 'from-annotation' },
-        task: { databricksOidcAudience: 'from-task' },
         config: { FLYTE_DATABRICKS_OIDC_AUDIENCE: 'from-env' },
       },
       { mode: 'oidc_model2', oidcAudience: 'from-annotation' },
     ],
     [
-      "Model 2 then the task's databricksOidcAudience",
+      // A task may repeat the audience the namespace chose, never pick another (refused below).
+      "Model 2 accepts a task databricksOidcAudience and databricksClientId equal to the SA's",
       {
-        serviceAccount: SA,
-        task: { databricksOidcAudience: 'from-task' },
+        serviceAccount: { ...SA, audience: 'from-annotation' },
+        task: { databricksOidcAudience: 'from-annotation', databricksClientId: SA.clientId },
         config: { FLYTE_DATABRICKS_OIDC_AUDIENCE: 'e' },
       },
-      { mode: 'oidc_model2', oidcAudience: 'from-task' },
+      { mode: 'oidc_model2', oidcAudience: 'from-annotation', clientId: SA.clientId },
     ],
     [
       'Model 2 then FLYTE_DATABRICKS_OIDC_AUDIENCE',
@@ -229,27 +236,36 @@ describe('Function: selectAuthContext()', () => {
       { mode: 'oidc_model2', clientId: SA.clientId, serviceAccount: SA.name },
     ],
     [
-      "oidc_federation without an SA: Model 1, the task's client id and token file first",
+      // The client id is the operator's (a task may only repeat it); the task's token file comes first.
+      "oidc_federation without an SA: Model 1, the operator's client id, the task's token file first",
       {
         task: {
           databricksAuthType: 'oidc_federation',
-          databricksClientId: 'task-client',
-          databricksOidcTokenFile: '/t',
+          databricksClientId: ENV_ID,
+          databricksOidcTokenFile: `${TASK_DIR}/t`,
         },
         serviceAccount: 'none',
         config: {
           DATABRICKS_CLIENT_ID: ENV_ID,
           FLYTE_DATABRICKS_OIDC_TOKEN_FILE: '/f',
           AWS_WEB_IDENTITY_TOKEN_FILE: IRSA,
+          OIDC_TOKEN_FILE_DIRS: [TASK_DIR],
         },
-        files: ['/t', '/f', IRSA, DEFAULT_FILE],
+        files: [`${TASK_DIR}/t`, '/f', IRSA, DEFAULT_FILE],
       },
-      { mode: 'oidc_model1_file', clientId: 'task-client', oidcTokenFile: '/t' },
+      {
+        mode: 'oidc_model1_file',
+        clientId: ENV_ID,
+        oidcTokenFile: `${TASK_DIR}/t`,
+        reason:
+          "task databricksAuthType=oidc_federation; no Model 2 ServiceAccount in namespace 'team-a'; Model 1, token " +
+          'file from task databricksOidcTokenFile',
+      },
     ],
     [
       'Model 1 files: FLYTE_DATABRICKS_OIDC_TOKEN_FILE before AWS_WEB_IDENTITY_TOKEN_FILE',
       {
-        task: { databricksAuthType: 'oidc_federation', databricksOidcTokenFile: '/missing' },
+        task: { databricksAuthType: 'oidc_federation' },
         config: {
           DATABRICKS_CLIENT_ID: ENV_ID,
           FLYTE_DATABRICKS_OIDC_TOKEN_FILE: '/f',
@@ -280,14 +296,16 @@ describe('Function: selectAuthContext()', () => {
       { mode: 'oidc_model1_file', oidcTokenFile: DEFAULT_FILE },
     ],
     [
-      'Model 1, source auto and no file: STS, with the task audience',
+      // A task may repeat FLYTE_DATABRICKS_OIDC_AUDIENCE, never choose another (refused below).
+      'Model 1, source auto and no file: STS, with the configured audience',
       {
-        task: { databricksAuthType: 'oidc_federation', databricksOidcAudience: 'task-aud' },
-        config: { DATABRICKS_CLIENT_ID: ENV_ID },
+        task: { databricksAuthType: 'oidc_federation', databricksOidcAudience: 'cfg-aud' },
+        config: { DATABRICKS_CLIENT_ID: ENV_ID, FLYTE_DATABRICKS_OIDC_AUDIENCE: 'cfg-aud' },
       },
       {
         mode: 'oidc_model1_sts',
-        oidcAudience: 'task-aud',
+        clientId: ENV_ID,
+        oidcAudience: 'cfg-aud',
         reason:
           'task databricksAuthType=oidc_federation; Kubernetes is not configured, so no Model 2 discovery; Model 1, ' +
           'STS GetWebIdentityToken',
@@ -324,9 +342,10 @@ describe('Function: selectAuthContext()', () => {
       'two connector-level families (OIDC and M2M) and no explicit type',
       { serviceAccount: 'none', config: { ...m2mEnv, AWS_WEB_IDENTITY_TOKEN_FILE: IRSA }, files: [IRSA] },
       [
-        /oidc_federation \(DATABRICKS_CLIENT_ID, AWS_WEB_IDENTITY_TOKEN_FILE\); oauth_m2m \(DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET\)/,
+        // In the chain's order: M2M before Model 1.
+        /oauth_m2m \(DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET\); oidc_federation \(DATABRICKS_CLIENT_ID, AWS_WEB_IDENTITY_TOKEN_FILE\)/,
         /Set FLYTE_DATABRICKS_AUTH_TYPE/,
-        /no Databricks-enabled ServiceAccount, no Secrets Manager secret 'flyte\/team-a\/databricks-oauth'/,
+        /namespace 'team-a' to Databricks: the namespace has no credentials of its own/,
       ],
     ],
     [
@@ -338,8 +357,10 @@ describe('Function: selectAuthContext()', () => {
       'oidc_federation without an SA and without a client id',
       { task: { databricksAuthType: 'oidc_federation' }, serviceAccount: 'none' },
       [
-        /no Model 2 ServiceAccount was discovered in namespace 'team-a' and Model 1 cannot run without a client_id/,
-        /databricksClientId or DATABRICKS_CLIENT_ID/,
+        /no Model 2 ServiceAccount in namespace 'team-a', and Model 1 \(the connector's identity\) has no service principal/,
+        // The operator chooses Model 1's principal; a task cannot supply it.
+        /the operator sets NAMESPACE_OIDC_CLIENT_IDS or DATABRICKS_CLIENT_ID/,
+        /flyte\.org\/databricks-enabled=true/,
       ],
     ],
     [
@@ -353,8 +374,66 @@ describe('Function: selectAuthContext()', () => {
         },
       },
       [
-        /cannot run without a subject token file/,
-        /task databricksOidcTokenFile \(unset\), FLYTE_DATABRICKS_OIDC_TOKEN_FILE \(unset\), AWS_WEB_IDENTITY_TOKEN_FILE \('.*token', missing\), \/var\/run\/secrets\/databricks\/token \(missing\)/,
+        /cannot run without a subject token file \(OIDC_SUBJECT_TOKEN_SOURCE=file\)/,
+        /looked at AWS_WEB_IDENTITY_TOKEN_FILE \('.*token', missing\), \/var\/run\/secrets\/databricks\/token \('\/var\/run\/secrets\/databricks\/token', missing\)/,
+        /or set OIDC_SUBJECT_TOKEN_SOURCE=sts/,
+      ],
+    ],
+    [
+      "Model 1 with a task client id other than the operator's",
+      {
+        task: { databricksAuthType: 'oidc_federation', databricksClientId: 'task-client' },
+        serviceAccount: 'none',
+        config: { DATABRICKS_CLIENT_ID: ENV_ID, OIDC_SUBJECT_TOKEN_SOURCE: 'sts' },
+      },
+      [
+        /task\.databricksClientId 'task-client' is not the service principal the operator configured \(DATABRICKS_CLIENT_ID: 'eeee\.\.\.0000'\)/,
+      ],
+    ],
+    [
+      'Model 1 (STS) with a task audience other than FLYTE_DATABRICKS_OIDC_AUDIENCE',
+      {
+        task: { databricksAuthType: 'oidc_federation', databricksOidcAudience: 'task-aud' },
+        config: { DATABRICKS_CLIENT_ID: ENV_ID, FLYTE_DATABRICKS_OIDC_AUDIENCE: 'cfg-aud' },
+      },
+      [
+        /task\.databricksOidcAudience is not the audience the operator configured \(FLYTE_DATABRICKS_OIDC_AUDIENCE 'cfg-aud'\)/,
+      ],
+    ],
+    [
+      // No silent fallback to the operator's files: the task named one, and it is refused.
+      'Model 1 with a task token file outside OIDC_TOKEN_FILE_DIRS, even when operator files exist',
+      {
+        task: { databricksAuthType: 'oidc_federation', databricksOidcTokenFile: '/etc/elsewhere/token' },
+        config: { DATABRICKS_CLIENT_ID: ENV_ID, OIDC_TOKEN_FILE_DIRS: [TASK_DIR], AWS_WEB_IDENTITY_TOKEN_FILE: IRSA },
+        files: ['/etc/elsewhere/token', IRSA],
+      },
+      [/task databricksOidcTokenFile is not a token file this connector may read/],
+    ],
+    [
+      "Model 2 with a task audience other than the SA's annotation",
+      {
+        serviceAccount: { ...SA, audience: 'from-annotation' },
+        task: { databricksOidcAudience: 'from-task' },
+      },
+      [
+        /task\.databricksOidcAudience is not the audience the operator chose \('from-annotation', from the flyte\.org\/databricks-audience annotation\)/,
+      ],
+    ],
+    [
+      'Model 2 with a task audience other than FLYTE_DATABRICKS_OIDC_AUDIENCE (the SA names none)',
+      {
+        serviceAccount: SA,
+        task: { databricksOidcAudience: 'from-task' },
+        config: { FLYTE_DATABRICKS_OIDC_AUDIENCE: 'e' },
+      },
+      [/not the audience the operator chose \('e', from FLYTE_DATABRICKS_OIDC_AUDIENCE\)/],
+    ],
+    [
+      "Model 2 with a task client id other than the SA's",
+      { serviceAccount: SA, task: { databricksClientId: ENV_ID } },
+      [
+        /task\.databricksClientId 'eeee\.\.\.0000' is not the service principal the ServiceAccount's flyte\.org\/databricks-client-id names \('sa-c\.\.\.1111'\)/,
       ],
     ],
     [
@@ -408,17 +487,40 @@ describe('Function: selectAuthContext()', () => {
     const scenario = deps({ serviceAccount: 'none', namespace: nsOauth, config: m2mEnv });
     await selectAuthContext(NS, { databricksConf: {} }, scenario.select);
     expect(scenario.discovery?.discovered).toEqual([NS]);
-    expect(scenario.secrets.reads).toEqual(['team-a/databricks-oauth']);
+    // The OAuth secret is read when it is detected and again when M2M selects (through the source's cache in the
+    // functions); the token secret after it is never looked at.
+    expect(new Set(scenario.secrets.reads)).toEqual(new Set(['team-a/databricks-oauth']));
+  });
+
+  it("checks a task's token file against OIDC_TOKEN_FILE_DIRS through the injected check, and keeps its answer", async () => {
+    const scenario = deps({
+      task: { databricksAuthType: 'oidc_federation', databricksOidcTokenFile: `${TASK_DIR}/t` },
+      config: { DATABRICKS_CLIENT_ID: ENV_ID, OIDC_TOKEN_FILE_DIRS: [TASK_DIR] },
+      files: [`${TASK_DIR}/t`],
+    });
+    const context = await selectAuthContext(
+      NS,
+      { databricksConf: {}, databricksAuthType: 'oidc_federation', databricksOidcTokenFile: `${TASK_DIR}/t` },
+      { ...scenario.select, taskTokenFile: async () => `${TASK_DIR}/..data/t-real` },
+    );
+    expect(context).toMatchObject({ mode: 'oidc_model1_file', oidcTokenFile: `${TASK_DIR}/..data/t-real` });
   });
 });
 
 const sts = mockClient(STSClient);
 
-function buildDeps(overrides: Partial<AuthDeps> & { config?: AuthConfig } = {}) {
+function buildDeps(
+  overrides: Omit<Partial<AuthDeps>, 'config'> & {
+    config?: Partial<Config>;
+    env?: Record<string, string>;
+    serviceAccounts?: Record<string, DatabricksServiceAccount>;
+  } = {},
+) {
+  const { config, env, serviceAccounts, ...rest } = overrides;
   const secrets = new InMemorySecrets();
   const { fetch, requests } = scriptedFetch(tokenResponse('db-token', 3600));
   const port = new FakeKubernetes();
-  const discovery = new FakeDiscovery();
+  const discovery = new FakeDiscovery(serviceAccounts);
   const authDeps: AuthDeps = {
     secrets,
     secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
@@ -429,14 +531,17 @@ function buildDeps(overrides: Partial<AuthDeps> & { config?: AuthConfig } = {}) 
     sts: () => new STSClient({ region: 'eu-west-1' }),
     fetch,
     tokenCache: new TokenCache(),
-    ...overrides,
+    ...rest,
     // The jobs here run on the connector's default workspace, so its own credentials may go there.
-    config: { FLYTE_DATABRICKS_INSTANCE: HOST, ...overrides.config },
+    // The connector's Model 1 principal is the operator's DATABRICKS_CLIENT_ID, checked again at every rebuild.
+    config: testConfig({ FLYTE_DATABRICKS_INSTANCE: HOST, DATABRICKS_CLIENT_ID: ENV_ID, ...config }, env),
   };
   return { authDeps, secrets, requests, port, discovery };
 }
 
 const HOST = 'https://dbc-9.cloud.databricks.com';
+/** How a namespace's own credentials name the workspace they belong to (a secret's `host`, the SA annotation). */
+const HOST_NAME = 'dbc-9.cloud.databricks.com';
 
 describe('Function: buildAuth()', () => {
   afterEach(() => {
@@ -508,17 +613,17 @@ describe('Function: buildAuth()', () => {
     [
       'Model 2 without a client id',
       { authType: 'oidc_federation', mode: 'oidc_model2', namespace: NS, serviceAccount: SA.name },
-      /Cannot rebuild OIDC Model 2 strategy without clientId/,
+      /Cannot rebuild the OIDC Model 2 strategy without clientId/,
     ],
     [
       'Model 2 without a service account',
       { authType: 'oidc_federation', mode: 'oidc_model2', namespace: NS, clientId: SA.clientId },
-      /Cannot rebuild OIDC Model 2 strategy without serviceAccount/,
+      /Cannot rebuild the OIDC Model 2 strategy without serviceAccount/,
     ],
     [
       'Model 1 (file) without the file',
       { authType: 'oidc_federation', mode: 'oidc_model1_file', namespace: NS, clientId: ENV_ID },
-      /Cannot rebuild OIDC Model 1 strategy without oidcTokenFile/,
+      /Cannot rebuild the OIDC Model 1 strategy without oidcTokenFile/,
     ],
     [
       'a mode that contradicts the auth type',
@@ -533,7 +638,8 @@ describe('Function: buildAuth()', () => {
 
   it('M2M end to end: the stored client id pins the pair, the host is the workspace', async () => {
     const { authDeps, secrets, requests } = buildDeps({ config: m2mEnv });
-    secrets.set(NS, 'databricks-oauth', { client_id: NS_ID, client_secret: NS_SECRET });
+    // The namespace's pair names its workspace (`host`): it is sent there only.
+    secrets.set(NS, 'databricks-oauth', { client_id: NS_ID, client_secret: NS_SECRET, host: HOST_NAME });
     const context = await selectAuthContext(NS, { databricksConf: {} }, deps({ namespace: nsOauth }).select);
     const auth = buildAuth(authContextSchema.parse(JSON.parse(JSON.stringify(context))), HOST, authDeps);
     await expect(auth.getBearerToken()).resolves.toBe('db-token');
@@ -541,7 +647,7 @@ describe('Function: buildAuth()', () => {
     expect(requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from(`${NS_ID}:${NS_SECRET}`).toString('base64')}`);
 
     // The namespace now holds another principal: the job stays on the one it was accepted with.
-    secrets.set(NS, 'databricks-oauth', { client_id: ENV_ID, client_secret: ENV_SECRET });
+    secrets.set(NS, 'databricks-oauth', { client_id: ENV_ID, client_secret: ENV_SECRET, host: HOST_NAME });
     const error = await rejection(
       buildAuth(context, HOST, { ...authDeps, tokenCache: new TokenCache() }).getBearerToken(),
     );
@@ -590,8 +696,10 @@ describe('Function: buildAuth()', () => {
   });
 
   it('Model 2 end to end, with the configured TokenRequest expiration; invalidate() evicts discovery', async () => {
+    // Discovery finds the same ServiceAccount before the TokenRequest, bound to the workspace by its annotation.
     const { authDeps, port, discovery, requests } = buildDeps({
       config: { KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: 7200 },
+      serviceAccounts: { [NS]: { ...SA, audience: 'sa-aud', hosts: HOST_NAME } },
     });
     const context = await select({ serviceAccount: { ...SA, audience: 'sa-aud' } });
     const auth = buildAuth(context, HOST, authDeps);
@@ -632,15 +740,25 @@ describe("Function: buildAuth(): the connector's own credentials stay on workspa
     clientId: ENV_ID,
   };
 
-  it('refuses Model 1 (the connector identity) on a workspace that is neither allowlisted nor the default', () => {
+  it('refuses Model 1 (the connector identity) on a workspace the operator did not name exactly', () => {
     const { authDeps } = buildDeps();
+    expect(() => buildAuth(model1, OTHER, authDeps)).toThrow(AuthConfigError);
     expect(() => buildAuth(model1, OTHER, authDeps)).toThrow(/ALLOWED_DATABRICKS_HOSTS/);
     expect(() => buildAuth(model1, HOST, authDeps)).not.toThrow();
-    const allowlisted = buildDeps({ config: { ALLOWED_DATABRICKS_HOSTS: ['*.cloud.databricks.com'] } }).authDeps;
-    expect(() => buildAuth(model1, OTHER, allowlisted)).not.toThrow();
+    // A wildcard lets jobs run there, but is not enough for the connector's own identity (anyone can create a
+    // workspace under it).
+    const wildcard = buildDeps({ env: { ALLOWED_DATABRICKS_HOSTS: '*.cloud.databricks.com' } }).authDeps;
+    expect(() => buildAuth(model1, OTHER, wildcard)).toThrow(/a wildcard is not enough/);
+    const exact = buildDeps({ env: { ALLOWED_DATABRICKS_HOSTS: 'dbc-tenant-picked.cloud.databricks.com' } }).authDeps;
+    expect(() => buildAuth(model1, OTHER, exact)).not.toThrow();
+    const bound = buildDeps({
+      env: { NAMESPACE_WORKSPACES: JSON.stringify({ [NS]: ['dbc-tenant-picked.cloud.databricks.com'] }) },
+    }).authDeps;
+    expect(() => buildAuth(model1, OTHER, bound)).not.toThrow();
+    expect(() => buildAuth({ ...model1, namespace: 'team-b' }, OTHER, bound)).toThrow(AuthConfigError);
   });
 
-  it("refuses the connector-wide PAT elsewhere, but not the namespace's own secret", async () => {
+  it("refuses the connector-wide PAT elsewhere; the namespace's own secret goes where its host says", async () => {
     const pat: AuthContext = { authType: 'pat', mode: 'pat', namespace: NS, tokenSecretName: 'databricks-token' };
     const { authDeps, secrets } = buildDeps({ config: { FLYTE_DATABRICKS_ACCESS_TOKEN: ENV_PAT } });
     const refused = await rejection(buildAuth(pat, OTHER, authDeps).getBearerToken());
@@ -648,7 +766,17 @@ describe("Function: buildAuth(): the connector's own credentials stay on workspa
     expect(refused.message).toMatch(/connector-wide PAT.*dbc-tenant-picked/);
     expect(refused.message).not.toContain(ENV_PAT);
     await expect(buildAuth(pat, HOST, authDeps).getBearerToken()).resolves.toBe(ENV_PAT);
+    // A namespace secret naming no workspace (and no NAMESPACE_WORKSPACES) is never sent, nor replaced by the
+    // connector's PAT.
     secrets.set(NS, 'databricks-token', { token: 'dapi-namespace-own' });
+    const unbound = await rejection(buildAuth(pat, OTHER, authDeps).getBearerToken());
+    expect(unbound).toBeInstanceOf(AuthConfigError);
+    expect(unbound.message).toMatch(/names no workspace.*add a host key/);
+    expect(unbound.message).not.toContain('dapi-namespace-own');
+    secrets.set(NS, 'databricks-token', {
+      token: 'dapi-namespace-own',
+      host: 'dbc-tenant-picked.cloud.databricks.com',
+    });
     await expect(buildAuth(pat, OTHER, authDeps).getBearerToken()).resolves.toBe('dapi-namespace-own');
   });
 
