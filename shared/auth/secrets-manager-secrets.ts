@@ -1,7 +1,9 @@
 /**
  * Namespace secrets in AWS Secrets Manager. A namespace's secret is named by the configured template
- * (default `flyte/{namespace}/{name}`) and holds a JSON object of string keys, as a Kubernetes Secret would;
- * a plain-string secret is taken as `{"token": <string>}` (a bare PAT). Values are cached briefly per warm
+ * (default `flyte/{namespace}/{name}`) and must hold a JSON object of string keys, as a Kubernetes Secret would
+ * (`{"token": "…", "host": "…"}`): a plain string is refused there, since a task names the secret and any plain
+ * string under the namespace's prefix (a password, a key) would otherwise be sent as a token. The connector's own
+ * secrets, named exactly by the operator, may be a plain string (taken as `token`). Values are cached briefly per warm
  * container; `invalidate` drops one. One read per secret is in flight at a time: the ten records of a cold batch
  * that all need a namespace's secret share one GetSecretValue.
  */
@@ -17,7 +19,8 @@ export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<S
 
 export class SecretsManagerSecrets implements NamespaceSecrets {
   readonly kind = 'Secrets Manager';
-  private readonly cache: ReadThroughCache<SecretValues | undefined>;
+  /** The raw SecretString ('' for a binary secret), or undefined when the secret does not exist. */
+  private readonly cache: ReadThroughCache<string | undefined>;
 
   constructor(
     private readonly client: SecretsManagerClientSource,
@@ -34,24 +37,27 @@ export class SecretsManagerSecrets implements NamespaceSecrets {
     return `Secrets Manager secret '${this.secretId(namespace, name)}'`;
   }
 
-  read(namespace: string, name: string): Promise<SecretValues | undefined> {
-    return this.readById(this.secretId(namespace, name));
+  async read(namespace: string, name: string): Promise<SecretValues | undefined> {
+    const secretId = this.secretId(namespace, name);
+    const text = await this.cache.get(secretId, () => this.fetch(secretId));
+    return text === undefined ? undefined : parseNamespaceSecretString(text, this.locate(namespace, name));
   }
 
   invalidate(namespace: string, name: string): void {
     this.invalidateId(this.secretId(namespace, name));
   }
 
-  /** A secret by its full id (name or ARN), such as the connector-wide fallback PAT. */
-  readById(secretId: string): Promise<SecretValues | undefined> {
-    return this.cache.get(secretId, () => this.fetch(secretId));
+  /** A connector secret by its full id (name or ARN), such as the connector-wide fallback PAT. */
+  async readById(secretId: string): Promise<SecretValues | undefined> {
+    const text = await this.cache.get(secretId, () => this.fetch(secretId));
+    return text === undefined ? undefined : parseSecretString(text);
   }
 
   invalidateId(secretId: string): void {
     this.cache.evict(secretId);
   }
 
-  private async fetch(secretId: string): Promise<SecretValues | undefined> {
+  private async fetch(secretId: string): Promise<string | undefined> {
     const { GetSecretValueCommand, ResourceNotFoundException } = await import('../aws/secrets-manager-sdk.js');
     const client = typeof this.client === 'function' ? await this.client() : this.client;
     let secretString: string | undefined;
@@ -64,8 +70,20 @@ export class SecretsManagerSecrets implements NamespaceSecrets {
       }
       throw error;
     }
-    return secretString === undefined ? {} : parseSecretString(secretString);
+    return secretString ?? '';
   }
+}
+
+/** A namespace secret: a JSON object of string keys, never a bare string. Never echoes the content on error. */
+export function parseNamespaceSecretString(secretString: string, where: string): SecretValues {
+  const values = secretString.trim().startsWith('{') ? parseSecretString(secretString) : undefined;
+  if (values === undefined) {
+    throw new AuthConfigError(
+      `${where} is not a JSON object: a namespace secret must hold keys such as {"token": "<PAT>", "host": ` +
+        '"<workspace>"}; a plain-string secret is not accepted for a namespace',
+    );
+  }
+  return values;
 }
 
 /** JSON object -> its string-valued keys; anything else -> a bare token. Never echoes the content on error. */

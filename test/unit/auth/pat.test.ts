@@ -9,6 +9,7 @@ import { PatAuth, type PatAuthOptions } from '../../../shared/auth/pat.js';
 import { buildAuth, selectAuthContext } from '../../../shared/auth/resolve-auth.js';
 import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
 import { AuthConfigError } from '../../../shared/errors.js';
+import { testConfig } from '../../support/test-config.js';
 
 const sm = mockClient(SecretsManagerClient);
 const notFound = () =>
@@ -42,9 +43,22 @@ describe('Class: PatAuth', () => {
     await expect(pat().getBearerToken()).resolves.toBe('dapi-ns');
   });
 
-  it('accepts a plain-string secret as the token', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: ' dapi-plain \n' });
-    await expect(pat().getBearerToken()).resolves.toBe('dapi-plain');
+  it('refuses a plain-string namespace secret, without echoing it and without falling back', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 'flyte/team-a/databricks-token' }).resolves({
+      SecretString: ' dapi-plain-secret-value \n',
+    });
+    const error = await pat({ fallbackToken: 'dapi-env' })
+      .getBearerToken()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthConfigError);
+    expect((error as Error).message).toMatch(/'flyte\/team-a\/databricks-token' is not a JSON object/);
+    expect((error as Error).message).not.toContain('dapi-plain-secret-value');
+  });
+
+  it('still accepts a plain-string connector secret (read by id) as the token', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 'flyte/team-a/databricks-token' }).rejects(notFound());
+    sm.on(GetSecretValueCommand, { SecretId: 'connector/pat' }).resolves({ SecretString: ' dapi-plain \n' });
+    await expect(pat({ fallbackSecretId: 'connector/pat' }).getBearerToken()).resolves.toBe('dapi-plain');
   });
 
   it('uses the task secret name when given', async () => {
@@ -123,7 +137,7 @@ describe('Function: selectAuthContext() / buildAuth()', () => {
       'team-a',
       { databricksConf: {}, databricksTokenSecret: 'x' },
       {
-        config: { FLYTE_DATABRICKS_AUTH_TYPE: 'pat' },
+        config: testConfig({ FLYTE_DATABRICKS_AUTH_TYPE: 'pat' }),
         secrets,
         secretSource: 'secrets-manager',
         discovery: async () => undefined,
@@ -138,10 +152,10 @@ describe('Function: selectAuthContext() / buildAuth()', () => {
       secretSource: 'secrets-manager',
     });
     const auth = buildAuth(context, 'https://dbc-1.cloud.databricks.com', {
-      config: {
+      config: testConfig({
         FLYTE_DATABRICKS_ACCESS_TOKEN: undefined,
         FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: undefined,
-      },
+      }),
       secrets,
       secretsManager: secrets,
       kubernetes: async () => undefined,

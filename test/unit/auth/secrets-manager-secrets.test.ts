@@ -3,6 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
+import { AuthConfigError } from '../../../shared/errors.js';
 
 const sm = mockClient(SecretsManagerClient);
 
@@ -56,5 +57,27 @@ describe('Class: SecretsManagerSecrets', () => {
       .resolves({ SecretString: '{"client_id":"id","client_secret":"s"}' });
     await expect(source.read('team-a', 'databricks-oauth')).rejects.toThrow('throttled');
     await expect(source.read('team-a', 'databricks-oauth')).resolves.toEqual({ client_id: 'id', client_secret: 's' });
+  });
+
+  it.each([
+    ['a plain string', ' dapi-plain-secret-value '],
+    ['a JSON array', '["dapi-plain-secret-value"]'],
+    ['a JSON string', '"dapi-plain-secret-value"'],
+    ['a binary secret (no SecretString)', undefined],
+  ])('refuses %s as a namespace secret, naming the secret and never its content', async (_what, secretString) => {
+    sm.on(GetSecretValueCommand).resolves(secretString === undefined ? {} : { SecretString: secretString });
+    const error = await secrets(0)
+      .read('team-a', 'databricks-token')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthConfigError);
+    expect((error as Error).message).toContain(
+      "Secrets Manager secret 'flyte/team-a/databricks-token' is not a JSON object",
+    );
+    expect((error as Error).message).not.toContain('dapi-plain-secret-value');
+  });
+
+  it("accepts a plain string for a connector secret read by id (the operator's own, taken as `token`)", async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 'connector/pat' }).resolves({ SecretString: ' dapi-connector \n' });
+    await expect(secrets(0).readById('connector/pat')).resolves.toEqual({ token: 'dapi-connector' });
   });
 });
