@@ -3,9 +3,12 @@
  * Databricks rejects, a run that no longer exists) ends the job at once with the reason, and the message is
  * consumed: retrying cannot help. A transient one is rethrown so SQS redelivers it; on the message's last receive
  * the job is ended first, with the reason, so nothing is left waiting on a message that went to the DLQ.
+ * A job whose item DynamoDB will no longer take (over its size limit) is still ended with the reason: without its
+ * task and container, the bulk of any item, which nothing reads once the job has ended.
  */
 import { ConnectorError } from '../shared/errors.js';
-import type { JobStore } from '../shared/jobs/job-store.js';
+import { boundJobMessage, MAX_JOB_MESSAGE_LENGTH } from '../shared/jobs/job-message.js';
+import { JobItemRejectedError, type JobStore } from '../shared/jobs/job-store.js';
 import { mutateJob } from '../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../shared/jobs/phase.js';
 
@@ -17,6 +20,8 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+const DROPPED = "; its task and container were dropped from the record because the item exceeded DynamoDB's size limit";
+
 export async function failJob(
   store: JobStore,
   jobId: string,
@@ -24,9 +29,17 @@ export async function failJob(
   message: string,
   now: Date,
 ): Promise<void> {
-  await mutateJob(store, jobId, (job) =>
-    isTerminalPhase(job.phase) ? undefined : { phase, message, finishedAt: now.toISOString() },
-  );
+  const finishedAt = now.toISOString();
+  try {
+    await mutateJob(store, jobId, (job) => (isTerminalPhase(job.phase) ? undefined : { phase, message, finishedAt }));
+  } catch (error) {
+    if (!(error instanceof JobItemRejectedError && error.tooLarge)) throw error;
+    // Room for the suffix: the store would otherwise cut it off a long message.
+    const slim = `${boundJobMessage(message, MAX_JOB_MESSAGE_LENGTH - DROPPED.length)}${DROPPED}`;
+    await mutateJob(store, jobId, (job) =>
+      isTerminalPhase(job.phase) ? undefined : { phase, message: slim, finishedAt, task: null, container: null },
+    );
+  }
 }
 
 /** Ends the job where the failure calls for it, and rethrows whatever SQS should redeliver. */

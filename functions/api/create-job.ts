@@ -8,6 +8,8 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { InvalidJobSpecError } from '../../shared/errors.js';
 import { acceptJob, JobConflictError } from '../../shared/jobs/accept-job.js';
 import { toJobView } from '../../shared/jobs/job.js';
+import { JobItemRejectedError } from '../../shared/jobs/job-store.js';
+import { JobTooLargeError } from '../../shared/jobs/job-too-large.js';
 import type { SubmitRequest } from '../../shared/jobs/submit-request.js';
 import type { Ports } from '../ports.js';
 import { assertCallerMayUse, type CallerEvent } from './caller-namespaces.js';
@@ -25,6 +27,13 @@ export async function createJob(
   } catch (error) {
     if (error instanceof InvalidJobSpecError) throw new HttpError(400, 'ValidationError', error.message, error.field);
     if (error instanceof JobConflictError) throw new HttpError(409, 'Conflict', error.message, 'executionId');
+    // Too large to store: refused before storing, or by DynamoDB itself (which the size estimate missed).
+    if (error instanceof JobTooLargeError) throw new HttpError(413, 'PayloadTooLarge', error.message, 'task');
+    if (error instanceof JobItemRejectedError) {
+      throw error.tooLarge
+        ? new HttpError(413, 'PayloadTooLarge', error.message, 'task')
+        : new HttpError(400, 'ValidationError', error.message);
+    }
     throw error;
   }
   const { job, created } = accepted;

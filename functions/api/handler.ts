@@ -7,6 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { JobItemRejectedError } from '../../shared/jobs/job-store.js';
 import { submitRequestSchema } from '../../shared/jobs/submit-request.js';
 import { logger } from '../../shared/logger.js';
 import { ports } from '../ports.js';
@@ -50,6 +51,18 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       const error = request.error;
       if (error instanceof HttpError) {
         request.response = errorResponse(error);
+        return;
+      }
+      // A job item DynamoDB refuses to write (an item from an older release grown past the limit) is the request's
+      // problem to report, not a 500: the job cannot be changed.
+      if (error instanceof JobItemRejectedError) {
+        request.response = errorResponse(
+          new HttpError(
+            error.tooLarge ? 413 : 400,
+            error.tooLarge ? 'PayloadTooLarge' : 'ValidationError',
+            error.message,
+          ),
+        );
         return;
       }
       logger.error('Unhandled API error', {

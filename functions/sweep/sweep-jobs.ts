@@ -8,13 +8,17 @@
  * that is still alive after all). Found stale again after MAX_RESCUES rescues, the job ends RETRYABLE_FAILED with
  * the reason. Each rescue is claimed with a version-guarded write that counts it and refreshes the heartbeat before
  * anything is sent, so two sweeps racing on one job rescue it once: the loser re-reads a live job and leaves it.
+ * A job whose claim DynamoDB refuses because the item is over its size limit can never be rescued: it is ended
+ * FAILED with the reason (dropping its task and container if need be), so it leaves the liveness index instead of
+ * taking a place in every sweep. One job's failure never stops the sweep.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Job } from '../../shared/jobs/job.js';
-import type { JobPatch } from '../../shared/jobs/job-store.js';
+import { JobItemRejectedError, type JobPatch } from '../../shared/jobs/job-store.js';
 import { heartbeat, liveShards } from '../../shared/jobs/liveness.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { describeError, failJob } from '../job-failure.js';
 import { startPollChain } from '../poll/start-poll-chain.js';
 import type { Ports } from '../ports.js';
 
@@ -29,6 +33,8 @@ export interface SweepSummary {
   failed: number;
   /** Stale in the index but alive (or ended) when read: left alone. */
   skipped: number;
+  /** Jobs whose item is too large for DynamoDB to take the rescue: ended FAILED with the reason. */
+  oversized: number;
   /** Jobs whose rescue failed; the next sweep tries again. */
   errors: number;
 }
@@ -47,7 +53,15 @@ export async function sweepJobs(ports: Ports, log: Logger): Promise<SweepSummary
   const cutoff = new Date(now.getTime() - STALE_AFTER_SECONDS * 1000).toISOString();
   const shards = liveShards();
   const perShard = Math.ceil(SWEEP_MAX_JOBS / shards.length);
-  const summary: SweepSummary = { examined: 0, resubmitted: 0, restarted: 0, failed: 0, skipped: 0, errors: 0 };
+  const summary: SweepSummary = {
+    examined: 0,
+    resubmitted: 0,
+    restarted: 0,
+    failed: 0,
+    skipped: 0,
+    oversized: 0,
+    errors: 0,
+  };
   await Promise.all(
     shards.map(async (shard) => {
       const stale = await ports.store.listStale(shard, cutoff, perShard);
@@ -69,6 +83,10 @@ export async function sweepJobs(ports: Ports, log: Logger): Promise<SweepSummary
             rescues: rescue.rescues,
           });
         } catch (error) {
+          if (await endOversized(ports, jobId, error, now, log)) {
+            summary.oversized++;
+            continue;
+          }
           summary.errors++;
           log.error('Rescuing a stale job failed; the next sweep tries again', {
             jobId,
@@ -80,6 +98,25 @@ export async function sweepJobs(ports: Ports, log: Logger): Promise<SweepSummary
   );
   log.info('Sweep done', { ...summary, staleBefore: cutoff });
   return summary;
+}
+
+/**
+ * Ends a job whose rescue failed because its item is over DynamoDB's size limit; true when it did. Another failure,
+ * this one's own included, is left to the caller's count of errors.
+ */
+async function endOversized(ports: Ports, jobId: string, error: unknown, now: Date, log: Logger): Promise<boolean> {
+  if (!(error instanceof JobItemRejectedError && error.tooLarge)) return false;
+  try {
+    await failJob(ports.store, jobId, 'FAILED', `The job could not be kept alive: ${describeError(error)}`, now);
+  } catch (failure) {
+    log.error('Ending an oversized stale job failed', {
+      jobId,
+      error: failure instanceof Error ? { name: failure.name, message: failure.message } : String(failure),
+    });
+    return false;
+  }
+  log.warn('Stale job ended: its item is over the DynamoDB size limit', { jobId, action: 'failed' });
+  return true;
 }
 
 /** Claims and performs the rescue of one job; undefined when the job, read again, needs none. */

@@ -3,26 +3,26 @@
  * far as can be done without credentials, then create the job once. Everything that can be wrong with the request
  * is found here, before anything is stored; a repeated request finds the job it made the first time.
  */
+
+import { taskTokenFileProblem } from '../auth/token-file.js';
 import type { Config } from '../config.js';
-import { assertAllowedWorkspace } from '../databricks/allowed-hosts.js';
 import { buildSubmitRunBody } from '../databricks/submit-body.js';
+import { assertWorkspaceAllowed, type WorkspacePolicyConfig } from '../databricks/workspace-policy.js';
 import { normalizeWorkspaceUrl } from '../databricks/workspace-url.js';
 import { ConnectorError, InvalidJobSpecError } from '../errors.js';
 import type { Job } from './job.js';
 import { jobIdFor } from './job-id.js';
 import type { JobStore } from './job-store.js';
+import { assertNewJobFits } from './job-too-large.js';
 import { heartbeat } from './liveness.js';
 import { requestHash } from './request-hash.js';
 import type { SubmitRequest } from './submit-request.js';
 
 export type AcceptConfig = Pick<
   Config,
-  | 'FLYTE_DATABRICKS_INSTANCE'
-  | 'FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER'
-  | 'ALLOW_INSECURE_LOOPBACK_DATABRICKS'
-  | 'ALLOWED_DATABRICKS_HOSTS'
-  | 'JOB_RETENTION_DAYS'
->;
+  'FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER' | 'JOB_RETENTION_DAYS' | 'OIDC_TOKEN_FILE_DIRS'
+> &
+  WorkspacePolicyConfig;
 
 /** The same executionId was used before for a different request. */
 export class JobConflictError extends ConnectorError {
@@ -47,6 +47,7 @@ export async function acceptJob(
   deps: { store: JobStore; config: AcceptConfig; now: Date },
 ): Promise<AcceptedJob> {
   const job = newJob(request, deps.config, deps.now);
+  assertNewJobFits(job);
   if (await deps.store.create(job)) return { job, created: true };
   const existing = await deps.store.get(job.jobId);
   if (!existing) throw new Error(`Job ${job.jobId} vanished between create and read`);
@@ -59,7 +60,12 @@ function newJob(request: SubmitRequest, config: AcceptConfig, now: Date): Job {
   const host = task.databricksInstance ?? config.FLYTE_DATABRICKS_INSTANCE;
   if (!host) throw new InvalidJobSpecError(MISSING_INSTANCE, 'task.databricksInstance');
   const databricksHost = normalizeWorkspaceUrl(host, config.ALLOW_INSECURE_LOOPBACK_DATABRICKS);
-  assertAllowedWorkspace(databricksHost, config.ALLOWED_DATABRICKS_HOSTS);
+  assertWorkspaceAllowed(databricksHost, namespace, config);
+  // A token file outside the operator's directories can never be read: say so now, not at submit.
+  if (task.databricksOidcTokenFile !== undefined) {
+    const problem = taskTokenFileProblem(task.databricksOidcTokenFile, config.OIDC_TOKEN_FILE_DIRS);
+    if (problem) throw new InvalidJobSpecError(problem, 'task.databricksOidcTokenFile');
+  }
   const jobId = jobIdFor(namespace, executionId);
   // Build the runs/submit body once now, only to reject what could never be submitted (e.g. no compute).
   buildSubmitRunBody({

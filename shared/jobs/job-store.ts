@@ -7,11 +7,17 @@
  * Live jobs are found by heartbeat age through the sparse `byLiveness` index, and by workspace through the sparse
  * `liveByWorkspace` index (shared/jobs/liveness.ts): an update that ends a job removes its `liveShard` and
  * `liveHost`, so finished jobs leave both.
+ * Every message written goes through boundJobMessage (redacted, at most 4096 characters), and an item DynamoDB
+ * refuses (ValidationException: too large, or otherwise invalid) is a permanent JobItemRejectedError naming the job
+ * and the operation, never the item.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConnectorError } from '../errors.js';
+import { DYNAMODB_ITEM_LIMIT_BYTES } from './item-size.js';
 import type { Job } from './job.js';
 import { isJobId } from './job-id.js';
+import { boundJobMessage } from './job-message.js';
 import { LIVE_BY_WORKSPACE_INDEX, LIVENESS_INDEX } from './liveness.js';
 import { isTerminalPhase } from './phase.js';
 
@@ -21,11 +27,19 @@ export const NAMESPACE_INDEX = 'byNamespace';
 type PatchableJob = Omit<Job, 'jobId' | 'namespace' | 'executionId' | 'version' | 'createdAt' | 'updatedAt'>;
 
 /**
+ * Required fields an update may still remove: only when a job whose item outgrew DynamoDB's limit is ended
+ * (functions/job-failure.ts). Nothing reads them once a job has ended.
+ */
+type DroppableField = 'task' | 'container';
+
+/**
  * Fields an update may change; identity and bookkeeping fields are the store's. `undefined` leaves a field as it is;
- * `null` removes an optional one (REMOVE in the update expression).
+ * `null` removes an optional one (REMOVE in the update expression), or a droppable one.
  */
 export type JobPatch = {
-  [K in keyof PatchableJob]?: PatchableJob[K] | (undefined extends PatchableJob[K] ? null : never);
+  [K in keyof PatchableJob]?:
+    | PatchableJob[K]
+    | (undefined extends PatchableJob[K] ? null : K extends DroppableField ? null : never);
 };
 
 /** A live job found stale in the liveness index (keys only: read the job itself before acting). */
@@ -42,6 +56,35 @@ export class JobVersionConflictError extends Error {
     super(`Job ${jobId} changed since version ${expectedVersion} was read`);
     this.name = 'JobVersionConflictError';
   }
+}
+
+const TOO_LARGE = `the item would exceed its ${DYNAMODB_ITEM_LIMIT_BYTES}-byte item size limit`;
+const INVALID = 'the item is invalid (ValidationException)';
+
+/**
+ * DynamoDB refused to write the job's item (a ValidationException: most often an item over its size limit). The
+ * same write can never succeed, so it is permanent. Names the job and the operation, never the item's content.
+ */
+export class JobItemRejectedError extends ConnectorError {
+  constructor(
+    readonly jobId: string,
+    readonly operation: 'create' | 'update',
+    /** The item would have exceeded DynamoDB's item size limit (else it was invalid in some other way). */
+    readonly tooLarge: boolean,
+    cause?: unknown,
+  ) {
+    super(`DynamoDB refused to ${operation} job ${jobId}: ${tooLarge ? TOO_LARGE : INVALID}`, {
+      permanent: true,
+      cause,
+    });
+  }
+}
+
+/** The JobItemRejectedError for a DynamoDB ValidationException, else the error itself. */
+function rejectedItem(error: unknown, jobId: string, operation: 'create' | 'update'): unknown {
+  if (!(error instanceof Error) || error.name !== 'ValidationException') return error;
+  // DynamoDB (and dynalite) say "Item size has exceeded ..." and "Item size to update has exceeded ...".
+  return new JobItemRejectedError(jobId, operation, /item size/i.test(error.message), error);
 }
 
 /** A page token that this store did not hand out for this namespace (tampered, truncated, or another listing's). */
@@ -147,14 +190,14 @@ export class DynamoDbJobStore implements JobStore, LiveJobIndex {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: job,
+          Item: { ...job, message: boundJobMessage(job.message) },
           ConditionExpression: 'attribute_not_exists(jobId)',
         }),
       );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      throw rejectedItem(error, job.jobId, 'create');
     }
   }
 
@@ -168,7 +211,9 @@ export class DynamoDbJobStore implements JobStore, LiveJobIndex {
   async update(jobId: string, expectedVersion: number, patch: JobPatch, now = new Date()): Promise<Job> {
     // A job that ends leaves the liveness indexes, whoever ends it.
     const ending = patch.phase !== undefined && isTerminalPhase(patch.phase);
-    const fields: JobPatch = ending ? { ...patch, liveShard: null, liveHost: null } : patch;
+    const bounded: JobPatch =
+      patch.message === undefined ? patch : { ...patch, message: boundJobMessage(patch.message) };
+    const fields: JobPatch = ending ? { ...bounded, liveShard: null, liveHost: null } : bounded;
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
     const names: Record<string, string> = { '#version': 'version', '#updatedAt': 'updatedAt' };
     const values: Record<string, unknown> = { ':expected': expectedVersion, ':one': 1, ':now': now.toISOString() };
@@ -199,7 +244,7 @@ export class DynamoDbJobStore implements JobStore, LiveJobIndex {
       return Attributes as Job;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new JobVersionConflictError(jobId, expectedVersion);
-      throw error;
+      throw rejectedItem(error, jobId, 'update');
     }
   }
 

@@ -68,7 +68,15 @@ async function sweepAt(at: Date): Promise<SweepSummary> {
   return sweepJobs(ports, log);
 }
 
-const none: SweepSummary = { examined: 0, resubmitted: 0, restarted: 0, failed: 0, skipped: 0, errors: 0 };
+const none: SweepSummary = {
+  examined: 0,
+  resubmitted: 0,
+  restarted: 0,
+  failed: 0,
+  skipped: 0,
+  oversized: 0,
+  errors: 0,
+};
 
 describe('Function: sweepJobs()', () => {
   it('finds a job live from its creation: a liveness shard and a heartbeat', async () => {
