@@ -12,6 +12,7 @@
  * minute; shared/jobs/live-workspace-jobs.ts). A poll sent on to its slot: one GetItem and one SQS send; one sent on
  * because its wait was longer than SQS's 900 s: one SQS send.
  */
+import { safeRunPageUrl } from '../../shared/databricks/run-page-url.js';
 import type { DatabricksRun } from '../../shared/databricks/types.js';
 import type { Job } from '../../shared/jobs/job.js';
 import type { JobPatch } from '../../shared/jobs/job-store.js';
@@ -115,7 +116,7 @@ async function pollRun(
 ): Promise<boolean> {
   const client = ports.databricks(job.databricksHost, ports.auth(job));
   const run = await client.getRun(runId);
-  const observed = observe(run, record);
+  const observed = observe(run, job.databricksHost, record);
   let cancelSentAt: string | undefined;
   if (job.cancelRequested && job.cancelSentAt === undefined && !isTerminalPhase(observed.phase)) {
     await client.cancelRun(runId);
@@ -143,8 +144,15 @@ interface Observation {
   runPageUrl?: string | undefined;
 }
 
-function observe(run: DatabricksRun, record: RecordContext): Observation {
+function observe(run: DatabricksRun, workspaceOrigin: string, record: RecordContext): Observation {
   const mapped = mapRunState(run);
+  // Shown to Flyte users as a log link: only a link back to the job's own workspace is kept.
+  const runPageUrl = safeRunPageUrl(run.run_page_url, workspaceOrigin);
+  if (runPageUrl === undefined && run.run_page_url) {
+    record.log.warn("Databricks reported a run page URL that is no link into the job's workspace; not recording it", {
+      runPageUrl: String(run.run_page_url).slice(0, 200),
+    });
+  }
   if (mapped.unknown) {
     record.log.warn('Databricks reported a run state this release does not know', {
       lifeCycleState: mapped.lifeCycleState,
@@ -158,7 +166,7 @@ function observe(run: DatabricksRun, record: RecordContext): Observation {
     resultState: mapped.resultState,
     // Databricks often leaves state_message empty (on success, notably); say where the run is instead.
     message: mapped.message || describeState(mapped.lifeCycleState, mapped.resultState),
-    runPageUrl: run.run_page_url,
+    runPageUrl,
   };
 }
 

@@ -4,7 +4,7 @@
  * (upstream retries it on this endpoint): 429/5xx and connection failures with the shared jittered backoff,
  * Retry-After honoured, bounded attempts. Any other answer fails fast. Redirects are never followed, so a client
  * secret or a subject JWT only ever reaches the workspace itself. Errors carry the OAuth `error` and
- * `error_description`, never the form, the secret or the JWT.
+ * `error_description` (bounded, redacted), never the form, the secret, the JWT or any other part of the body.
  */
 
 import { parseErrorBody, redactSecrets } from '../databricks/errors.js';
@@ -147,7 +147,8 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
       );
     }
 
-    const parsed = parseErrorBody(scrub(text));
+    // Only the OAuth `error` and `error_description`, bounded and redacted: any other body is described, not quoted.
+    const parsed = parseErrorBody(scrub(text), { loneError: 'code' });
     const oauthError = parsed.errorCode;
     const detail = `HTTP ${status}${oauthError ? ` ${oauthError}` : ''}: ${scrub(parsed.message)}`;
     if (!isRetryableStatus(status) && status !== 500) {

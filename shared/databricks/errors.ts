@@ -1,4 +1,5 @@
 import { ConnectorError } from '../errors.js';
+import { redactString } from '../log-redaction.js';
 
 /**
  * A failed Jobs API call. `retryable` says whether the same request could succeed later (429/5xx/connection);
@@ -25,27 +26,42 @@ export class DatabricksApiError extends ConnectorError {
   }
 }
 
-const MAX_BODY_CHARS = 300;
+/** Longest `error_code` or `message` taken from an error body. */
+const MAX_FIELD_CHARS = 300;
+/** What a field is cut to before redaction, so a huge field costs little yet a secret across the cut is still seen. */
+const MAX_SCANNED_CHARS = 4 * MAX_FIELD_CHARS;
 
-/** Parses `{error_code, message}` (Jobs API), legacy `{error, message}` / `{error}` (API 1.2), else raw text. */
-export function parseErrorBody(text: string): { errorCode?: string; message: string } {
+/**
+ * Reads `{error_code, message}` (Jobs API), legacy `{error, message}` / `{error}` (API 1.2) and OAuth
+ * `{error, error_description}`. Only those fields are taken, each bounded and redacted: the body comes from
+ * whatever host the job names, so anything else (an HTML page, a JSON document of another shape) is never quoted,
+ * only described by its size. `loneError` says what a body with `error` alone carries: a message (Jobs API 1.2) or
+ * a code (OAuth, where `error` is required and `error_description` optional).
+ */
+export function parseErrorBody(
+  text: string,
+  options: { loneError?: 'message' | 'code' } = {},
+): { errorCode?: string; message: string } {
+  if (text.trim() === '') return { message: '(empty body)' };
+  const size = `${Buffer.byteLength(text, 'utf8')} bytes`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { message: truncate(text.trim()) || '(empty body)' };
+    return { message: `(non-JSON error body, ${size})` };
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { message: truncate(text.trim()) };
+  const body = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+  const field = (name: string) => asText((body as Record<string, unknown>)[name]);
+  let message = field('message') ?? field('error_description');
+  let code = field('error_code');
+  const error = field('error');
+  if (code === undefined && error !== undefined) {
+    if (message !== undefined || options.loneError === 'code') code = error;
+    else message = error;
   }
-  const body = parsed as Record<string, unknown>;
-  const message = asText(body.message) ?? asText(body.error_description);
-  const code = asText(body.error_code) ?? (message === undefined ? undefined : asText(body.error));
-  // Legacy bodies may carry only `error`, which is then the message, not a code.
-  const finalMessage = message ?? asText(body.error) ?? truncate(text.trim());
-  return code === undefined
-    ? { message: truncate(finalMessage) }
-    : { errorCode: code, message: truncate(finalMessage) };
+  const withCode = code === undefined ? {} : { errorCode: boundedField(code) };
+  if (message !== undefined) return { ...withCode, message: boundedField(message) };
+  return { ...withCode, message: `(JSON error body without a message, ${size})` };
 }
 
 /** `Databricks runs/submit failed (HTTP 400 INVALID_PARAMETER_VALUE): <message>`. */
@@ -72,11 +88,13 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
 }
 
 function asText(value: unknown): string | undefined {
-  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'string' && value.trim().length > 0) return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
 }
 
-function truncate(text: string): string {
-  return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…` : text;
+/** A field of an error body as a message may carry it: credentials redacted, at most MAX_FIELD_CHARS. */
+function boundedField(text: string): string {
+  const redacted = redactString(text.slice(0, MAX_SCANNED_CHARS)).trim();
+  return redacted.length > MAX_FIELD_CHARS ? `${redacted.slice(0, MAX_FIELD_CHARS - 1)}…` : redacted;
 }

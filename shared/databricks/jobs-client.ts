@@ -138,7 +138,7 @@ export class JobsClient {
       }
 
       const { status } = response;
-      if (status >= 200 && status < 300) return parseJson(text, operation, status, scrub);
+      if (status >= 200 && status < 300) return parseJson(text, operation, status);
 
       if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
         const location = safeLocation(response.headers.get('location'));
@@ -194,12 +194,13 @@ function isStaleCredential(status: number, message: string): boolean {
   return status === 401 || (status === 403 && /invalid access token/i.test(message));
 }
 
-function parseJson(text: string, operation: Operation, status: number, scrub: (t: string) => string): unknown {
+function parseJson(text: string, operation: Operation, status: number): unknown {
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
   } catch {
-    const detail = `response is not JSON: ${scrub(text).slice(0, 300)}`;
+    // Never quoted: whatever answered may not be Databricks, and the job's message is shown to the tenant.
+    const detail = `response is not JSON (${Buffer.byteLength(text)} bytes)`;
     throw new DatabricksApiError(formatApiErrorMessage(operation, status, undefined, detail), {
       operation,
       status,

@@ -5,7 +5,9 @@
 import type { z } from 'zod';
 import type { jobViewSchema } from '../api/schemas.js';
 import type { AuthContext } from '../auth/auth-context.js';
+import { safeRunPageUrl } from '../databricks/run-page-url.js';
 import type { ContainerSpec } from '../databricks/types.js';
+import { boundJobMessage } from './job-message.js';
 import type { Phase } from './phase.js';
 import type { TaskSpec } from './submit-request.js';
 
@@ -15,6 +17,7 @@ export interface Job {
   executionId: string;
   /** sha256 of the canonical request: a second POST with the same executionId but another body is a conflict. */
   requestHash: string;
+  /** Removed, with `container`, only from a job ended because its item outgrew DynamoDB's limit (job-failure.ts). */
   task: TaskSpec;
   container: ContainerSpec;
   /** The workspace base URL the job talks to, resolved once at creation (task, then FLYTE_DATABRICKS_INSTANCE). */
@@ -56,15 +59,18 @@ export interface Job {
 export type JobView = z.infer<typeof jobViewSchema>;
 
 export function toJobView(job: Job): JobView {
+  // Checked again where it is shown: an item written by an older release may hold any URL a workspace sent.
+  const runPageUrl = safeRunPageUrl(job.runPageUrl, job.databricksHost);
   return {
     jobId: job.jobId,
     namespace: job.namespace,
     executionId: job.executionId,
     phase: job.phase,
-    message: job.message,
+    // Older releases stored messages unbounded: one redaction pass on every message shown.
+    message: boundJobMessage(job.message),
     runId: job.runId ?? null,
-    runPageUrl: job.runPageUrl ?? null,
-    logLinks: job.runPageUrl ? [{ name: 'Databricks Console', uri: job.runPageUrl }] : [],
+    runPageUrl: runPageUrl ?? null,
+    logLinks: runPageUrl ? [{ name: 'Databricks Console', uri: runPageUrl }] : [],
     databricks: {
       host: job.databricksHost,
       lifeCycleState: job.lifeCycleState ?? null,

@@ -143,6 +143,54 @@ describe('Function: requestToken()', () => {
     for (const secret of [jwt, SECRET, basic, jwt.split('.')[1] ?? 'x']) expect(error.message).not.toContain(secret);
   });
 
+  it('never echoes an HTML error page, only its size', async () => {
+    const page = '<html><body><h1>Internal metadata service</h1><p>ami-id: ami-0abc instance-id</p></body></html>';
+    const { fetch } = scriptedFetch(new Response(page, { status: 400, headers: { 'content-type': 'text/html' } }));
+    const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    expect(error).toMatchObject({ status: 400, oauthError: undefined });
+    expect(error.message).toContain(`HTTP 400: (non-JSON error body, ${Buffer.byteLength(page)} bytes)`);
+    for (const quoted of ['<html', 'metadata', 'ami-']) expect(error.message).not.toContain(quoted);
+  });
+
+  it('takes only error and error_description from a JSON body with other fields', async () => {
+    const { fetch } = scriptedFetch(
+      json(401, {
+        error: 'invalid_client',
+        error_description: 'Client authentication failed',
+        debug: { upstream: 'http://10.0.0.7:8080/internal', trace: 'stack at foo()' },
+      }),
+    );
+    const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+    expect(error).toMatchObject({ status: 401, oauthError: 'invalid_client' });
+    expect(error.message).toMatch(/\(HTTP 401 invalid_client: Client authentication failed\)$/);
+    for (const quoted of ['10.0.0.7', 'internal', 'stack']) expect(error.message).not.toContain(quoted);
+  });
+
+  it('reads a lone OAuth error as the code, without quoting the body', async () => {
+    const { fetch } = scriptedFetch(json(400, { error: 'invalid_grant', note: '<b>hi</b>' }));
+    const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+    expect(error).toMatchObject({ status: 400, oauthError: 'invalid_grant' });
+    expect(error.message).toMatch(/HTTP 400 invalid_grant: \(JSON error body without a message, \d+ bytes\)/);
+    expect(error.message).not.toContain('<b>');
+  });
+
+  it('bounds the OAuth error description', async () => {
+    const { fetch } = scriptedFetch(oauthError(400, 'invalid_request', 'd'.repeat(10_000)));
+    const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+    expect(error.message).toContain(`invalid_request: ${'d'.repeat(299)}…`);
+    expect(error.message).not.toContain('d'.repeat(300));
+  });
+
+  it('names the last non-JSON answer by its size when retries run out', async () => {
+    const { fetch } = scriptedFetch(new Response('<html>bad gateway</html>', { status: 502 }));
+    const error = await rejection(
+      requestToken({ host: HOST, form: FORM, fetch, ...noSleep, retry: { maxAttempts: 2 } }),
+    );
+    expect(error.message).toContain('HTTP 502: (non-JSON error body, 24 bytes)');
+    expect(error.message).not.toContain('gateway');
+  });
+
   it('never follows a redirect', async () => {
     const { fetch } = scriptedFetch(
       new Response(null, { status: 302, headers: { location: 'https://evil.example/' } }),
