@@ -9,8 +9,8 @@ import { type AuthDeps, buildAuth, selectAuthContext } from '../shared/auth/reso
 import { SecretsManagerSecrets } from '../shared/auth/secrets-manager-secrets.js';
 import { secretsManagerClient, stsClient } from '../shared/aws/clients.js';
 import { type Config, config } from '../shared/config.js';
-import { assertAllowedWorkspace } from '../shared/databricks/allowed-hosts.js';
 import { JobsClient } from '../shared/databricks/jobs-client.js';
+import { assertWorkspaceAllowed } from '../shared/databricks/workspace-policy.js';
 import { AuthConfigError } from '../shared/errors.js';
 import type { Job } from '../shared/jobs/job.js';
 import type { Kubernetes } from '../shared/kube/create-kubernetes.js';
@@ -64,11 +64,11 @@ export function createJobPorts(cfg: Config): JobPorts {
       }),
     auth: (job) => {
       if (!job.auth) throw new AuthConfigError(`Job ${job.jobId} has no auth context yet; it was never submitted`);
+      // Checked again at every rebuild: the operator may have narrowed the workspaces since the job was accepted.
+      assertWorkspaceAllowed(job.databricksHost, job.namespace, cfg);
       return buildAuth(job.auth, job.databricksHost, authDeps);
     },
     databricks: (host, auth) => {
-      // Checked again at call time: the allowlist may have shrunk since the job was accepted.
-      assertAllowedWorkspace(host, cfg.ALLOWED_DATABRICKS_HOSTS);
       return new JobsClient({
         host,
         auth,

@@ -19,6 +19,8 @@ export interface RecordContext {
   receiveCount: number;
   /** This is the last receive before SQS moves the message to the DLQ: say why the job failed, then fail. */
   isLastAttempt: boolean;
+  /** The unique id of the principal that sent the message, as SQS stamped it (`AROA…:session`, `AIDA…`). */
+  senderId: string | undefined;
   log: Logger;
 }
 
@@ -88,6 +90,7 @@ export function sqsBatchHandler<T>(options: {
         messageId: record.messageId,
         receiveCount,
         isLastAttempt,
+        senderId: record.attributes.SenderId || undefined,
         get log() {
           return recordLog();
         },

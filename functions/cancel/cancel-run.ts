@@ -1,7 +1,9 @@
 /**
  * Acts on a DELETE: asks Databricks to cancel the job's run. Cancellation is asynchronous on Databricks' side;
  * the poll chain sees the run end CANCELED and marks the job ABORTED. A job with no run yet needs nothing here:
- * the submit handler checks for the request before and after it creates the run.
+ * the submit handler checks for the request before and after it creates the run. The message only says which job:
+ * the job itself must record the request (`cancelRequested`, set by DELETE after the caller check), so a message
+ * forged for a predictable job id cancels nothing.
  */
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
@@ -13,6 +15,7 @@ export async function cancelRun(jobId: string, ports: JobPorts, record: RecordCo
   const job = await ports.store.get(jobId);
   if (!job) return record.log.warn('Cancel message names no job; dropping it');
   if (isTerminalPhase(job.phase) || job.cancelSentAt !== undefined) return;
+  if (!job.cancelRequested) return record.log.warn('Cancel message for a job nobody asked to cancel; ignoring it');
   if (job.runId === undefined) return record.log.info('No run yet; the submit handler will honour the cancellation');
   const runId = job.runId;
   try {

@@ -10,6 +10,7 @@ export const quietRecord: RecordContext = {
   messageId: 'm',
   receiveCount: 1,
   isLastAttempt: false,
+  senderId: undefined,
   log: createLogger({ logLevel: 'SILENT' }),
 };
 
