@@ -1,13 +1,23 @@
 /**
  * The functions' environment, named exactly as shared/config.ts parses it, and the one place that decides which
  * function gets what. Every function gets the table, the three queue URLs (the handlers' config requires them
- * whichever they send to; a URL grants nothing, IAM does), the workspace settings and the log settings. Only the
- * functions that call Databricks (submit, poll, cancel) also get how to authenticate to it: the API function
- * accepts jobs and never reads a credential; the sweeper gets neither the auth settings nor CALLER_NAMESPACES.
+ * whichever they send to; a URL grants nothing, IAM does), the default workspace and the log settings. Then:
+ *
+ * | variables                                                          | api | submit | poll | cancel | sweep |
+ * |--------------------------------------------------------------------|-----|--------|------|--------|-------|
+ * | CALLER_NAMESPACES, INSECURE_ANY_CALLER_ANY_NAMESPACE               |  x  |   x    |      |        |       |
+ * | ALLOWED_DATABRICKS_HOSTS, INSECURE_ANY_DATABRICKS_HOST,             |  x  |   x    |  x   |   x    |       |
+ * |   NAMESPACE_WORKSPACES, OIDC_TOKEN_FILE_DIRS                       |     |        |      |        |       |
+ * | the auth settings, NAMESPACE_OIDC_CLIENT_IDS                       |     |   x    |  x   |   x    |       |
+ *
+ * The API function checks callers, workspaces and token files when it accepts a job and never reads a credential;
+ * submit checks a direct queue submission's sender against CALLER_NAMESPACES and everything again before it
+ * authenticates; poll and cancel check the workspace at every rebuild; the sweeper calls no workspace at all.
  * Never here: FLYTE_DATABRICKS_ACCESS_TOKEN and DATABRICKS_CLIENT_SECRET (plaintext secrets; the stack passes
  * Secrets Manager ids instead) and ALLOW_INSECURE_LOOPBACK_DATABRICKS (the local stack's emulator only).
  */
 import { Token } from 'aws-cdk-lib';
+import type { FunctionName } from './bundling/function-bundle.js';
 import { type ContextKey, type StackConfig, StackConfigError } from './stack-config.js';
 
 export const SERVICE_NAME = 'flyte-databricks-lambda';
@@ -22,28 +32,32 @@ export interface ResourceNames {
   cancelQueueUrl: string;
 }
 
-export interface EnvironmentOptions {
-  /** Submit, poll and cancel: add the Databricks (and Kubernetes) auth settings. */
-  callsDatabricks: boolean;
-  /** The API function: add CALLER_NAMESPACES. Default: the functions that do not call Databricks. */
-  servesApi?: boolean;
-}
+/** Which settings each function gets (the table above). */
+export const ENVIRONMENT_SCOPES: Readonly<
+  Record<FunctionName, { callers: boolean; workspaces: boolean; databricksAuth: boolean }>
+> = {
+  api: { callers: true, workspaces: true, databricksAuth: false },
+  submit: { callers: true, workspaces: true, databricksAuth: true },
+  poll: { callers: false, workspaces: true, databricksAuth: true },
+  cancel: { callers: false, workspaces: true, databricksAuth: true },
+  sweep: { callers: false, workspaces: false, databricksAuth: false },
+};
 
+/** The environment of one function. */
 export function functionEnvironment(
   config: StackConfig,
   names: ResourceNames,
-  { callsDatabricks, servesApi = !callsDatabricks }: EnvironmentOptions,
+  fn: FunctionName,
 ): Record<string, string> {
+  const scope = ENVIRONMENT_SCOPES[fn];
   const env: Record<string, string | undefined> = {
     JOBS_TABLE_NAME: names.tableName,
     SUBMIT_QUEUE_URL: names.submitQueueUrl,
     POLL_QUEUE_URL: names.pollQueueUrl,
     CANCEL_QUEUE_URL: names.cancelQueueUrl,
     FLYTE_DATABRICKS_INSTANCE: config.databricksInstance,
-    // Enforced by the API function only: it is where callers name namespaces.
-    CALLER_NAMESPACES: servesApi ? config.callerNamespaces : undefined,
-    ALLOWED_DATABRICKS_HOSTS:
-      config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
+    ...(scope.callers ? callerEnvironment(config) : {}),
+    ...(scope.workspaces ? workspaceEnvironment(config) : {}),
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),
     POLL_INTERVAL_MAX_SECONDS: String(config.pollIntervalMaxSeconds),
     POLL_INTERVAL_FRACTION: String(config.pollIntervalFraction),
@@ -58,9 +72,28 @@ export function functionEnvironment(
     POWERTOOLS_LOG_LEVEL: config.logLevel,
     // sam local only: the SDK sends every AWS call here (LocalStack). Unset in real deployments.
     AWS_ENDPOINT_URL: config.localAwsEndpointUrl,
-    ...(callsDatabricks ? databricksAuthEnvironment(config) : {}),
+    ...(scope.databricksAuth ? databricksAuthEnvironment(config) : {}),
   };
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** Who may use which namespace: the API (callers it verified) and submit (a direct submission's sender). */
+function callerEnvironment(config: StackConfig): Record<string, string | undefined> {
+  return {
+    CALLER_NAMESPACES: config.callerNamespaces,
+    INSECURE_ANY_CALLER_ANY_NAMESPACE: config.insecureAnyCallerAnyNamespace ? 'true' : undefined,
+  };
+}
+
+/** Which workspaces jobs may use, per namespace, and where a task's OIDC token file may be read from. */
+function workspaceEnvironment(config: StackConfig): Record<string, string | undefined> {
+  return {
+    ALLOWED_DATABRICKS_HOSTS:
+      config.allowedDatabricksHosts.length > 0 ? config.allowedDatabricksHosts.join(',') : undefined,
+    INSECURE_ANY_DATABRICKS_HOST: config.insecureAnyDatabricksHost ? 'true' : undefined,
+    NAMESPACE_WORKSPACES: config.namespaceWorkspaces && JSON.stringify(config.namespaceWorkspaces),
+    OIDC_TOKEN_FILE_DIRS: config.oidcTokenFileDirs.length > 0 ? config.oidcTokenFileDirs.join(',') : undefined,
+  };
 }
 
 /**
@@ -80,6 +113,8 @@ function databricksAuthEnvironment(config: StackConfig): Record<string, string |
     FLYTE_DATABRICKS_OAUTH_SECRET_NAME: config.oauthSecretName,
     DATABRICKS_CLIENT_ID: config.databricksClientId,
     DATABRICKS_CLIENT_SECRET_SECRET_ID: config.databricksClientSecretSecretId,
+    // OIDC Model 1 (the connector's identity): a service principal per namespace instead of DATABRICKS_CLIENT_ID.
+    NAMESPACE_OIDC_CLIENT_IDS: config.namespaceOidcClientIds && JSON.stringify(config.namespaceOidcClientIds),
     // OIDC: the audience (Model 1's STS token, Model 2's default), Model 1's subject token source and STS duration.
     FLYTE_DATABRICKS_OIDC_AUDIENCE: config.oidcAudience,
     OIDC_SUBJECT_TOKEN_SOURCE: config.oidcSubjectTokenSource,
@@ -96,7 +131,13 @@ function databricksAuthEnvironment(config: StackConfig): Record<string, string |
 /** The context key each configurable variable comes from, so a size error names what to change. */
 const CONTEXT_KEY_OF: Readonly<Record<string, ContextKey>> = {
   FLYTE_DATABRICKS_INSTANCE: 'databricksInstance',
+  CALLER_NAMESPACES: 'callerNamespaces',
+  INSECURE_ANY_CALLER_ANY_NAMESPACE: 'insecureAnyCallerAnyNamespace',
   ALLOWED_DATABRICKS_HOSTS: 'allowedDatabricksHosts',
+  INSECURE_ANY_DATABRICKS_HOST: 'insecureAnyDatabricksHost',
+  NAMESPACE_WORKSPACES: 'namespaceWorkspaces',
+  NAMESPACE_OIDC_CLIENT_IDS: 'namespaceOidcClientIds',
+  OIDC_TOKEN_FILE_DIRS: 'oidcTokenFileDirs',
   AWS_ENDPOINT_URL: 'localAwsEndpointUrl',
   SECRET_NAME_TEMPLATE: 'secretNameTemplate',
   FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: 'fallbackTokenSecretId',

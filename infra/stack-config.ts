@@ -1,12 +1,32 @@
 /**
- * The stack's configuration, read from CDK context (cdk.json "context", or `cdk deploy -c key=value`), validated
- * once with defaults. A bad value stops synth with an error naming the context key, before anything is deployed.
- * Context values set with -c arrive as strings, values from cdk.json as JSON: both are accepted.
+ * The stack's configuration, read from CDK context (cdk.json "context", `cdk deploy -c key=value`, or a JSON file
+ * of context values named by `-c contextFile=<file>`, which -c values override), validated once with defaults. A bad
+ * value stops synth with an error naming the context key, before anything is deployed. Context values set with -c
+ * arrive as strings, values from cdk.json or a context file as JSON: both are accepted.
+ *
+ * The stack fails closed: it does not synthesize until the operator has said who may use which namespace
+ * (`callerNamespaces`, or `insecureAnyCallerAnyNamespace=true` for a single-tenant stack) and which workspaces jobs
+ * may use (`allowedDatabricksHosts`, or `insecureAnyDatabricksHost=true`). Workspace hosts follow the one pattern
+ * rule of shared/databricks/workspace-hosts.ts; wildcards must also sit below a registrable domain
+ * (host-pattern-suffix.ts).
  */
 
+import { readFileSync } from 'node:fs';
+import { posix, resolve } from 'node:path';
 import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
+import { secretNameTemplateProblem } from '../shared/auth/secret-name-template.js';
 import { parseCallerNamespaces } from '../shared/config.js';
+import {
+  anyHostMatches,
+  formatHostPattern,
+  type HostPattern,
+  isHostPatternProblem,
+  parseHostPattern,
+  patternOrigin,
+} from '../shared/databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from '../shared/jobs/poll-schedule.js';
+import { NAMESPACE_MAX_LENGTH, NAMESPACE_PATTERN } from '../shared/jobs/submit-request.js';
+import { publicSuffixProblem } from './host-pattern-suffix.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,8 +46,18 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 export interface StackConfig {
-  /** Workspace hosts jobs may name; empty means the functions apply no allowlist. → ALLOWED_DATABRICKS_HOSTS */
+  /**
+   * Workspace host patterns jobs may name (exact host[:port] or `*.suffix`), as formatHostPattern writes them; empty
+   * only with insecureAnyDatabricksHost. → ALLOWED_DATABRICKS_HOSTS
+   */
   allowedDatabricksHosts: string[];
+  /** The explicit opt-out of allowedDatabricksHosts: jobs may name any https workspace. → INSECURE_ANY_DATABRICKS_HOST */
+  insecureAnyDatabricksHost: boolean;
+  /**
+   * Namespace (or `*` for every namespace) → the exact workspace hosts its jobs may use and its credentials may be
+   * sent to. → NAMESPACE_WORKSPACES (JSON)
+   */
+  namespaceWorkspaces?: Readonly<Record<string, readonly string[]>>;
   /** → FLYTE_DATABRICKS_INSTANCE */
   databricksInstance?: string;
   /** → FLYTE_DATABRICKS_AUTH_TYPE; unset: the functions auto-detect per namespace (shared/auth/README.md). */
@@ -47,6 +77,16 @@ export interface StackConfig {
   oauthSecretName?: string;
   /** The connector's own service principal (OAuth M2M, OIDC Model 1). → DATABRICKS_CLIENT_ID */
   databricksClientId?: string;
+  /**
+   * Namespace → the service principal (application id) OIDC Model 1 uses for that namespace's jobs, instead of
+   * databricksClientId. → NAMESPACE_OIDC_CLIENT_IDS (JSON)
+   */
+  namespaceOidcClientIds?: Readonly<Record<string, string>>;
+  /**
+   * Absolute directories a task's `databricksOidcTokenFile` may be read from; empty: tasks may not name token files.
+   * → OIDC_TOKEN_FILE_DIRS
+   */
+  oidcTokenFileDirs: string[];
   /**
    * Secrets Manager name or ARN of the connector-level client secret (key `client_secret`, or a plain string);
    * GetSecretValue is granted on exactly this secret. → DATABRICKS_CLIENT_SECRET_SECRET_ID
@@ -97,10 +137,17 @@ export interface StackConfig {
   /** IAM principal ARNs allowed to call the API; empty means any principal the account's IAM policies allow. */
   apiAllowedPrincipalArns: string[];
   /**
-   * Which namespaces each caller may use (CALLER_NAMESPACES, as JSON): caller ARN (a trailing `*` allowed) to
-   * namespaces (`*` for any). Unset: no restriction beyond IAM.
+   * Which namespaces each caller may use (CALLER_NAMESPACES, as JSON): caller ARN (exact, or ending in `/*`) or IAM
+   * unique id (AROA… role, AIDA… user) to namespaces (`*` for any). Unset only with insecureAnyCallerAnyNamespace.
    */
   callerNamespaces?: string;
+  /**
+   * The callerNamespaces keys that are IAM unique ids (AROA… roles, AIDA… users): direct producers, which the
+   * submit queue's policy lets send.
+   */
+  callerPrincipalIds: string[];
+  /** The explicit opt-out of callerNamespaces: any IAM-authorized caller may use any namespace. */
+  insecureAnyCallerAnyNamespace: boolean;
   apiThrottleRateLimit: number;
   apiThrottleBurstLimit: number;
   /** Upper bound on concurrent consumer invocations per queue (SQS event source maxConcurrency). */
@@ -113,8 +160,11 @@ export interface StackConfig {
 
 /** The context keys, as users type them. */
 export const CONTEXT_KEYS = [
+  'contextFile',
   'stackName',
   'allowedDatabricksHosts',
+  'insecureAnyDatabricksHost',
+  'namespaceWorkspaces',
   'databricksInstance',
   'databricksAuthType',
   'databricksApiVersion',
@@ -124,6 +174,8 @@ export const CONTEXT_KEYS = [
   'oauthSecretName',
   'databricksClientId',
   'databricksClientSecretSecretId',
+  'namespaceOidcClientIds',
+  'oidcTokenFileDirs',
   'oidcModel1Sts',
   'oidcAudience',
   'oidcSubjectTokenSource',
@@ -150,6 +202,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'apiAllowedPrincipalArns',
   'callerNamespaces',
+  'insecureAnyCallerAnyNamespace',
   'apiThrottleRateLimit',
   'apiThrottleBurstLimit',
   'submitMaxConcurrency',
@@ -162,18 +215,27 @@ export type ContextKey = (typeof CONTEXT_KEYS)[number];
 export const DEFAULT_STACK_NAME = 'FlyteDatabricksLambda';
 
 export class StackConfigError extends Error {
-  constructor(
-    readonly key: ContextKey,
-    problem: string,
-  ) {
-    super(`CDK context '${key}' ${problem}. Set it in cdk.json "context" or with: cdk deploy -c ${key}=<value>`);
+  /** The context key at fault (the first of `keys`). */
+  readonly key: ContextKey;
+  /** Every context key the error is about. */
+  readonly keys: readonly ContextKey[];
+
+  /** One key: `problem` completes "CDK context '<key>' …". Several keys: `problem` is the whole message. */
+  constructor(key: ContextKey | readonly [ContextKey, ...ContextKey[]], problem: string) {
+    const keys: readonly [ContextKey, ...ContextKey[]] = typeof key === 'string' ? [key] : key;
+    const where =
+      key === 'contextFile'
+        ? 'Pass it with: cdk deploy -c contextFile=<path from the project root>'
+        : `Set it in cdk.json "context", in a contextFile, or with: cdk deploy -c ${key}=<value>`;
+    super(typeof key === 'string' ? `CDK context '${key}' ${problem}. ${where}` : problem);
     this.name = 'StackConfigError';
+    this.key = keys[0];
+    this.keys = keys;
   }
 }
 
 type Lookup = (key: string) => unknown;
 
-const HOST = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
 const SECRET_NAME_CHARS = /^[A-Za-z0-9/_+=.@-]+$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
@@ -188,6 +250,8 @@ const MAX_CA_DATA_LENGTH = 2800;
 /** A Kubernetes Secret name (DNS-1123 subdomain), which also fits the secret name template's `{name}`. */
 const KUBERNETES_SECRET_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** An IAM unique id of a role (AROA…; its sessions are `<id>:<session>`) or a user (AIDA…), as aws:userid holds it. */
+export const PRINCIPAL_ID = /^(AROA|AIDA)[A-Z0-9]{12,124}$/;
 
 const shown = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
@@ -201,13 +265,8 @@ function optionalString(get: Lookup, key: ContextKey, pattern?: RegExp, rule?: s
   return value;
 }
 
-function stringList(
-  get: Lookup,
-  key: ContextKey,
-  pattern: RegExp,
-  rule: string,
-  normalize: (value: string) => string = (value) => value,
-): string[] {
+/** A list as context gives it: a JSON array (cdk.json, a context file), a JSON array string, or comma-separated. */
+function rawList(get: Lookup, key: ContextKey): string[] {
   const raw = get(key);
   if (raw === undefined || raw === null || raw === '') return [];
   let items: unknown[];
@@ -222,16 +281,41 @@ function stringList(
     }
   } else if (typeof raw === 'string') items = raw.split(',');
   else throw new StackConfigError(key, `must be a list of strings (got ${shown(raw)})`);
-  const values = items.map((item) => {
-    if (typeof item !== 'string') throw new StackConfigError(key, `must hold only strings (got ${shown(item)})`);
-    return normalize(item.trim());
-  });
-  const nonEmpty = values.filter((v) => v !== '');
-  for (const value of nonEmpty) {
+  return items
+    .map((item) => {
+      if (typeof item !== 'string') throw new StackConfigError(key, `must hold only strings (got ${shown(item)})`);
+      return item.trim();
+    })
+    .filter((value) => value !== '');
+}
+
+function stringList(get: Lookup, key: ContextKey, pattern: RegExp, rule: string): string[] {
+  const values = rawList(get, key);
+  for (const value of values) {
     if (!pattern.test(value)) throw new StackConfigError(key, `${rule} (got ${shown(value)})`);
   }
-  return [...new Set(nonEmpty)];
+  return [...new Set(values)];
 }
+
+/** A JSON object: as an object (cdk.json, a context file) or as a JSON string (-c). Undefined when unset. */
+function jsonObject(get: Lookup, key: ContextKey, shape: string): Record<string, unknown> | undefined {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new StackConfigError(key, `is not valid JSON; it must be a JSON object ${shape}`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StackConfigError(key, `must be a JSON object ${shape} (got ${shown(raw)})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+const isNamespace = (value: string): boolean => value.length <= NAMESPACE_MAX_LENGTH && NAMESPACE_PATTERN.test(value);
 
 function integer(get: Lookup, key: ContextKey, fallback: number, min: number, max: number): number {
   const raw = get(key);
@@ -294,12 +378,127 @@ function secretId(get: Lookup, key: ContextKey): string | undefined {
   return id;
 }
 
-/** A host as users write it (`https://dbc-1.cloud.databricks.com/`), reduced to what the functions compare. */
-function normalizeHost(value: string): string {
-  return value
-    .replace(/^https:\/\//i, '')
-    .replace(/\/+$/, '')
-    .toLowerCase();
+/** A workspace host pattern as users write it, or a StackConfigError naming the key and what is wrong. */
+function hostPattern(key: ContextKey, text: string, rule: string): HostPattern {
+  const parsed = parseHostPattern(text);
+  if (isHostPatternProblem(parsed)) throw new StackConfigError(key, `${rule}: ${shown(text)} ${parsed.problem}`);
+  return parsed;
+}
+
+/** allowedDatabricksHosts: exact hosts or wildcards, a wildcard's suffix below a registrable domain. */
+function allowedHostPatterns(get: Lookup): HostPattern[] {
+  const key = 'allowedDatabricksHosts';
+  const rule = 'must list workspace hosts such as dbc-123.cloud.databricks.com or *.cloud.databricks.com';
+  const patterns = rawList(get, key).map((text) => {
+    const pattern = hostPattern(key, text, rule);
+    const problem = publicSuffixProblem(pattern);
+    if (problem) throw new StackConfigError(key, `${rule}: ${problem}`);
+    return pattern;
+  });
+  const byText = new Map(patterns.map((pattern) => [formatHostPattern(pattern), pattern]));
+  return [...byText.values()];
+}
+
+/** An exact workspace host (no wildcard) that the allowlist, when there is one, allows. */
+function exactHost(key: ContextKey, text: string, allowed: readonly HostPattern[], what: string): HostPattern {
+  const subject = what === '' ? '' : `${what} `;
+  const pattern = hostPattern(key, text, `${subject}must be a workspace host such as dbc-123.cloud.databricks.com`);
+  if (pattern.wildcard) {
+    throw new StackConfigError(
+      key,
+      `${subject}must be a workspace host such as dbc-123.cloud.databricks.com, not a wildcard (got ${shown(text)})`,
+    );
+  }
+  if (allowed.length > 0 && !anyHostMatches(allowed, patternOrigin(pattern))) {
+    throw new StackConfigError(
+      key,
+      `${subject}must be one of allowedDatabricksHosts (${allowed.map(formatHostPattern).join(', ')}) (got ${shown(text)})`,
+    );
+  }
+  return pattern;
+}
+
+const NAMESPACE_WORKSPACES_SHAPE =
+  'mapping namespaces (or "*" for every namespace) to lists of exact workspace hosts, e.g. ' +
+  '{"flytesnacks-development": ["dbc-123.cloud.databricks.com"]}';
+
+/** namespaceWorkspaces: namespace or "*" → exact hosts, each allowed by allowedDatabricksHosts when that is set. */
+function namespaceWorkspaces(
+  get: Lookup,
+  allowed: readonly HostPattern[],
+): Readonly<Record<string, readonly string[]>> | undefined {
+  const key = 'namespaceWorkspaces';
+  const value = jsonObject(get, key, NAMESPACE_WORKSPACES_SHAPE);
+  if (value === undefined) return undefined;
+  const result: Record<string, string[]> = {};
+  for (const [namespace, hosts] of Object.entries(value)) {
+    if (namespace !== '*' && !isNamespace(namespace)) {
+      throw new StackConfigError(key, `key ${shown(namespace)} is neither "*" nor a Kubernetes namespace name`);
+    }
+    if (!Array.isArray(hosts) || hosts.length === 0 || hosts.some((host) => typeof host !== 'string')) {
+      throw new StackConfigError(
+        key,
+        `must map ${shown(namespace)} to a non-empty list of workspace hosts; it is a JSON object ${NAMESPACE_WORKSPACES_SHAPE}`,
+      );
+    }
+    const exact = (hosts as string[]).map((host) =>
+      formatHostPattern(exactHost(key, host, allowed, `each host of ${shown(namespace)}`)),
+    );
+    result[namespace] = [...new Set(exact)];
+  }
+  return result;
+}
+
+/** namespaceOidcClientIds: namespace → the service principal application id OIDC Model 1 uses for it. */
+function namespaceOidcClientIds(get: Lookup): Readonly<Record<string, string>> | undefined {
+  const key = 'namespaceOidcClientIds';
+  const value = jsonObject(
+    get,
+    key,
+    'mapping namespaces to service principal application ids, e.g. {"flytesnacks-development": "6f1c2d3e-…"}',
+  );
+  if (value === undefined) return undefined;
+  const result: Record<string, string> = {};
+  for (const [namespace, clientId] of Object.entries(value)) {
+    if (!isNamespace(namespace)) {
+      throw new StackConfigError(
+        key,
+        `key ${shown(namespace)} is not a Kubernetes namespace name (the default for every namespace is databricksClientId)`,
+      );
+    }
+    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId.trim())) {
+      throw new StackConfigError(
+        key,
+        `must map ${shown(namespace)} to a service principal's application (client) id, e.g. a UUID (got ${shown(clientId)})`,
+      );
+    }
+    result[namespace] = clientId.trim();
+  }
+  return result;
+}
+
+/** oidcTokenFileDirs: absolute, canonical directories (no `.`, `..` or `//`), never `/` itself. */
+function oidcTokenFileDirs(get: Lookup): string[] {
+  const key = 'oidcTokenFileDirs';
+  const dirs = rawList(get, key).map((text) => {
+    const dir = text.length > 1 ? text.replace(/\/+$/, '') : text;
+    if (!dir.startsWith('/')) throw new StackConfigError(key, `must list absolute directories (got ${shown(text)})`);
+    if (dir.split('/').some((segment) => segment === '..' || segment === '.') || posix.normalize(dir) !== dir) {
+      throw new StackConfigError(key, `must list directories without ., .. or // segments (got ${shown(text)})`);
+    }
+    if (dir === '/') {
+      throw new StackConfigError(key, 'must not list / (it would let a task read any file); name the token directory');
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+    if (/[\u0000-\u001f,]/.test(dir)) {
+      throw new StackConfigError(
+        key,
+        `must list directories without commas or control characters (got ${shown(text)})`,
+      );
+    }
+    return dir;
+  });
+  return [...new Set(dirs)];
 }
 
 /**
@@ -314,9 +513,8 @@ export function secretNamePrefix(template: string): string {
 function parseSecretNameTemplate(get: Lookup): string {
   const key = 'secretNameTemplate';
   const template = optionalString(get, key) ?? 'flyte/{namespace}/{name}';
-  if (!template.includes('{namespace}') || !template.includes('{name}')) {
-    throw new StackConfigError(key, `must contain {namespace} and {name} (got ${shown(template)})`);
-  }
+  const collision = secretNameTemplateProblem(template);
+  if (collision) throw new StackConfigError(key, collision);
   const fixed = template.replaceAll('{namespace}', '').replaceAll('{name}', '');
   if (fixed !== '' && !SECRET_NAME_CHARS.test(fixed)) {
     throw new StackConfigError(
@@ -334,32 +532,15 @@ function parseSecretNameTemplate(get: Lookup): string {
 }
 
 /** Parses and validates the stack configuration; `get` is usually `(key) => app.node.tryGetContext(key)`. */
-export function parseStackConfig(get: Lookup): StackConfig {
-  const allowedDatabricksHosts = stringList(
-    get,
-    'allowedDatabricksHosts',
-    HOST,
-    'must list workspace hosts such as dbc-123.cloud.databricks.com or *.cloud.databricks.com',
-    normalizeHost,
-  );
+export function parseStackConfig(lookup: Lookup): StackConfig {
+  const get = withContextFile(lookup);
+  const allowedPatterns = allowedHostPatterns(get);
+  const allowedDatabricksHosts = allowedPatterns.map(formatHostPattern);
   const instance = optionalString(get, 'databricksInstance');
-  const databricksInstance = instance === undefined ? undefined : normalizeHost(instance);
-  if (databricksInstance !== undefined && (!HOST.test(databricksInstance) || databricksInstance.startsWith('*.'))) {
-    throw new StackConfigError(
-      'databricksInstance',
-      `must be a workspace host such as dbc-123.cloud.databricks.com (got ${shown(instance)})`,
-    );
-  }
-  if (
-    databricksInstance &&
-    allowedDatabricksHosts.length > 0 &&
-    !hostAllowed(databricksInstance, allowedDatabricksHosts)
-  ) {
-    throw new StackConfigError(
-      'databricksInstance',
-      `must be one of allowedDatabricksHosts (${allowedDatabricksHosts.join(', ')}) (got ${shown(databricksInstance)})`,
-    );
-  }
+  const databricksInstance =
+    instance === undefined
+      ? undefined
+      : formatHostPattern(exactHost('databricksInstance', instance, allowedPatterns, ''));
 
   const fallbackTokenSecretId = secretId(get, 'fallbackTokenSecretId');
   const databricksClientSecretSecretId = secretId(get, 'databricksClientSecretSecretId');
@@ -480,8 +661,20 @@ export function parseStackConfig(get: Lookup): StackConfig {
   const apiThrottleRateLimit = integer(get, 'apiThrottleRateLimit', 50, 1, 10_000);
   const apiThrottleBurstLimit = integer(get, 'apiThrottleBurstLimit', 100, 1, 5_000);
 
+  const callers = callerNamespaces(get);
+  const insecureAnyCallerAnyNamespace = boolean(get, 'insecureAnyCallerAnyNamespace', false);
+  const insecureAnyDatabricksHost = boolean(get, 'insecureAnyDatabricksHost', false);
+  assertSafeToDeploy({
+    callerNamespaces: callers?.text,
+    insecureAnyCallerAnyNamespace,
+    allowedDatabricksHosts,
+    insecureAnyDatabricksHost,
+  });
+
   return {
     allowedDatabricksHosts,
+    insecureAnyDatabricksHost,
+    namespaceWorkspaces: namespaceWorkspaces(get, allowedPatterns),
     databricksInstance,
     // No default: unset lets the functions auto-detect per namespace.
     databricksAuthType: optionalOneOf(get, 'databricksAuthType', AUTH_TYPES),
@@ -492,6 +685,8 @@ export function parseStackConfig(get: Lookup): StackConfig {
     oauthSecretName,
     databricksClientId,
     databricksClientSecretSecretId,
+    namespaceOidcClientIds: namespaceOidcClientIds(get),
+    oidcTokenFileDirs: oidcTokenFileDirs(get),
     oidcModel1Sts,
     oidcAudience,
     oidcSubjectTokenSource,
@@ -524,7 +719,9 @@ export function parseStackConfig(get: Lookup): StackConfig {
       PRINCIPAL_ARN,
       'must list IAM role, user or account-root ARNs such as arn:aws:iam::123456789012:role/flyte-task',
     ),
-    callerNamespaces: callerNamespaces(get),
+    callerNamespaces: callers?.text,
+    callerPrincipalIds: callers?.principalIds ?? [],
+    insecureAnyCallerAnyNamespace,
     apiThrottleRateLimit,
     apiThrottleBurstLimit,
     // Lambda's SQS event source takes maxConcurrency from 2 to 1000.
@@ -541,10 +738,10 @@ export function parseStackConfig(get: Lookup): StackConfig {
 }
 
 /** The stack name: context `stackName`, letters, digits and hyphens as CloudFormation requires. */
-export function parseStackName(get: Lookup): string {
+export function parseStackName(lookup: Lookup): string {
   return (
     optionalString(
-      get,
+      withContextFile(lookup),
       'stackName',
       /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
       'must start with a letter and hold only letters, digits and hyphens',
@@ -552,18 +749,116 @@ export function parseStackName(get: Lookup): string {
   );
 }
 
-function hostAllowed(host: string, allowed: readonly string[]): boolean {
-  return allowed.some((pattern) =>
-    pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern,
+/** What the stack must be told before it is safe to deploy, and the explicit opt-out of each. */
+const REQUIRED_DECISIONS = [
+  {
+    key: 'callerNamespaces',
+    optOut: 'insecureAnyCallerAnyNamespace',
+    text:
+      'callerNamespaces (who may use which namespace; or insecureAnyCallerAnyNamespace=true for a single-tenant ' +
+      'stack)',
+  },
+  {
+    key: 'allowedDatabricksHosts',
+    optOut: 'insecureAnyDatabricksHost',
+    text:
+      'allowedDatabricksHosts (which Databricks workspaces jobs may use and credentials may be sent to; or ' +
+      'insecureAnyDatabricksHost=true to let jobs name any https workspace)',
+  },
+] as const satisfies ReadonlyArray<{ key: ContextKey; optOut: ContextKey; text: string }>;
+
+/**
+ * Fails closed: the stack refuses to synthesize until the operator has said who may use which namespace and which
+ * workspaces jobs may use, each either set or explicitly opted out of (never both). One error names everything
+ * missing.
+ */
+function assertSafeToDeploy(decisions: {
+  callerNamespaces: string | undefined;
+  insecureAnyCallerAnyNamespace: boolean;
+  allowedDatabricksHosts: readonly string[];
+  insecureAnyDatabricksHost: boolean;
+}): void {
+  const isSet = {
+    callerNamespaces: decisions.callerNamespaces !== undefined,
+    allowedDatabricksHosts: decisions.allowedDatabricksHosts.length > 0,
+  };
+  const optedOut = {
+    callerNamespaces: decisions.insecureAnyCallerAnyNamespace,
+    allowedDatabricksHosts: decisions.insecureAnyDatabricksHost,
+  };
+  for (const { key, optOut } of REQUIRED_DECISIONS) {
+    if (isSet[key] && optedOut[key]) {
+      throw new StackConfigError(
+        optOut,
+        `must not be true when ${key} is set: keep ${key} (the secure choice) and drop ${optOut}, or the other way round`,
+      );
+    }
+  }
+  const missing = REQUIRED_DECISIONS.filter(({ key }) => !isSet[key] && !optedOut[key]);
+  const [first, ...rest] = missing;
+  if (first === undefined) return;
+  throw new StackConfigError(
+    [first.key, ...rest.map(({ key }) => key)],
+    `CDK context is not safe to deploy: set ${missing.map(({ text }) => text).join(' and ')}. Set ` +
+      `${missing.length > 1 ? 'them' : 'it'} in a context file (cdk deploy -c contextFile=<file>; ` +
+      'infra/example.context.json is an example), in cdk.json "context", or with cdk deploy -c <key>=<value>; see ' +
+      'infra/README.md',
   );
 }
 
-/** Accepts the map as a JSON string or as an object in cdk.json; validated by the same rules the API applies. */
-function callerNamespaces(get: (key: ContextKey) => unknown): string | undefined {
-  const raw = get('callerNamespaces');
+/**
+ * The lookup with the `contextFile` context value applied: a JSON object of context values in that file (relative
+ * to the project root, the working directory of cdk and the tests), used for every key the context itself does not
+ * set, so -c values (and cdk.json's) win over the file.
+ */
+export function withContextFile(get: Lookup, root: string = process.cwd()): Lookup {
+  const key = 'contextFile';
+  const file = optionalString(get, key);
+  if (file === undefined) return get;
+  const path = resolve(root, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new StackConfigError(key, `names a file that cannot be read: ${path} (${code})`);
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (error) {
+    throw new StackConfigError(key, `names a file that is not valid JSON: ${path} (${(error as Error).message})`);
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new StackConfigError(key, `names a file that does not hold a JSON object of context values: ${path}`);
+  }
+  const known: ReadonlySet<string> = new Set(CONTEXT_KEYS.filter((k) => k !== key));
+  const unknown = Object.keys(values).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new StackConfigError(
+      key,
+      `names a file with keys that are not context keys of this stack: ${unknown.map(shown).join(', ')} (${path})`,
+    );
+  }
+  const fromFile = values as Record<string, unknown>;
+  return (name) => {
+    const value = get(name);
+    return value === undefined && Object.hasOwn(fromFile, name) ? fromFile[name] : value;
+  };
+}
+
+/**
+ * Accepts the map as a JSON string or as an object in cdk.json or a context file; validated by the same rules the
+ * functions apply. Also returns the keys that are IAM unique ids (AROA…, AIDA…): the direct producers.
+ */
+function callerNamespaces(get: Lookup): { text: string; principalIds: string[] } | undefined {
+  const key = 'callerNamespaces';
+  const raw = get(key);
   if (raw === undefined || raw === null || raw === '') return undefined;
   const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
   const parsed = parseCallerNamespaces(text);
-  if (typeof parsed === 'string') throw new StackConfigError('callerNamespaces', parsed);
-  return text;
+  if (typeof parsed === 'string') throw new StackConfigError(key, parsed);
+  const value: unknown = JSON.parse(text);
+  const principalIds = Object.keys(value as object).filter((caller) => PRINCIPAL_ID.test(caller));
+  return { text, principalIds: [...new Set(principalIds)] };
 }

@@ -10,9 +10,11 @@
  * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
  * | sweep    | GetItem, UpdateItem; Query on the byLiveness index | submit, poll | none                         |
  *
- * and the consumers receive from their own queue through the SQS event source. Likewise only submit, poll and
- * cancel get the Databricks auth settings in their environment (function-environment.ts). Each function has a role
- * of its own; the three callers' role ARNs are outputs, for Databricks federation policies and EKS access entries.
+ * and the consumers receive from their own queue through the SQS event source. Each work queue's resource policy
+ * denies SendMessage to everyone but its producers (the senders above; for the submit queue also the direct
+ * producers named in callerNamespaces by IAM unique id). Likewise only submit, poll and cancel get the Databricks
+ * auth settings in their environment (function-environment.ts). Each function has a role of its own; the three
+ * callers' role ARNs are outputs, for Databricks federation policies and EKS access entries.
  */
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { type ISecurityGroup, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
@@ -86,12 +88,8 @@ export class FlyteDatabricksStack extends Stack {
       pollQueueUrl: this.queues.poll.queue.queueUrl,
       cancelQueueUrl: this.queues.cancel.queue.queueUrl,
     };
-    // The API function accepts jobs and reads no credential: only the Databricks callers get the auth settings.
-    const environments = {
-      api: functionEnvironment(config, names, { callsDatabricks: false }),
-      databricksCaller: functionEnvironment(config, names, { callsDatabricks: true }),
-      sweep: functionEnvironment(config, names, { callsDatabricks: false, servesApi: false }),
-    };
+    // The API function accepts jobs and reads no credential: only the Databricks callers get the auth settings
+    // (function-environment.ts decides which function gets which variable).
     const network = config.vpcId === undefined ? undefined : this.functionNetwork(config.vpcId, config);
     const fn = (name: FunctionName, description: string) => {
       const logicalId = `${name[0]?.toUpperCase()}${name.slice(1)}Function`;
@@ -101,8 +99,7 @@ export class FlyteDatabricksStack extends Stack {
         description,
         timeout: FUNCTION_TIMEOUTS[name],
         memorySize: FUNCTION_MEMORY_MB[name],
-        environment:
-          name === 'api' ? environments.api : name === 'sweep' ? environments.sweep : environments.databricksCaller,
+        environment: functionEnvironment(config, names, name),
         logLevel: config.logLevel,
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
@@ -136,6 +133,14 @@ export class FlyteDatabricksStack extends Stack {
     this.jobsTable.grantLivenessQuery(sweep);
     this.queues.submit.grantSend(sweep);
     this.queues.poll.grantSend(sweep);
+
+    // Each work queue's resource policy denies SendMessage to all but these producers (by aws:userid), so no other
+    // principal in the account can put work on it, whatever its identity policies allow. Direct producers of jobs
+    // are the callerNamespaces keys that are IAM unique ids (AROA… roles, AIDA… users); submit checks each direct
+    // submission's sender against the map.
+    this.queues.submit.limitSendersTo([api.role, sweep.role, ...config.callerPrincipalIds]);
+    this.queues.poll.limitSendersTo([submit.role, poll.role, sweep.role]);
+    this.queues.cancel.limitSendersTo([api.role]);
 
     for (const consumer of [submit, poll, cancel]) grantDatabricksCredentials(consumer, config);
 

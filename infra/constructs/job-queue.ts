@@ -4,11 +4,29 @@
  * throttled batch before its messages become visible again), and a message received `maxReceiveCount` times moves
  * to the DLQ; the handlers read the same count as MAX_RECEIVE_COUNT, so on the last receive they record why the
  * job failed.
+ *
+ * The work queue's resource policy names its producers (limitSendersTo): an explicit Deny of sqs:SendMessage to any
+ * principal whose aws:userid is not one of theirs. IAM identity policies alone would let any principal in the
+ * account that holds sqs:SendMessage on * (an admin, a broad CI role) put work, in any namespace, on the queue.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, Grant, type IGrantable, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+
+/**
+ * A principal allowed to send to a work queue: a role (any of its sessions, such as a function's), or an IAM unique
+ * id, `AROA…` for a role (any of its sessions) or `AIDA…` for a user.
+ */
+export type QueueProducer = Pick<Role, 'roleId'> | string;
+
+/** The aws:userid pattern of a producer: a role's sessions are `<RoleId>:<session>`, a user's id is exact. */
+export function producerUserIds(producer: QueueProducer): string {
+  if (typeof producer !== 'string') return `${producer.roleId}:*`;
+  if (/^AROA[A-Z0-9]+$/.test(producer)) return `${producer}:*`;
+  if (/^AIDA[A-Z0-9]+$/.test(producer)) return producer;
+  throw new Error(`Queue producer ${producer} is neither a role nor an IAM unique id (AROA… or AIDA…)`);
+}
 
 export interface JobQueueProps {
   /** Timeout of the function consuming this queue. */
@@ -41,6 +59,26 @@ export class JobQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+  }
+
+  /**
+   * Denies sqs:SendMessage on the work queue to every principal but these (each still needs an identity policy
+   * allowing it, such as grantSend's). Call once, with every producer.
+   */
+  limitSendersTo(producers: readonly QueueProducer[]): void {
+    if (producers.length === 0) throw new Error('A work queue needs at least one producer');
+    const userIds = [...new Set(producers.map(producerUserIds))];
+    const result = this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyNamedProducersSend',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { StringNotLike: { 'aws:userid': userIds } },
+      }),
+    );
+    if (!result.statementAdded) throw new Error(`Could not add the producer policy to ${this.node.path}`);
   }
 
   /** sqs:SendMessage on the work queue and nothing else (queueUrl comes from the environment, not GetQueueUrl). */

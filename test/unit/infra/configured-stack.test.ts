@@ -3,6 +3,7 @@
  * principal allowlist, non-prod removal, and cdk-nag failing synth on a new finding. Bundling is skipped here;
  * stack.test.ts bundles the real functions.
  */
+import { readFileSync } from 'node:fs';
 import { Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -15,6 +16,7 @@ import {
   type CfnResource,
   policyStatements,
   resourcesOf,
+  SAFE_CONTEXT,
   type SynthesizedStack,
   synthStack,
 } from './synth-stack.js';
@@ -100,9 +102,9 @@ function secretReads(synth: SynthesizedStack): Record<string, unknown[]> {
 }
 
 /** The error building the stack with `context` throws, which must be a StackConfigError. */
-function buildError(context: Record<string, unknown>): StackConfigError {
+function buildError(context: Record<string, unknown>, options: { safeContext?: boolean } = {}): StackConfigError {
   try {
-    buildStack(context, { nag: false });
+    buildStack(context, { nag: false, ...options });
   } catch (error) {
     if (error instanceof StackConfigError) return error;
     throw error;
@@ -129,10 +131,14 @@ beforeAll(() => {
 
 describe('Stack: FlyteDatabricksStack (configured)', () => {
   describe('caller namespaces', () => {
-    it('passes CALLER_NAMESPACES to the API function only, as the JSON the API parses', () => {
+    it('passes CALLER_NAMESPACES to the API and submit functions only, as the JSON they parse', () => {
       const variables = (id: string) => fullResources[id]?.Properties.Environment.Variables ?? {};
-      expect(JSON.parse(variables('ApiFunction').CALLER_NAMESPACES)).toEqual(FULL_CONTEXT.callerNamespaces);
-      for (const id of [...CONSUMERS, 'SweepFunction']) expect(variables(id).CALLER_NAMESPACES).toBeUndefined();
+      for (const id of ['ApiFunction', 'SubmitFunction']) {
+        expect(JSON.parse(variables(id).CALLER_NAMESPACES), id).toEqual(FULL_CONTEXT.callerNamespaces);
+      }
+      for (const id of ['PollFunction', 'CancelFunction', 'SweepFunction']) {
+        expect(variables(id).CALLER_NAMESPACES, id).toBeUndefined();
+      }
     });
 
     it('refuses a map the API could not parse, naming the key', () => {
@@ -381,11 +387,14 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     for (const fn of FUNCTIONS) {
       const props = fullResources[fn]?.Properties;
       expect(props?.Environment.Variables).toMatchObject({
-        ALLOWED_DATABRICKS_HOSTS: 'dbc-1.cloud.databricks.com,dbc-2.cloud.databricks.com',
         FLYTE_DATABRICKS_INSTANCE: 'dbc-1.cloud.databricks.com',
         MAX_RECEIVE_COUNT: '3',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
       });
+      // The workspace allowlist is for the functions that accept jobs or call workspaces, not the sweeper.
+      expect(props?.Environment.Variables.ALLOWED_DATABRICKS_HOSTS, fn).toBe(
+        fn === 'SweepFunction' ? undefined : 'dbc-1.cloud.databricks.com,dbc-2.cloud.databricks.com',
+      );
       // The fallback PAT's secret id is auth configuration: the Databricks callers' only.
       expect(props?.Environment.Variables.FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID).toBe(
         fn === 'ApiFunction' || fn === 'SweepFunction' ? undefined : 'flyte/connector/databricks-token',
@@ -523,5 +532,188 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
 
     // Act & Assess
     expect(() => Template.fromStack(stack)).toThrow(/TestStack\/Unreviewed\/Resource[\s\S]*AwsSolutions-SQS4/);
+  });
+});
+
+/** Each work queue's producer Deny: the aws:userid patterns it exempts, a function's role shown as `<Function>:*`. */
+function producersOf(synth: SynthesizedStack): Record<string, string[]> {
+  const resources = resourcesOf(synth.template);
+  const fnOfRole = Object.fromEntries(FUNCTIONS.map((fn) => [resources[fn]?.Properties.Role['Fn::GetAtt'][0], fn]));
+  const shownId = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const [, [getAtt, suffix]] = (value as { 'Fn::Join': [string, [{ 'Fn::GetAtt': [string, string] }, string]] })[
+      'Fn::Join'
+    ];
+    expect(getAtt['Fn::GetAtt'][1]).toBe('RoleId');
+    return `${fnOfRole[getAtt['Fn::GetAtt'][0]]}${suffix}`;
+  };
+  const producers: Record<string, string[]> = {};
+  for (const [, policy] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SQS::QueuePolicy')) {
+    const [queue] = policy.Properties.Queues.map((q: { Ref: string }) => q.Ref.replace(/[0-9A-F]{8}$/, ''));
+    const denies = policy.Properties.PolicyDocument.Statement.filter(
+      (s: { Sid?: string }) => s.Sid === 'OnlyNamedProducersSend',
+    );
+    if (denies.length === 0) continue;
+    expect(denies).toHaveLength(1);
+    const [deny] = denies;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:SendMessage' });
+    expect(deny.Resource).toEqual({ 'Fn::GetAtt': [policy.Properties.Queues[0].Ref, 'Arn'] });
+    producers[queue] = asArray(deny.Condition.StringNotLike['aws:userid']).map(shownId);
+  }
+  return producers;
+}
+
+describe('Stack: work queue producers', () => {
+  it('deny SendMessage on each work queue to all but its producers, direct producers named by IAM unique id', () => {
+    // Act
+    const synth = synthStack({
+      callerNamespaces: {
+        'arn:aws:sts::123456789012:assumed-role/flyte-task-role/*': ['team-a'],
+        AROADBQP57FF2AEXAMPLE: ['team-b'],
+        AIDAJQABLZS4A3QDU576Q: ['*'],
+      },
+    });
+
+    // Assess: a role's sessions are <RoleId>:<session>; a user's aws:userid is its id. No DLQ takes producers.
+    expect(producersOf(synth)).toEqual({
+      SubmitQueue: ['ApiFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*', 'AIDAJQABLZS4A3QDU576Q'],
+      PollQueue: ['SubmitFunction:*', 'PollFunction:*', 'SweepFunction:*'],
+      CancelQueue: ['ApiFunction:*'],
+    });
+  });
+
+  it('let only the functions send when callerNamespaces names callers by ARN alone (or is opted out of)', () => {
+    // Act
+    const optedOut = synthStack(
+      { insecureAnyCallerAnyNamespace: true, insecureAnyDatabricksHost: true },
+      { safeContext: false },
+    );
+
+    // Assess
+    for (const synth of [plain, optedOut]) {
+      expect(producersOf(synth)).toEqual({
+        SubmitQueue: ['ApiFunction:*', 'SweepFunction:*'],
+        PollQueue: ['SubmitFunction:*', 'PollFunction:*', 'SweepFunction:*'],
+        CancelQueue: ['ApiFunction:*'],
+      });
+    }
+  });
+});
+
+describe('Stack: fails closed', () => {
+  it('refuses to synthesize without context, naming both keys and both opt-outs', () => {
+    // Act
+    const error = buildError({}, { safeContext: false });
+
+    // Assess
+    expect(error.keys).toEqual(['callerNamespaces', 'allowedDatabricksHosts']);
+    for (const name of [
+      'callerNamespaces',
+      'insecureAnyCallerAnyNamespace=true',
+      'allowedDatabricksHosts',
+      'insecureAnyDatabricksHost=true',
+    ]) {
+      expect(error.message).toContain(name);
+    }
+  });
+
+  it.each([
+    [{ callerNamespaces: SAFE_CONTEXT.callerNamespaces }, 'allowedDatabricksHosts', 'callerNamespaces'],
+    [{ allowedDatabricksHosts: SAFE_CONTEXT.allowedDatabricksHosts }, 'callerNamespaces', 'allowedDatabricksHosts'],
+  ])('with only one decision made (%j), names the other', (context, missing, made) => {
+    // Act
+    const error = buildError(context, { safeContext: false });
+
+    // Assess
+    expect(error.keys).toEqual([missing]);
+    expect(error.message).not.toContain(made);
+  });
+
+  it('synthesizes with both opt-outs, passing them to the functions that enforce what they opt out of', () => {
+    // Act
+    const { stack } = buildStack(
+      { insecureAnyCallerAnyNamespace: 'true', insecureAnyDatabricksHost: 'true' },
+      { nag: false, safeContext: false },
+    );
+    const resources = resourcesOf(Template.fromStack(stack));
+
+    // Assess
+    expect(variablesOf(resources, 'ApiFunction')).toMatchObject({
+      INSECURE_ANY_CALLER_ANY_NAMESPACE: 'true',
+      INSECURE_ANY_DATABRICKS_HOST: 'true',
+    });
+    expect(variablesOf(resources, 'PollFunction').INSECURE_ANY_DATABRICKS_HOST).toBe('true');
+    expect(variablesOf(resources, 'PollFunction').INSECURE_ANY_CALLER_ANY_NAMESPACE).toBeUndefined();
+    expect(Object.keys(variablesOf(resources, 'SweepFunction')).filter((n) => n.startsWith('INSECURE'))).toEqual([]);
+  });
+
+  it.each([
+    [{ insecureAnyCallerAnyNamespace: true }, 'insecureAnyCallerAnyNamespace'],
+    [{ insecureAnyDatabricksHost: true }, 'insecureAnyDatabricksHost'],
+  ])('refuses a key together with its opt-out (%j)', (optOut, key) => {
+    // Assess
+    expect(buildError(optOut).key).toBe(key);
+  });
+
+  it('refuses a namespace workspace outside allowedDatabricksHosts', () => {
+    // Act
+    const error = buildError({ namespaceWorkspaces: { 'team-a': ['dbc-9.cloud.databricks.com'] } });
+
+    // Assess
+    expect(error.key).toBe('namespaceWorkspaces');
+    expect(error.message).toMatch(/must be one of allowedDatabricksHosts \(dbc-1\.cloud\.databricks\.com\)/);
+  });
+
+  it('refuses a wildcard over a public suffix', () => {
+    // Act
+    const error = buildError({ allowedDatabricksHosts: '*.co.uk' });
+
+    // Assess
+    expect(error.key).toBe('allowedDatabricksHosts');
+    expect(error.message).toContain('*.co.uk would allow any host below the public suffix co.uk');
+  });
+});
+
+describe('Stack: infra/example.context.json (what npm run synth uses)', () => {
+  let example: SynthesizedStack;
+  let resources: Record<string, CfnResource>;
+
+  beforeAll(() => {
+    example = synthStack({ contextFile: 'infra/example.context.json' }, { safeContext: false });
+    resources = resourcesOf(example.template);
+  }, 60_000);
+
+  it('is the production context infra/README.md shows, word for word', () => {
+    // Prepare
+    const readme = readFileSync('infra/README.md', 'utf8');
+    const shown = /### A production context[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+
+    // Assess
+    expect(shown).toBe(readFileSync('infra/example.context.json', 'utf8'));
+  });
+
+  it('synthesizes with cdk-nag clean', () => {
+    // Assess
+    expect(new AwsSolutionsChecks(example.app).validateScope(example.stack).violations).toEqual([]);
+  });
+
+  it('lets its direct producer, by role id, send to the submit queue', () => {
+    // Assess
+    expect(producersOf(example).SubmitQueue).toEqual(['ApiFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*']);
+  });
+
+  it('binds every namespace to its one workspace and passes the callers to the API and submit', () => {
+    // Assess
+    for (const fn of ['ApiFunction', 'SubmitFunction', 'PollFunction', 'CancelFunction']) {
+      expect(variablesOf(resources, fn), fn).toMatchObject({
+        ALLOWED_DATABRICKS_HOSTS: 'dbc-1234abcd-5678.cloud.databricks.com',
+        NAMESPACE_WORKSPACES: '{"*":["dbc-1234abcd-5678.cloud.databricks.com"]}',
+        FLYTE_DATABRICKS_INSTANCE: 'dbc-1234abcd-5678.cloud.databricks.com',
+      });
+    }
+    expect(JSON.parse(variablesOf(resources, 'SubmitFunction').CALLER_NAMESPACES ?? '')).toEqual({
+      'arn:aws:sts::123456789012:assumed-role/flyte-task-role/*': ['flytesnacks-development', 'flytesnacks-staging'],
+      AROADBQP57FF2AEXAMPLE: ['ml-pipelines-production'],
+    });
   });
 });

@@ -1,12 +1,14 @@
 import { Token } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import type { FunctionName } from '../../../infra/bundling/function-bundle.js';
 import {
   assertEnvironmentFits,
   environmentSize,
   functionEnvironment,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
 } from '../../../infra/function-environment.js';
-import { parseStackConfig, StackConfigError } from '../../../infra/stack-config.js';
+import { parseStackConfig, type StackConfig, StackConfigError } from '../../../infra/stack-config.js';
+import { SAFE_CONTEXT } from './synth-stack.js';
 
 const NAMES = {
   tableName: 'jobs',
@@ -15,7 +17,14 @@ const NAMES = {
   cancelQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/cancel',
 };
 
-const configOf = (context: Record<string, unknown>) => parseStackConfig((key) => context[key]);
+const configOf = (context: Record<string, unknown>) =>
+  parseStackConfig((key) => ({ ...SAFE_CONTEXT, ...context })[key]);
+
+const FUNCTIONS: readonly FunctionName[] = ['api', 'submit', 'poll', 'cancel', 'sweep'];
+
+/** The functions whose environment holds `variable`. */
+const holders = (config: StackConfig, variable: string): FunctionName[] =>
+  FUNCTIONS.filter((fn) => variable in functionEnvironment(config, NAMES, fn));
 
 describe('Function: functionEnvironment()', () => {
   it('gives the auth settings to the Databricks callers only, and shares everything else', () => {
@@ -28,15 +37,19 @@ describe('Function: functionEnvironment()', () => {
     });
 
     // Act
-    const api = functionEnvironment(config, NAMES, { callsDatabricks: false });
-    const caller = functionEnvironment(config, NAMES, { callsDatabricks: true });
+    const api = functionEnvironment(config, NAMES, 'api');
+    const cancel = functionEnvironment(config, NAMES, 'cancel');
 
     // Assess
-    expect(caller).toMatchObject(api);
     expect(api.FLYTE_DATABRICKS_INSTANCE).toBe('dbc-1.cloud.databricks.com');
+    // The API function alone of the two checks callers.
+    const { CALLER_NAMESPACES, ...shared } = api;
+    expect(CALLER_NAMESPACES).toBeDefined();
+    expect(cancel).not.toHaveProperty('CALLER_NAMESPACES');
+    expect(cancel).toMatchObject(shared);
     expect(
-      Object.keys(caller)
-        .filter((name) => !(name in api))
+      Object.keys(cancel)
+        .filter((name) => !(name in shared))
         .sort(),
     ).toEqual([
       'FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID',
@@ -48,7 +61,7 @@ describe('Function: functionEnvironment()', () => {
 
   it('passes the audience without STS (Model 2 default audience) and never a plaintext secret', () => {
     // Act
-    const env = functionEnvironment(configOf({ oidcAudience: 'sts.amazonaws.com' }), NAMES, { callsDatabricks: true });
+    const env = functionEnvironment(configOf({ oidcAudience: 'sts.amazonaws.com' }), NAMES, 'poll');
 
     // Assess
     expect(env.FLYTE_DATABRICKS_OIDC_AUDIENCE).toBe('sts.amazonaws.com');
@@ -56,6 +69,45 @@ describe('Function: functionEnvironment()', () => {
     expect(env).not.toHaveProperty('OIDC_STS_DURATION_SECONDS');
     expect(env).not.toHaveProperty('DATABRICKS_CLIENT_SECRET');
     expect(env).not.toHaveProperty('FLYTE_DATABRICKS_ACCESS_TOKEN');
+  });
+
+  it('gives each function the caller, workspace and token-file settings it enforces, and the sweeper none', () => {
+    // Prepare
+    const config = configOf({
+      callerNamespaces: { AROADBQP57FF2AEXAMPLE: ['team-a'] },
+      allowedDatabricksHosts: '*.cloud.databricks.com',
+      namespaceWorkspaces: { 'team-a': ['dbc-1.cloud.databricks.com'] },
+      namespaceOidcClientIds: { 'team-a': '6f1c2d3e-0000-4000-8000-00000000abcd' },
+      oidcTokenFileDirs: ['/var/run/secrets/databricks'],
+    });
+
+    // Assess
+    expect(holders(config, 'CALLER_NAMESPACES')).toEqual(['api', 'submit']);
+    for (const variable of ['ALLOWED_DATABRICKS_HOSTS', 'NAMESPACE_WORKSPACES', 'OIDC_TOKEN_FILE_DIRS']) {
+      expect(holders(config, variable), variable).toEqual(['api', 'submit', 'poll', 'cancel']);
+    }
+    expect(holders(config, 'NAMESPACE_OIDC_CLIENT_IDS')).toEqual(['submit', 'poll', 'cancel']);
+    expect(holders(config, 'INSECURE_ANY_CALLER_ANY_NAMESPACE')).toEqual([]);
+    expect(holders(config, 'INSECURE_ANY_DATABRICKS_HOST')).toEqual([]);
+    expect(functionEnvironment(config, NAMES, 'submit')).toMatchObject({
+      CALLER_NAMESPACES: '{"AROADBQP57FF2AEXAMPLE":["team-a"]}',
+      ALLOWED_DATABRICKS_HOSTS: '*.cloud.databricks.com',
+      NAMESPACE_WORKSPACES: '{"team-a":["dbc-1.cloud.databricks.com"]}',
+      NAMESPACE_OIDC_CLIENT_IDS: '{"team-a":"6f1c2d3e-0000-4000-8000-00000000abcd"}',
+      OIDC_TOKEN_FILE_DIRS: '/var/run/secrets/databricks',
+    });
+  });
+
+  it('passes the opt-outs, where set, to the functions that would otherwise enforce them', () => {
+    // Prepare
+    const config = parseStackConfig((key) => (key.startsWith('insecure') ? 'true' : undefined));
+
+    // Assess
+    expect(holders(config, 'INSECURE_ANY_CALLER_ANY_NAMESPACE')).toEqual(['api', 'submit']);
+    expect(holders(config, 'INSECURE_ANY_DATABRICKS_HOST')).toEqual(['api', 'submit', 'poll', 'cancel']);
+    expect(holders(config, 'CALLER_NAMESPACES')).toEqual([]);
+    expect(holders(config, 'ALLOWED_DATABRICKS_HOSTS')).toEqual([]);
+    expect(functionEnvironment(config, NAMES, 'api').INSECURE_ANY_CALLER_ANY_NAMESPACE).toBe('true');
   });
 });
 
@@ -107,13 +159,24 @@ describe('Function: assertEnvironmentFits()', () => {
     // Act & Assess
     expect(() => assertEnvironmentFits('CancelFunction', env)).toThrow(/^CDK context 'databricksClientId' is too/);
   });
+
+  it.each([
+    ['CALLER_NAMESPACES', 'callerNamespaces'],
+    ['NAMESPACE_WORKSPACES', 'namespaceWorkspaces'],
+    ['NAMESPACE_OIDC_CLIENT_IDS', 'namespaceOidcClientIds'],
+    ['OIDC_TOKEN_FILE_DIRS', 'oidcTokenFileDirs'],
+  ])('names the context key behind %s when it is the largest', (variable, key) => {
+    // Prepare
+    const env = { ...padded(variable, 3000), ...padded('ALLOWED_DATABRICKS_HOSTS', 1500) };
+
+    // Act & Assess
+    expect(() => assertEnvironmentFits('SubmitFunction', env)).toThrow(new RegExp(`^CDK context '${key}' is too`));
+  });
 });
 
 describe('Function: functionEnvironment() poll settings', () => {
   it('passes the poll schedule and the workspace budget from context', () => {
-    const env = functionEnvironment(configOf({ pollIntervalFraction: 0.25, workspaceApiBudgetRps: 50 }), NAMES, {
-      callsDatabricks: true,
-    });
+    const env = functionEnvironment(configOf({ pollIntervalFraction: 0.25, workspaceApiBudgetRps: 50 }), NAMES, 'poll');
     expect(env).toMatchObject({
       POLL_INTERVAL_MIN_SECONDS: '10',
       POLL_INTERVAL_MAX_SECONDS: '180',

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ContextKey,
   DEFAULT_STACK_NAME,
@@ -7,14 +10,19 @@ import {
   parseStackName,
   StackConfigError,
   secretNamePrefix,
+  withContextFile,
 } from '../../../infra/stack-config.js';
+import { SAFE_CONTEXT } from './synth-stack.js';
 
-const parse = (context: Record<string, unknown>) => parseStackConfig((key) => context[key]);
+/** Parses `context` alone, as `cdk synth` with exactly these values would. */
+const parseOnly = (context: Record<string, unknown>) => parseStackConfig((key) => context[key]);
+/** Parses `context` on top of SAFE_CONTEXT (who may use which namespace, which workspaces). */
+const parse = (context: Record<string, unknown>) => parseOnly({ ...SAFE_CONTEXT, ...context });
 
-/** The error parsing `context` throws, which must be a StackConfigError. */
-function errorFor(context: Record<string, unknown>): StackConfigError {
+/** The error `attempt` throws, which must be a StackConfigError. */
+function thrown(attempt: () => unknown): StackConfigError {
   try {
-    parse(context);
+    attempt();
   } catch (error) {
     if (error instanceof StackConfigError) return error;
     throw error;
@@ -22,14 +30,24 @@ function errorFor(context: Record<string, unknown>): StackConfigError {
   throw new Error('expected a StackConfigError');
 }
 
+/** The error parsing `context` (on top of SAFE_CONTEXT) throws. */
+const errorFor = (context: Record<string, unknown>): StackConfigError => thrown(() => parse(context));
+
 describe('Function: parseStackConfig()', () => {
-  it('applies the documented defaults when no context is set', () => {
+  it('applies the documented defaults when only who may use which namespace and which workspaces are set', () => {
     // Act
     const config = parse({});
 
     // Assess
     expect(config).toEqual({
-      allowedDatabricksHosts: [],
+      allowedDatabricksHosts: ['dbc-1.cloud.databricks.com'],
+      insecureAnyDatabricksHost: false,
+      namespaceWorkspaces: undefined,
+      namespaceOidcClientIds: undefined,
+      oidcTokenFileDirs: [],
+      callerNamespaces: JSON.stringify(SAFE_CONTEXT.callerNamespaces),
+      callerPrincipalIds: [],
+      insecureAnyCallerAnyNamespace: false,
       databricksInstance: undefined,
       // Unset: the functions auto-detect how each namespace authenticates.
       databricksAuthType: undefined,
@@ -358,7 +376,7 @@ describe('Function: parseStackConfig()', () => {
 
   it('reads the context of a CDK app', () => {
     // Prepare
-    const app = new App({ context: { maxReceiveCount: '9', removalPolicy: 'destroy' } });
+    const app = new App({ context: { ...SAFE_CONTEXT, maxReceiveCount: '9', removalPolicy: 'destroy' } });
 
     // Act
     const config = parseStackConfig((key) => app.node.tryGetContext(key));
@@ -383,7 +401,299 @@ describe('Function: parseStackName()', () => {
   it('defaults the stack name and validates an override', () => {
     // Assess
     expect(parseStackName(() => undefined)).toBe(DEFAULT_STACK_NAME);
-    expect(parseStackName(() => 'FlyteDatabricks-dev')).toBe('FlyteDatabricks-dev');
-    expect(() => parseStackName(() => 'dev_stack')).toThrow(/CDK context 'stackName'/);
+    expect(parseStackName((key) => (key === 'stackName' ? 'FlyteDatabricks-dev' : undefined))).toBe(
+      'FlyteDatabricks-dev',
+    );
+    expect(() => parseStackName((key) => (key === 'stackName' ? 'dev_stack' : undefined))).toThrow(
+      /CDK context 'stackName'/,
+    );
+  });
+});
+
+describe('Function: parseStackConfig() fails closed', () => {
+  const CALLERS = SAFE_CONTEXT.callerNamespaces;
+  const HOSTS = SAFE_CONTEXT.allowedDatabricksHosts;
+
+  it('refuses a context that says neither who may use which namespace nor which workspaces, naming both and their opt-outs', () => {
+    // Act
+    const error = thrown(() => parseOnly({}));
+
+    // Assess
+    expect(error.keys).toEqual(['callerNamespaces', 'allowedDatabricksHosts']);
+    expect(error.message).toBe(
+      'CDK context is not safe to deploy: set callerNamespaces (who may use which namespace; or ' +
+        'insecureAnyCallerAnyNamespace=true for a single-tenant stack) and allowedDatabricksHosts (which Databricks ' +
+        'workspaces jobs may use and credentials may be sent to; or insecureAnyDatabricksHost=true to let jobs name ' +
+        'any https workspace). Set them in a context file (cdk deploy -c contextFile=<file>; ' +
+        'infra/example.context.json is an example), in cdk.json "context", or with cdk deploy -c <key>=<value>; see ' +
+        'infra/README.md',
+    );
+  });
+
+  it.each<[string, Record<string, unknown>, ContextKey, ContextKey]>([
+    ['only callerNamespaces', { callerNamespaces: CALLERS }, 'allowedDatabricksHosts', 'insecureAnyDatabricksHost'],
+    [
+      'only allowedDatabricksHosts',
+      { allowedDatabricksHosts: HOSTS },
+      'callerNamespaces',
+      'insecureAnyCallerAnyNamespace',
+    ],
+    [
+      'an opt-out of false',
+      { callerNamespaces: CALLERS, insecureAnyDatabricksHost: 'false' },
+      'allowedDatabricksHosts',
+      'insecureAnyDatabricksHost',
+    ],
+    [
+      'an empty host list',
+      { callerNamespaces: CALLERS, allowedDatabricksHosts: [] },
+      'allowedDatabricksHosts',
+      'insecureAnyDatabricksHost',
+    ],
+  ])('with %s, names the other key and its opt-out alone', (_name, context, key, optOut) => {
+    // Act
+    const error = thrown(() => parseOnly(context));
+
+    // Assess
+    expect(error.keys).toEqual([key]);
+    expect(error.message).toMatch(/^CDK context is not safe to deploy: set /);
+    expect(error.message).toContain(`set ${key} (`);
+    expect(error.message).toContain(`${optOut}=true`);
+    expect(error.message).toContain('Set it in a context file');
+    const other = key === 'callerNamespaces' ? 'allowedDatabricksHosts' : 'callerNamespaces';
+    expect(error.message).not.toContain(other);
+  });
+
+  it('accepts the explicit opt-outs, -c strings and JSON alike, and either one beside the other key', () => {
+    // Act
+    const optedOut = parseOnly({ insecureAnyCallerAnyNamespace: 'true', insecureAnyDatabricksHost: true });
+    const mixed = parseOnly({ callerNamespaces: CALLERS, insecureAnyDatabricksHost: 'true' });
+    const other = parseOnly({ insecureAnyCallerAnyNamespace: true, allowedDatabricksHosts: HOSTS });
+
+    // Assess
+    expect(optedOut).toMatchObject({
+      insecureAnyCallerAnyNamespace: true,
+      insecureAnyDatabricksHost: true,
+      callerNamespaces: undefined,
+      allowedDatabricksHosts: [],
+    });
+    expect(mixed).toMatchObject({ insecureAnyCallerAnyNamespace: false, insecureAnyDatabricksHost: true });
+    expect(other).toMatchObject({ insecureAnyCallerAnyNamespace: true, allowedDatabricksHosts: [HOSTS] });
+  });
+
+  it.each<[Record<string, unknown>, ContextKey, string]>([
+    [{ insecureAnyCallerAnyNamespace: true }, 'insecureAnyCallerAnyNamespace', 'callerNamespaces'],
+    [{ insecureAnyDatabricksHost: 'true' }, 'insecureAnyDatabricksHost', 'allowedDatabricksHosts'],
+  ])('refuses a key set together with its opt-out (%j)', (optOut, key, setting) => {
+    // Act
+    const error = errorFor(optOut);
+
+    // Assess
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(`must not be true when ${setting} is set`);
+  });
+});
+
+describe('Function: parseStackConfig() workspaces', () => {
+  it('keeps exact hosts on their port, so host:8443 does not allow host on 443', () => {
+    // Act
+    const config = parse({ allowedDatabricksHosts: 'dbc-1.cloud.databricks.com:8443, dbc-2.cloud.databricks.com:443' });
+
+    // Assess
+    expect(config.allowedDatabricksHosts).toEqual(['dbc-1.cloud.databricks.com:8443', 'dbc-2.cloud.databricks.com']);
+    expect(
+      errorFor({
+        allowedDatabricksHosts: 'dbc-1.cloud.databricks.com:8443',
+        databricksInstance: 'dbc-1.cloud.databricks.com',
+      }).key,
+    ).toBe('databricksInstance');
+  });
+
+  it.each(['*.co.uk', '*.github.io', '*.com', '*.localhost'])('refuses the wildcard %s', (wildcard) => {
+    // Act
+    const error = errorFor({ allowedDatabricksHosts: ['dbc-1.cloud.databricks.com', wildcard] });
+
+    // Assess
+    expect(error.key).toBe('allowedDatabricksHosts');
+    expect(error.message).toMatch(/public suffix|at least two labels/);
+  });
+
+  it.each([
+    ['http to a host that is not loopback', 'http://dbc-1.cloud.databricks.com', /loopback/],
+    ['user info', 'admin@dbc-1.cloud.databricks.com', /user info/],
+    ['a query', 'dbc-1.cloud.databricks.com?o=1', /without a path, query/],
+  ])('refuses a host with %s', (_name, host, problem) => {
+    // Assess
+    expect(errorFor({ allowedDatabricksHosts: host }).message).toMatch(problem);
+  });
+
+  it('reads namespaceWorkspaces as JSON or an object, hosts reduced to what the functions compare', () => {
+    // Act
+    const fromCli = parse({
+      allowedDatabricksHosts: '*.cloud.databricks.com',
+      namespaceWorkspaces:
+        '{"flytesnacks-development": ["https://DBC-1.cloud.databricks.com/", "dbc-1.cloud.databricks.com:443"], "*": ["dbc-2.cloud.databricks.com"]}',
+    });
+    const fromJson = parse({
+      allowedDatabricksHosts: ['*.cloud.databricks.com'],
+      namespaceWorkspaces: {
+        'flytesnacks-development': ['dbc-1.cloud.databricks.com'],
+        '*': ['dbc-2.cloud.databricks.com'],
+      },
+    });
+
+    // Assess
+    expect(fromCli.namespaceWorkspaces).toEqual({
+      'flytesnacks-development': ['dbc-1.cloud.databricks.com'],
+      '*': ['dbc-2.cloud.databricks.com'],
+    });
+    expect(fromCli).toEqual(fromJson);
+  });
+
+  it('lets namespaceWorkspaces name any exact host when insecureAnyDatabricksHost opts out of the allowlist', () => {
+    // Act
+    const config = parseOnly({
+      callerNamespaces: SAFE_CONTEXT.callerNamespaces,
+      insecureAnyDatabricksHost: true,
+      namespaceWorkspaces: { 'team-a': ['adb-1.azuredatabricks.net'] },
+    });
+
+    // Assess
+    expect(config.namespaceWorkspaces).toEqual({ 'team-a': ['adb-1.azuredatabricks.net'] });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    [
+      'a host outside allowedDatabricksHosts',
+      { 'team-a': ['dbc-2.cloud.databricks.com'] },
+      /each host of "team-a" must be one of allowedDatabricksHosts \(dbc-1\.cloud\.databricks\.com\)/,
+    ],
+    ['a wildcard', { 'team-a': ['*.cloud.databricks.com'] }, /not a wildcard/],
+    [
+      'a namespace that is not one',
+      { Team_A: ['dbc-1.cloud.databricks.com'] },
+      /neither "\*" nor a Kubernetes namespace/,
+    ],
+    ['an empty list', { 'team-a': [] }, /non-empty list/],
+    ['a host that is not a string', { 'team-a': [443] }, /non-empty list/],
+    ['a list', '["dbc-1.cloud.databricks.com"]', /must be a JSON object/],
+    ['broken JSON', '{"team-a": [', /not valid JSON/],
+  ])('refuses namespaceWorkspaces with %s', (_name, value, problem) => {
+    // Act
+    const error = errorFor({ namespaceWorkspaces: value });
+
+    // Assess
+    expect(error.key).toBe('namespaceWorkspaces');
+    expect(error.message).toMatch(problem);
+  });
+
+  it('reads namespaceOidcClientIds and refuses "*" (databricksClientId is the default) or a malformed id', () => {
+    // Act
+    const config = parse({ namespaceOidcClientIds: '{"team-a": " 6f1c2d3e-0000-4000-8000-00000000abcd "}' });
+
+    // Assess
+    expect(config.namespaceOidcClientIds).toEqual({ 'team-a': '6f1c2d3e-0000-4000-8000-00000000abcd' });
+    expect(errorFor({ namespaceOidcClientIds: { '*': 'abc' } }).message).toMatch(/databricksClientId/);
+    expect(errorFor({ namespaceOidcClientIds: { 'team-a': 'has space' } }).message).toMatch(/\(client\) id/);
+  });
+
+  it('reads oidcTokenFileDirs as absolute canonical directories, never /', () => {
+    // Act
+    const config = parse({ oidcTokenFileDirs: '/var/run/secrets/databricks/, /var/run/secrets/eks.amazonaws.com' });
+
+    // Assess
+    expect(config.oidcTokenFileDirs).toEqual(['/var/run/secrets/databricks', '/var/run/secrets/eks.amazonaws.com']);
+    expect(errorFor({ oidcTokenFileDirs: 'var/run' }).message).toMatch(/absolute/);
+    expect(errorFor({ oidcTokenFileDirs: '/var/run/../etc' }).message).toMatch(/\.\./);
+    expect(errorFor({ oidcTokenFileDirs: '/var//run' }).message).toMatch(/\/\//);
+    expect(errorFor({ oidcTokenFileDirs: ['/'] }).message).toMatch(/any file/);
+  });
+});
+
+describe('Function: parseStackConfig() callers and secrets', () => {
+  it('takes the callerNamespaces keys that are IAM unique ids as direct producers', () => {
+    // Act
+    const config = parse({
+      callerNamespaces: {
+        'arn:aws:sts::123456789012:assumed-role/flyte-task-role/*': ['team-a'],
+        AROADBQP57FF2AEXAMPLE: ['team-b'],
+        AIDAJQABLZS4A3QDU576Q: ['*'],
+        'arn:aws:iam::123456789012:role/AROAISNOTANID': ['team-c'],
+      },
+    });
+
+    // Assess
+    expect(config.callerPrincipalIds).toEqual(['AROADBQP57FF2AEXAMPLE', 'AIDAJQABLZS4A3QDU576Q']);
+  });
+
+  it('refuses a secret name template under which two namespaces could share a secret, explaining the collision', () => {
+    // Act
+    const error = errorFor({ secretNameTemplate: 'flyte-{namespace}-{name}' });
+
+    // Assess
+    expect(error.key).toBe('secretNameTemplate');
+    expect(error.message).toContain('namespace "a" with secret "b-c" and namespace "a-b" with secret "c"');
+    expect(parse({ secretNameTemplate: 'flyte/{name}/{namespace}' }).secretNameTemplate).toBe(
+      'flyte/{name}/{namespace}',
+    );
+  });
+});
+
+describe('Function: withContextFile()', () => {
+  let dir: string;
+  const file = (name: string, content: string) => {
+    writeFileSync(join(dir, name), content);
+    return name;
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'context-file-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('adds the file of context values (relative to the project root), -c values winning', () => {
+    // Prepare
+    const name = file('prod.json', JSON.stringify({ ...SAFE_CONTEXT, maxReceiveCount: 7, logLevel: 'DEBUG' }));
+    const context: Record<string, unknown> = { contextFile: name, logLevel: 'WARN' };
+
+    // Act
+    const get = withContextFile((key) => context[key], dir);
+
+    // Assess
+    expect(get('maxReceiveCount')).toBe(7);
+    expect(get('logLevel')).toBe('WARN');
+    expect(get('alarmEmail')).toBeUndefined();
+  });
+
+  it('is applied by parseStackConfig and parseStackName, from the working directory', () => {
+    // Act
+    const config = parseOnly({ contextFile: 'infra/example.context.json' });
+
+    // Assess
+    expect(config.callerPrincipalIds).toEqual(['AROADBQP57FF2AEXAMPLE']);
+    expect(config.allowedDatabricksHosts).toEqual(['dbc-1234abcd-5678.cloud.databricks.com']);
+    expect(config.namespaceWorkspaces).toEqual({ '*': ['dbc-1234abcd-5678.cloud.databricks.com'] });
+    expect(parseStackName((key) => (key === 'contextFile' ? 'infra/example.context.json' : undefined))).toBe(
+      DEFAULT_STACK_NAME,
+    );
+  });
+
+  it.each<[string, () => string, RegExp]>([
+    ['a file that does not exist', () => 'missing.json', /cannot be read: .*missing\.json \(ENOENT\)/],
+    ['a file that is not JSON', () => file('broken.json', '{"callerNamespaces": '), /not valid JSON/],
+    ['a file that is not an object', () => file('list.json', '["a"]'), /does not hold a JSON object/],
+    [
+      'a file with a key the stack does not know',
+      () => file('typo.json', '{"allowedDatabricksHost": ["dbc-1.cloud.databricks.com"]}'),
+      /not context keys of this stack: "allowedDatabricksHost"/,
+    ],
+    ['a file naming another file', () => file('nested.json', '{"contextFile": "x.json"}'), /"contextFile"/],
+  ])('refuses %s, naming contextFile', (_name, name, problem) => {
+    // Act
+    const error = thrown(() => withContextFile((key) => (key === 'contextFile' ? name() : undefined), dir));
+
+    // Assess
+    expect(error.key).toBe('contextFile');
+    expect(error.message).toMatch(problem);
   });
 });

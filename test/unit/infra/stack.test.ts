@@ -191,6 +191,27 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       }
     });
 
+    it('deny SendMessage on each work queue to every principal but its producers, and leave the DLQs to SQS', () => {
+      // Prepare
+      const producerDenies = ofType('AWS::SQS::QueuePolicy').flatMap(([, p]) =>
+        p.Properties.PolicyDocument.Statement.filter(
+          (s: Json) => s.Effect === 'Deny' && s.Action === 'sqs:SendMessage',
+        ).map((s: Json) => ({ queue: p.Properties.Queues[0].Ref as string, statement: s })),
+      );
+      const work = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy);
+
+      // Assess
+      expect(producerDenies.map((d) => d.queue).sort()).toEqual(work.map(([id]) => id).sort());
+      for (const { statement } of producerDenies) {
+        expect(statement.Principal).toEqual({ AWS: '*' });
+        expect(Object.keys(statement.Condition)).toEqual(['StringNotLike']);
+        for (const userId of asArray(statement.Condition.StringNotLike['aws:userid'])) {
+          // Each producer is a function's role (any session): <RoleId>:*.
+          expect(userId).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.any(String), 'RoleId'] }, ':*']] });
+        }
+      }
+    });
+
     it('give each consumer a visibility timeout of at least 6x its timeout, and MAX_RECEIVE_COUNT the same count', () => {
       // Assess
       for (const [, mapping] of ofType('AWS::Lambda::EventSourceMapping')) {
@@ -324,6 +345,13 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
           for (const name of LAZY_PACKAGES) expect(includesPackage(lazy, name), `${id} ${name}`).toBe(true);
         }
       }
+    });
+
+    it("leave the stack's own dependencies out: no function bundle carries tldts (the public-suffix check)", () => {
+      // Assess
+      for (const id of FUNCTIONS) expect(includesPackage(asset(id), 'tldts'), id).toBe(false);
+      // The check can see packages: every function bundles zod (its configuration is validated with it).
+      for (const id of FUNCTIONS) expect(includesPackage(asset(id), 'zod'), id).toBe(true);
     });
 
     it('consume their queues with partial batch responses and bounded concurrency', () => {

@@ -1,7 +1,8 @@
 /**
  * Builds the stack as infra/app.ts does (cdk.json's context, the cdk-nag plugin) for assertions. Bundling is
  * skipped unless asked for (`aws:cdk:bundling-stacks: []`, as `cdk synth --exclusively` does for other stacks):
- * one test file bundles the real functions, the others only need the template.
+ * one test file bundles the real functions, the others only need the template. The stack fails closed, so every
+ * build starts from SAFE_CONTEXT unless a test asks for none (`safeContext: false`).
  */
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
@@ -14,6 +15,19 @@ const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta
   context?: Record<string, unknown>;
 };
 
+/** The least the stack needs to synthesize: who may use which namespace, and which workspaces jobs may use. */
+export const SAFE_CONTEXT: Readonly<Record<string, unknown>> = {
+  callerNamespaces: { 'arn:aws:iam::123456789012:role/flyte-task': ['flytesnacks-development'] },
+  allowedDatabricksHosts: 'dbc-1.cloud.databricks.com',
+};
+
+export interface BuildOptions {
+  bundle?: boolean;
+  nag?: boolean;
+  /** Start from SAFE_CONTEXT (default); false: from cdk.json's context alone. */
+  safeContext?: boolean;
+}
+
 export interface SynthesizedStack {
   app: App;
   stack: FlyteDatabricksStack;
@@ -22,12 +36,13 @@ export interface SynthesizedStack {
 
 export function buildStack(
   context: Record<string, unknown> = {},
-  options: { bundle?: boolean; nag?: boolean } = {},
+  options: BuildOptions = {},
 ): { app: App; stack: FlyteDatabricksStack } {
   const app = new App({
     context: {
       ...cdkJson.context,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...(options.safeContext === false ? {} : SAFE_CONTEXT),
       ...context,
     },
   });
@@ -41,7 +56,7 @@ export function buildStack(
 /** Synthesizes (running cdk-nag, which throws on an unacknowledged error) and returns the template. */
 export function synthStack(
   context: Record<string, unknown> = {},
-  options: { bundle?: boolean } = {},
+  options: Omit<BuildOptions, 'nag'> = {},
 ): SynthesizedStack {
   const { app, stack } = buildStack(context, options);
   return { app, stack, template: Template.fromStack(stack) };
