@@ -11,7 +11,7 @@ import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
 import { type Dependency, FaultPlan } from './faults/fault-plan.js';
 import { type LocalStack, startLocalStack } from './local-stack.js';
-import { seedTenants, type Tenant } from './tenants.js';
+import { callerMayUseOnly, seedTenants, type Tenant, tenantNamespaces } from './tenants.js';
 
 export interface ChaosOptions {
   jobs?: number;
@@ -97,6 +97,7 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
       env: { STALE_AFTER_SECONDS: '12', HEARTBEAT_SECONDS: '2', SWEEP_MAX_JOBS: '1000' },
       eventSourceConcurrency: 8,
       faultPlan: plan,
+      callerNamespaces: callerMayUseOnly(Object.values(tenantNamespaces())),
     });
     const tenants = Object.values(await seedTenants(stack)) as Tenant[];
     const api = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
@@ -122,8 +123,10 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
         container: { image: 'ghcr.io/flyteorg/flytekit:py3.11-latest', args: ['pyflyte-execute', '--inputs', 'x'] },
       };
       if (job.how === 'queue-twice') {
+        // Sent as the caller, a producer CALLER_NAMESPACES binds to the tenants' namespaces (its SenderId is checked).
+        const producer = (stack as LocalStack).sqsAs((stack as LocalStack).callerCredentials);
         for (let copy = 0; copy < 2; copy += 1) {
-          await (stack as LocalStack).sqs.send(
+          await producer.send(
             new SendMessageCommand({
               QueueUrl: (stack as LocalStack).queues.submit,
               MessageBody: JSON.stringify(request),

@@ -10,23 +10,33 @@ import type { JobView } from '../../shared/jobs/job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
 import type { RunOutcome } from './emulators/databricks-workspace.js';
 import type { LocalStack, LocalStackOptions } from './local-stack.js';
-import { seedOAuthM2M, seedTenants, type Tenant } from './tenants.js';
+import { callerMayUseOnly, seedOAuthM2M, seedTenants, type Tenant, tenantNamespaces } from './tenants.js';
 
 /** Databricks tokens live this long in the demo, so the long job sees them expire several times. */
 export const DEMO_TOKEN_TTL_SECONDS = 4;
 const LONG_RUN_NAME = 'long-running';
 const LONG_RUN_MS = 13_000;
+/** The job the demo cancels runs long enough that the cancellation always finds it running. */
+const CANCELLED_RUN_NAME = 'cancelled-while-running';
+const CANCELLED_RUN_MS = 60_000;
 const DEADLINE_MS = 90_000;
 
 /** The stack settings the scenario expects: quick runs, one long one, short-lived OAuth tokens. */
+/** The long job's tenant, beside one tenant per mode. */
+const LONG_JOB_NAMESPACE = 'team-m2m-long';
+
 export const demoStackOptions: LocalStackOptions = {
+  // The demo's caller may use its tenants' namespaces and no other, as an operator would bind it.
+  callerNamespaces: callerMayUseOnly([...Object.values(tenantNamespaces()), LONG_JOB_NAMESPACE]),
   databricks: {
     timing: { pendingMs: 500, runningMs: 3000, terminatingMs: 300 },
     oauthTokenTtlSeconds: DEMO_TOKEN_TTL_SECONDS,
     outcome: (body): RunOutcome =>
       body.run_name === LONG_RUN_NAME
         ? { resultState: 'SUCCESS', timing: { runningMs: LONG_RUN_MS } }
-        : { resultState: 'SUCCESS' },
+        : body.run_name === CANCELLED_RUN_NAME
+          ? { resultState: 'SUCCESS', timing: { runningMs: CANCELLED_RUN_MS } }
+          : { resultState: 'SUCCESS' },
   },
 };
 
@@ -69,12 +79,12 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
     })),
     {
       name: 'oauth_m2m-long',
-      tenant: seedOAuthM2M(stack, 'team-m2m-long'),
+      tenant: seedOAuthM2M(stack, LONG_JOB_NAMESPACE),
       expected: 'SUCCEEDED',
       runName: LONG_RUN_NAME,
       minTokenRequests: 3,
     },
-    { name: 'pat-cancelled', tenant: tenants.pat, expected: 'ABORTED', cancel: true },
+    { name: 'pat-cancelled', tenant: tenants.pat, expected: 'ABORTED', cancel: true, runName: CANCELLED_RUN_NAME },
   ];
   // Signed like any caller of the deployed API, with the key pair the stack generated for callers.
   const api = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });

@@ -4,9 +4,12 @@
  * the handlers run behind an API Gateway-style front door, Lambda-style SQS event sources and, for the sweeper, a
  * timer that invokes it with an EventBridge scheduled event, as its schedule rule does on AWS. Handlers
  * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
+ * Every SQS request (the handlers', the event sources', the stack's own clients') goes through a proxy that checks
+ * its SigV4 signature against the stack's principals and stamps each message with its signer's SenderId, as SQS does
+ * (emulators/sqs-identity.ts).
  */
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent, Context, ScheduledEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
+import { CONNECTOR_SUBJECT, OIDC_AUDIENCE } from './connector-identity.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
@@ -23,14 +27,15 @@ import {
 } from './emulators/databricks-workspace.js';
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
+import { SqsIdentity } from './emulators/sqs-identity.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
-import { startAwsFaultProxy } from './faults/aws-fault-proxy.js';
+import { startAwsProxy } from './faults/aws-fault-proxy.js';
 import { feedEmulatorFaults } from './faults/emulator-faults.js';
 import type { FaultPlan } from './faults/fault-plan.js';
 import { createJobsTable } from './jobs-table.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { scheduledEvent } from './lambda-runtime/event-shapes.js';
-import { type ApiCaller, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
+import { type ApiCaller, callerIdentity, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
 import { invokeHandler } from './lambda-runtime/invoke-handler.js';
 import { createLambdaContext } from './lambda-runtime/lambda-context.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
@@ -51,6 +56,13 @@ const MAX_RECORDED_CALLS = 1000;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export interface LocalStackOptions {
+  /** Further workspace hosts ALLOWED_DATABRICKS_HOSTS names besides the stack's own (e.g. a second emulator). */
+  extraAllowedHosts?: string[];
+  /**
+   * CALLER_NAMESPACES for this stack, given the local caller's ARN and principal id (default: that caller may use
+   * every namespace, at the front door and as a queue producer).
+   */
+  callerNamespaces?: (caller: LocalCallers) => Record<string, string[]>;
   /** Front door port; 0 picks a free one. */
   port?: number;
   databricks?: DatabricksWorkspaceOptions;
@@ -71,23 +83,24 @@ export interface LocalStackOptions {
    */
   sigv4?: boolean;
   /**
-   * Access keys the front door accepts besides the defaults (the stack's own `local` key, an IAM role, and the
-   * caller key pair generated at start, an IAM user; see LocalStack.callerCredentials).
+   * Access keys the front door (and SQS) accept besides the defaults (the stack's own `local` key, an IAM role, and
+   * the caller key pair generated at start, an IAM user; see LocalStack.callerCredentials).
    */
   apiCallers?: ApiCaller[];
   /**
    * Chaos (infra/local/chaos.ts): inject faults per this plan. The handlers then reach DynamoDB and SQS through a
    * fault proxy (AWS-shaped errors, connection resets), the Databricks, Kubernetes and STS emulators' fault queues
    * are fed from it, and the SQS event sources kill invocations at its `handler` rate. The stack's own `dynamodb`
-   * and `sqs` clients (and the event sources' receive/delete, which are AWS's side) bypass the proxy.
+   * and `sqs` clients (and the event sources' receive/delete, which are AWS's side) get no faults (SQS requests still
+   * go through the identity proxy, without faults).
    */
   faultPlan?: FaultPlan;
   /** Batches each SQS event source processes at once (default 2). */
   eventSourceConcurrency?: number;
   /**
    * Count the handlers' DynamoDB and SQS requests by operation, at the wire (LocalStack.awsRequests): the handlers
-   * then reach both through a counting proxy. The stack's own clients and the event sources' receive/delete bypass
-   * it. With a fault plan the fault proxies count.
+   * then reach both through a counting proxy. The stack's own clients and the event sources' receive/delete are not
+   * counted. With a fault plan the fault proxies count.
    */
   countAwsRequests?: boolean;
 }
@@ -122,11 +135,16 @@ export interface LocalStack {
   region: string;
   /** Whether the front door requires SigV4 (LocalStackOptions.sigv4). */
   sigv4: boolean;
-  /** A key pair generated at start that the front door accepts (an IAM user); dummy, local only. */
+  /** A key pair generated at start that the front door and SQS accept (an IAM user); dummy, local only. */
   callerCredentials: AccessKeyPair;
   /** The IAM user ARN behind callerCredentials. */
   callerArn: string;
-  /** Every key pair the front door accepts, and whose it is. */
+  /**
+   * The IAM user id (`AIDA` + 17) behind callerCredentials, generated with them: the SenderId of the messages it
+   * sends, and `requestContext.identity.user`/`caller` of its front door requests.
+   */
+  callerPrincipalId: string;
+  /** Every key pair the front door and SQS accept, and whose it is (each with its principalId). */
   apiCallers: readonly ApiCaller[];
   /** The latest requests the api function handled (up to 1000), oldest first, with the caller identity it saw. */
   frontDoorCalls: FrontDoorCall[];
@@ -136,11 +154,26 @@ export interface LocalStack {
   sts: StsEmulator;
   /** The IAM role ARN the handlers run as (the `sub` of their STS web identity tokens). */
   functionRoleArn: string;
+  /** The connector's service principal for OIDC Model 1 (DATABRICKS_CLIENT_ID), trusting both connector identities. */
+  connectorClientId: string;
+  /**
+   * The unique id (`AROA` + 17, fixed) of that role. Its session here is named after the access key, `local`, as the
+   * local STS answers GetCallerIdentity: messages the handlers and the stack's `sqs` client send have SenderId
+   * `<functionRoleId>:local`.
+   */
+  functionRoleId: string;
   /** A private folder for files the stack's tenants need (projected token files); removed by stop(). */
   scratchDir: string;
   dynamodb: DynamoDBClient;
+  /** Signs as the functions' role, through the SQS identity proxy. */
   sqs: SQSClient;
+  /**
+   * An SQS client signing with `credentials`, through the SQS identity proxy: its messages arrive with that
+   * principal's SenderId; a key the stack does not know is refused (InvalidClientTokenId). Destroyed by stop().
+   */
+  sqsAs(credentials: AccessKeyPair): SQSClient;
   tableName: string;
+  /** The queues, by URLs that name the SQS identity proxy. */
   queues: QueueUrls;
   /** The environment the handlers run with (also what `sam local` / LocalStack deployments need). */
   env: Record<string, string>;
@@ -152,6 +185,25 @@ export interface LocalStack {
 }
 
 type Closer = () => Promise<void>;
+
+/** The local principals CALLER_NAMESPACES can name. */
+export interface LocalCallers {
+  /** The IAM user behind the generated caller key pair. */
+  callerArn: string;
+  /** Its unique id: what SQS stamps as SenderId on what it sends. */
+  callerPrincipalId: string;
+  /** The functions' role (key `local`), which the CLI signs with when no other credentials are configured. */
+  functionRoleArn: string;
+}
+
+/**
+ * The local stack's default: the generated caller (at the front door and as a queue producer) and sessions of the
+ * functions' role (the CLI with no credentials of its own) may use any namespace. Scenarios bind tighter.
+ */
+function defaultCallerNamespaces({ callerArn, callerPrincipalId, functionRoleArn }: LocalCallers) {
+  const roleSessions = `${functionRoleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/*`;
+  return { [callerArn]: ['*'], [callerPrincipalId]: ['*'], [roleSessions]: ['*'] };
+}
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const closers: Closer[] = [];
@@ -171,6 +223,25 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   closers.push(async () => rmSync(scratchDir, { recursive: true, force: true }));
   const knownKeys = { [credentials.accessKeyId]: credentials.secretAccessKey };
   const functionRoleArn = `arn:aws:iam::${ACCOUNT_ID}:role/${credentials.accessKeyId}`;
+  // The role id STS GetCallerIdentity and the front door derive from the ARN, so all three agree.
+  const functionRoleId = principalIdOf({ ...credentials, principalArn: functionRoleArn });
+  const callerCredentials = generateAccessKeyPair();
+  const callerArn = `arn:aws:iam::${ACCOUNT_ID}:user/${CALLER_USER}`;
+  const callerPrincipalId = generateUniqueId('AIDA');
+  const apiCallers: ApiCaller[] = [
+    { ...credentials, principalArn: functionRoleArn, principalId: functionRoleId },
+    { ...callerCredentials, principalArn: callerArn, principalId: callerPrincipalId },
+    ...(options.apiCallers ?? []).map((caller) => ({ ...caller, principalId: principalIdOf(caller) })),
+  ];
+  // SQS knows every principal of the stack; each message is received with its signer's SenderId.
+  const sqsIdentity = new SqsIdentity({
+    region: REGION,
+    principals: apiCallers.map((caller) => ({
+      accessKeyId: caller.accessKeyId,
+      secretAccessKey: caller.secretAccessKey,
+      senderId: callerIdentity(caller.accessKeyId, caller.principalArn, caller.principalId).caller ?? '',
+    })),
+  });
 
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, HOST, resolve));
@@ -179,7 +250,11 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 
   const sqsServer = await createSqsServer({ port: 0, hostname: HOST, emulateQueueCreationLifecycle: false });
   closers.push(() => new Promise((resolve) => sqsServer.close(() => resolve())));
-  const sqsUrl = `http://${HOST}:${(sqsServer.address() as AddressInfo).port}`;
+  const sqsServerUrl = `http://${HOST}:${(sqsServer.address() as AddressInfo).port}`;
+  // Nothing reaches local-aws-sqs but through an identity proxy: this one for the stack's own clients.
+  const sqsProxy = await startAwsProxy('sqs', sqsServerUrl, { guard: sqsIdentity });
+  closers.push(() => sqsProxy.close());
+  const sqsUrl = sqsProxy.url;
 
   const secrets = await startSecretsManager({ port: 0, region: REGION, credentials: 'any' });
   closers.push(() => secrets.close());
@@ -194,9 +269,33 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   closers.push(() => kubernetes.close());
   const sts = await startSts({ port: 0, region: REGION, accountId: ACCOUNT_ID, credentials: knownKeys });
   closers.push(() => sts.close());
+  // The connector's own service principal (OIDC Model 1), chosen by the operator (DATABRICKS_CLIENT_ID), never by a
+  // task: it trusts the connector's projected ServiceAccount token and the functions' role via STS.
+  const connectorClientId = randomUUID();
+  databricks.addServicePrincipal({
+    applicationId: connectorClientId,
+    displayName: 'flyte-connector',
+    federationPolicies: [
+      { issuer: kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject: CONNECTOR_SUBJECT },
+      { issuer: sts.issuer, audiences: [OIDC_AUDIENCE], subject: functionRoleArn },
+    ],
+  });
 
   const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoUrl, credentials });
   const sqs = new SQSClient({ region: REGION, endpoint: sqsUrl, credentials });
+  const sqsClients: SQSClient[] = [];
+  const sqsAs = (keys: AccessKeyPair): SQSClient => {
+    const client = new SQSClient({
+      region: REGION,
+      endpoint: sqsUrl,
+      credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+    });
+    sqsClients.push(client);
+    return client;
+  };
+  closers.push(async () => {
+    for (const client of sqsClients.splice(0)) client.destroy();
+  });
   await createJobsTable(dynamodb, TABLE_NAME);
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
@@ -209,12 +308,17 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     const counter = (service: keyof AwsRequestCounts) => (operation: string) => {
       awsRequests[service][operation] = (awsRequests[service][operation] ?? 0) + 1;
     };
-    const dynamoProxy = await startAwsFaultProxy('dynamodb', dynamoUrl, plan, counter('dynamodb'));
+    const dynamoProxy = await startAwsProxy('dynamodb', dynamoUrl, { plan, observe: counter('dynamodb') });
     closers.push(() => dynamoProxy.close());
-    const sqsProxy = await startAwsFaultProxy('sqs', sqsUrl, plan, counter('sqs'));
-    closers.push(() => sqsProxy.close());
+    // The handlers' own SQS proxy (same identity checks, plus faults and counting), so only their requests count.
+    const handlerSqsProxy = await startAwsProxy('sqs', sqsServerUrl, {
+      plan,
+      observe: counter('sqs'),
+      guard: sqsIdentity,
+    });
+    closers.push(() => handlerSqsProxy.close());
     handlerDynamoUrl = dynamoProxy.url;
-    handlerSqsUrl = sqsProxy.url;
+    handlerSqsUrl = handlerSqsProxy.url;
   }
   if (plan) {
     const stopFeeding = feedEmulatorFaults({ databricks, kubernetes, sts }, plan);
@@ -237,7 +341,22 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     POLL_QUEUE_URL: viaEndpoint(queues.poll, handlerSqsUrl),
     CANCEL_QUEUE_URL: viaEndpoint(queues.cancel, handlerSqsUrl),
     FLYTE_DATABRICKS_INSTANCE: databricks.url,
-    ALLOWED_DATABRICKS_HOSTS: new URL(databricks.url).host,
+    // The stack's trust bindings, declared here as an operator declares them (infra/example.context.json): the
+    // workspace jobs may use, the namespaces it is bound to, and who may use which namespace (the local caller, by
+    // ARN at the front door and by principal id as a queue producer).
+    ALLOWED_DATABRICKS_HOSTS: [new URL(databricks.url).host, ...(options.extraAllowedHosts ?? [])].join(','),
+    DATABRICKS_CLIENT_ID: connectorClientId,
+    // Tasks may name Model 1 token files only in the stack's scratch folder (where its tenants' files are written).
+    OIDC_TOKEN_FILE_DIRS: scratchDir,
+    NAMESPACE_WORKSPACES: JSON.stringify({ '*': [new URL(databricks.url).host] }),
+    // A front door without SigV4 identifies no caller, so such a stack can only be an explicitly open one.
+    ...((options.sigv4 ?? true)
+      ? {
+          CALLER_NAMESPACES: JSON.stringify(
+            (options.callerNamespaces ?? defaultCallerNamespaces)({ callerArn, callerPrincipalId, functionRoleArn }),
+          ),
+        }
+      : { INSECURE_ANY_CALLER_ANY_NAMESPACE: 'true' }),
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: 'true',
     MAX_RECEIVE_COUNT: String(maxReceiveCount),
     POLL_INTERVAL_MIN_SECONDS: String(options.pollIntervalSeconds?.min ?? 1),
@@ -281,13 +400,6 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   closers.push(startSweepSchedule(sweep.handler, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, timeoutMs));
 
   const sigv4 = options.sigv4 ?? true;
-  const callerCredentials = generateAccessKeyPair();
-  const callerArn = `arn:aws:iam::${ACCOUNT_ID}:user/${CALLER_USER}`;
-  const apiCallers: ApiCaller[] = [
-    { ...credentials, principalArn: functionRoleArn },
-    { ...callerCredentials, principalArn: callerArn },
-    ...(options.apiCallers ?? []),
-  ];
   const frontDoorCalls: FrontDoorCall[] = [];
   // Records what the function is invoked with (after API Gateway authorized the request), then runs it.
   const recordingHandler: ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context) => {
@@ -325,6 +437,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     sigv4,
     callerCredentials,
     callerArn,
+    callerPrincipalId,
     apiCallers,
     frontDoorCalls,
     databricks,
@@ -332,9 +445,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     kubernetes,
     sts,
     functionRoleArn,
+    connectorClientId,
+    functionRoleId,
     scratchDir,
     dynamodb,
     sqs,
+    sqsAs,
     tableName: TABLE_NAME,
     queues,
     env,
@@ -404,12 +520,25 @@ function viaEndpoint(queueUrl: string, endpoint: string): string {
   return url.toString();
 }
 
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
 /** An IAM-user-shaped key pair (AKIA + 16, 40-character secret): dummy values for the local front door. */
 function generateAccessKeyPair(): AccessKeyPair {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const accessKeyId = `AKIA${[...randomBytes(16)].map((byte) => alphabet[byte % 32]).join('')}`;
+  const accessKeyId = `AKIA${[...randomBytes(16)].map((byte) => ID_ALPHABET[byte % 32]).join('')}`;
   const secretAccessKey = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
   return { accessKeyId, secretAccessKey };
+}
+
+/** A random IAM unique id: `prefix` (AIDA for a user, AROA for a role) + 17 upper-case base32 characters. */
+function generateUniqueId(prefix: 'AIDA' | 'AROA'): string {
+  return prefix + [...randomBytes(17)].map((byte) => ID_ALPHABET[byte % 32]).join('');
+}
+
+/** A caller's IAM unique id: its own, or the stable one the front door derives from its ARN (a role's, no session). */
+function principalIdOf(caller: ApiCaller): string {
+  if (caller.principalId) return caller.principalId;
+  const { caller: id = '' } = callerIdentity(caller.accessKeyId, caller.principalArn);
+  return (id ?? '').split(':')[0] ?? '';
 }
 
 async function createQueues(sqs: SQSClient, maxReceiveCount: number, visibilitySeconds: number): Promise<QueueUrls> {

@@ -11,7 +11,9 @@ import { jobRequest, NAMESPACE, runsFor, useTestStack, waitFor, waitForTerminal 
 const t = useTestStack();
 
 const sendSubmit = (body: unknown) =>
-  t.stack.sqs.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: JSON.stringify(body) }));
+  t.stack
+    .sqsAs(t.stack.callerCredentials)
+    .send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: JSON.stringify(body) }));
 
 describe('exactly one run per job', () => {
   it('the same POST twice: one job (202 then 200, same id), one run', async () => {

@@ -14,7 +14,9 @@ describe('examples/sqs: a job triggered by an SQS message', () => {
   it('the sample body, sent to the submit queue, becomes the job whose id the docs derive, and SUCCEEDS', async () => {
     const body = readFileSync('examples/jobs/pat.json', 'utf8');
     const { namespace, executionId } = JSON.parse(body) as { namespace: string; executionId: string };
-    await t.stack.sqs.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: body }));
+    await t.stack
+      .sqsAs(t.stack.callerCredentials)
+      .send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: body }));
     // The recipe in examples/sqs/README.md.
     const jobId = `fdl-${createHash('sha256').update(`${namespace}\0${executionId}`).digest('hex').slice(0, 40)}`;
     const done = await waitFor(

@@ -26,6 +26,12 @@
  * missing or non-numeric run_id gives 400 INVALID_PARAMETER_VALUE (the real service may instead say "Run 0 does not
  * exist."); auth is checked before routing (the /oidc endpoints take no Bearer token); /api/2.0 is not served here
  * although the real service still answers it.
+ *
+ * Test infrastructure, not the API: `requests` records every request that arrives, whatever its path or outcome
+ * (Jobs API, /oidc endpoints incl. the token endpoint, unknown routes, requests refused for auth, faults), with the
+ * raw Authorization header and body (up to 64 KiB) as received, so a test can prove which credentials reached this
+ * workspace (e.g. none reached an attacker's second workspace). Those two fields hold credentials: they are
+ * non-enumerable, so JSON.stringify, console.log and test diffs leave them out; read them, never print them.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -96,7 +102,23 @@ export interface RecordedRequest {
   status: number;
   /** When it arrived, by the workspace's clock (ms since the epoch). */
   at: number;
+  /**
+   * The Authorization header exactly as received (`Bearer <token>`, `Basic <base64>`...), undefined if none. HOLDS A
+   * CREDENTIAL: non-enumerable (left out of JSON.stringify, console.log and test diffs); never print or log it.
+   */
+  readonly authorization?: string;
+  /**
+   * The request body as received (UTF-8), its first {@link MAX_RECORDED_BODY_BYTES} bytes; undefined if it could not
+   * be read. MAY HOLD CREDENTIALS (a token request's client_secret or subject_token): non-enumerable like
+   * `authorization`; never print or log it.
+   */
+  readonly body?: string;
+  /** Present (true) when `body` is only the first MAX_RECORDED_BODY_BYTES bytes of a longer body. */
+  bodyTruncated?: true;
 }
+
+/** How much of each request body `requests` keeps. */
+export const MAX_RECORDED_BODY_BYTES = 64 * 1024;
 
 export interface SubmittedRun {
   runId: number;
@@ -164,13 +186,28 @@ function parseJson(raw: string): unknown {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** A RecordedRequest whose credential-bearing fields are non-enumerable (see RecordedRequest.authorization). */
+function recordedRequest(
+  fields: { method: string; path: string; status: number; at: number },
+  authorization: string | undefined,
+  body: Buffer | undefined,
+): RecordedRequest {
+  const entry: RecordedRequest = { ...fields };
+  if (body !== undefined && body.length > MAX_RECORDED_BODY_BYTES) entry.bodyTruncated = true;
+  Object.defineProperties(entry, {
+    authorization: { value: authorization, enumerable: false },
+    body: { value: body?.subarray(0, MAX_RECORDED_BODY_BYTES).toString('utf8'), enumerable: false },
+  });
+  return entry;
 }
 
 /** Accepts a JSON number or a numeric string (flytekit sends `{"run_id": "<id>"}`). */
@@ -369,11 +406,16 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     const method = req.method ?? 'GET';
     const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
     const at = clock();
+    let received: Buffer | undefined;
     const record = (status: number): void => {
-      requests.push({ method, path: parsed.pathname, status, at });
+      requests.push(
+        recordedRequest({ method, path: parsed.pathname, status, at }, req.headers.authorization, received),
+      );
     };
     readBody(req)
-      .then(async (raw) => {
+      .then(async (body) => {
+        received = body;
+        const raw = body.toString('utf8');
         const fault = takeFault(parsed.pathname);
         if (fault === 'reset') {
           record(0);

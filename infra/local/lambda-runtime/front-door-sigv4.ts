@@ -13,7 +13,9 @@
  * Identity (API Gateway's $context.identity for IAM callers): an IAM user shows `caller` and `user` = its unique id
  * (AIDA...), `userArn` = the user ARN; a role session shows `caller` and `user` = `<role id AROA...>:<session>`,
  * `userArn` = `arn:aws:sts::<account>:assumed-role/<role>/<session>`; `accessKey` and `accountId` in both cases.
- * Here a role key's session name is its access key id, as the local STS emulator answers GetCallerIdentity.
+ * Here a role key's session name is its access key id, as the local STS emulator answers GetCallerIdentity; the unique
+ * id is the caller's `principalId` when given (the local stack gives each of its principals one, which its SQS proxy
+ * also stamps as SenderId), else one derived from the ARN.
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayEventIdentity } from 'aws-lambda';
@@ -26,6 +28,11 @@ export interface ApiCaller {
   secretAccessKey: string;
   /** `arn:aws:iam::<account>:user/<name>` or `arn:aws:iam::<account>:role/<name>`. */
   principalArn: string;
+  /**
+   * The principal's IAM unique id: `AIDA…` for a user, `AROA…` for a role (a session of it shows as
+   * `<id>:<session>`). Default: a stable id derived from principalArn.
+   */
+  principalId?: string;
 }
 
 export interface SigV4AuthorizationOptions {
@@ -41,7 +48,7 @@ export const API_GATEWAY_MAX_SKEW_MINUTES = 5;
 /** An identity hook for startFrontDoor that verifies SigV4 and fills requestContext.identity with the caller. */
 export function sigV4Authorization(options: SigV4AuthorizationOptions): IdentityHook {
   const secrets = Object.fromEntries(options.callers.map((c) => [c.accessKeyId, c.secretAccessKey]));
-  const principals = new Map(options.callers.map((c) => [c.accessKeyId, c.principalArn]));
+  const principals = new Map(options.callers.map((c) => [c.accessKeyId, c]));
   return (req, body) => {
     const failure = verifySigV4(req, body, {
       region: options.region,
@@ -53,16 +60,21 @@ export function sigV4Authorization(options: SigV4AuthorizationOptions): Identity
     });
     if (failure) throw new GatewayResponseError(403, failure.message, failure.type);
     const accessKeyId = sigV4Identity(req)?.accessKeyId ?? '';
-    return callerIdentity(accessKeyId, principals.get(accessKeyId) ?? '');
+    const caller = principals.get(accessKeyId);
+    return callerIdentity(accessKeyId, caller?.principalArn ?? '', caller?.principalId);
   };
 }
 
 /** What API Gateway puts in requestContext.identity for an IAM-authorized caller. */
-export function callerIdentity(accessKeyId: string, principalArn: string): Partial<APIGatewayEventIdentity> {
+export function callerIdentity(
+  accessKeyId: string,
+  principalArn: string,
+  principalId?: string,
+): Partial<APIGatewayEventIdentity> {
   const role = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principalArn);
   if (role) {
     const [, partition, accountId, roleName] = role as unknown as [string, string, string, string];
-    const caller = `${uniqueId('AROA', principalArn)}:${accessKeyId}`;
+    const caller = `${principalId ?? uniqueId('AROA', principalArn)}:${accessKeyId}`;
     return {
       accessKey: accessKeyId,
       accountId,
@@ -72,7 +84,7 @@ export function callerIdentity(accessKeyId: string, principalArn: string): Parti
     };
   }
   const accountId = principalArn.split(':')[4] ?? null;
-  const userId = uniqueId('AIDA', principalArn);
+  const userId = principalId ?? uniqueId('AIDA', principalArn);
   return { accessKey: accessKeyId, accountId, caller: userId, user: userId, userArn: principalArn };
 }
 

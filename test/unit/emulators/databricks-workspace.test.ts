@@ -1,7 +1,9 @@
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
+  MAX_RECORDED_BODY_BYTES,
   startDatabricksWorkspace,
 } from '../../../infra/local/emulators/databricks-workspace.js';
 
@@ -316,12 +318,13 @@ describe('Databricks workspace emulator', () => {
       expect(await wrongMethod.json()).toMatchObject({ message: "No API found for 'GET /jobs/runs/submit'" });
     });
 
-    it('logs method, path and status without the Authorization header', async () => {
+    it('logs method, path and status; the Authorization header it keeps is never serialized', async () => {
       await call('GET', '/api/2.2/jobs/runs/get?run_id=5');
 
       expect(ws.requests).toEqual([
         { method: 'GET', path: '/api/2.2/jobs/runs/get', status: 400, at: expect.any(Number) },
       ]);
+      expect(ws.requests[0]?.authorization === `Bearer ${TOKEN}`).toBe(true);
       expect(JSON.stringify(ws.requests)).not.toContain(TOKEN);
     });
   });
@@ -381,5 +384,80 @@ describe('Databricks workspace emulator', () => {
       expect((await call('POST', '/api/2.2/jobs/runs/cancel', { run_id: runId })).status).toBe(500);
       expect(ws.runs()[0]?.cancelRequested).toBe(false);
     });
+  });
+});
+
+describe('a second workspace beside the first (an attacker-controlled host)', () => {
+  let first: DatabricksWorkspace;
+  let second: DatabricksWorkspace;
+
+  beforeEach(async () => {
+    first = await startDatabricksWorkspace({ tokens: [TOKEN] });
+    second = await startDatabricksWorkspace({});
+  });
+  afterEach(async () => {
+    await first.close();
+    await second.close();
+  });
+
+  it('starts standalone with no options, on its own port', () => {
+    expect(second.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(second.url).not.toBe(first.url);
+  });
+
+  it('records every request with its raw Authorization header and body, whatever the path or outcome', async () => {
+    const basic = `Basic ${Buffer.from('sp-client-id:sp-secret').toString('base64')}`;
+    const form = 'grant_type=client_credentials&scope=all-apis';
+    const submitBody = JSON.stringify(classicBody());
+    await fetch(`${second.url}/api/2.2/jobs/runs/submit`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: submitBody,
+    });
+    await fetch(`${second.url}/oidc/v1/token`, {
+      method: 'POST',
+      headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
+    await fetch(`${second.url}/oidc/v1/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=sp&client_secret=posted-secret',
+    });
+    await fetch(`${second.url}/api/2.0/secrets/list?scope=x`, { headers: { Authorization: 'Bearer stolen' } });
+    await fetch(`${second.url}/favicon.ico`);
+
+    // The PAT is unknown here (403), the SP too (401): refused requests are recorded all the same.
+    expect(second.requests).toEqual([
+      { method: 'POST', path: '/api/2.2/jobs/runs/submit', status: 403, at: expect.any(Number) },
+      { method: 'POST', path: '/oidc/v1/token', status: 401, at: expect.any(Number) },
+      { method: 'POST', path: '/oidc/v1/token', status: 401, at: expect.any(Number) },
+      { method: 'GET', path: '/api/2.0/secrets/list', status: 403, at: expect.any(Number) },
+      { method: 'GET', path: '/favicon.ico', status: 401, at: expect.any(Number) },
+    ]);
+    const [submit, basicToken, postedToken, unknownPath, noAuth] = second.requests;
+    expect(submit?.authorization === `Bearer ${TOKEN}`).toBe(true);
+    expect(submit?.body === submitBody).toBe(true);
+    expect(basicToken?.authorization === basic).toBe(true);
+    expect(basicToken?.body === form).toBe(true);
+    expect(postedToken?.authorization).toBeUndefined();
+    expect(postedToken?.body?.includes('client_secret=posted-secret')).toBe(true);
+    expect(unknownPath?.authorization === 'Bearer stolen').toBe(true);
+    expect(noAuth?.authorization).toBeUndefined();
+    expect(noAuth?.body).toBe('');
+    // Nothing reached the first workspace; nothing credential-bearing is printable.
+    expect(first.requests).toEqual([]);
+    const printed = JSON.stringify(second.requests) + inspect(second.requests, { depth: 5 });
+    for (const secret of [TOKEN, basic, 'posted-secret', 'stolen']) expect(printed.includes(secret)).toBe(false);
+  });
+
+  it('keeps only the first 64 KiB of a body, and says so', async () => {
+    await fetch(`${second.url}/api/2.2/jobs/runs/submit`, {
+      method: 'POST',
+      body: 'x'.repeat(MAX_RECORDED_BODY_BYTES + 10),
+    });
+    const [big] = second.requests;
+    expect(big?.body?.length).toBe(MAX_RECORDED_BODY_BYTES);
+    expect(big?.bodyTruncated).toBe(true);
   });
 });
