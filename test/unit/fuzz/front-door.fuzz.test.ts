@@ -23,7 +23,11 @@ import {
   validRequestArb,
 } from './fixtures.js';
 
-setFunctionEnv();
+// The fuzzed caller (a session of the Flyte task role) may use any namespace: the property is about bodies and ids.
+setFunctionEnv({
+  ALLOWED_DATABRICKS_HOSTS: '*.cloud.databricks.com,*.azuredatabricks.net',
+  CALLER_NAMESPACES: JSON.stringify({ 'arn:aws:sts::123456789012:assumed-role/flyte-task-role/*': ['*'] }),
+});
 const { handler } = await import('../../../functions/api/handler.js');
 
 const doc = mockClient(DynamoDBDocumentClient);
