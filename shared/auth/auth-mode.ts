@@ -105,3 +105,17 @@ export interface AuthModeProvider {
 export function baseContext(selection: Selection, authType: AuthType, mode: AuthMode, reason: string): AuthContext {
   return { authType, mode, namespace: selection.namespace, reason, secretSource: selection.secretSource };
 }
+
+/**
+ * Auto-detection for a mode whose namespace credential is a secret: the mode's context (with the reason saying which
+ * secret was found) when the namespace has the secret `name`, else undefined.
+ */
+export async function whenNamespaceHasSecret(
+  selection: Selection,
+  name: string,
+  select: (selection: Selection, reason: string) => Promise<AuthContext | undefined>,
+): Promise<AuthContext | undefined> {
+  const { namespace, secrets } = selection;
+  if ((await secrets.read(namespace, name)) === undefined) return undefined;
+  return select(selection, `auto-detect: namespace '${namespace}' has ${secrets.locate(namespace, name)}`);
+}

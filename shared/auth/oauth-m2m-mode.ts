@@ -11,7 +11,7 @@ import {
 } from '../databricks/workspace-policy.js';
 import { AuthConfigError } from '../errors.js';
 import type { AuthModeProvider, AuthSettings, Selection } from './auth-mode.js';
-import { baseContext } from './auth-mode.js';
+import { baseContext, whenNamespaceHasSecret } from './auth-mode.js';
 import { maskClientId } from './mask-client-id.js';
 import {
   type ConnectorClientCredentials,
@@ -65,11 +65,8 @@ export const oauthM2MMode: AuthModeProvider = {
     };
   },
 
-  async fromNamespace(selection) {
-    const { namespace, secrets } = selection;
-    const name = oauthSecretName(selection);
-    if ((await secrets.read(namespace, name)) === undefined) return undefined;
-    return this.select(selection, `auto-detect: namespace '${namespace}' has ${secrets.locate(namespace, name)}`);
+  fromNamespace(selection) {
+    return whenNamespaceHasSecret(selection, oauthSecretName(selection), (sel, reason) => this.select(sel, reason));
   },
 
   connectorSettings({ config }) {

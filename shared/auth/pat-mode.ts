@@ -9,7 +9,7 @@ import {
   credentialHosts,
 } from '../databricks/workspace-policy.js';
 import type { AuthModeProvider, Selection } from './auth-mode.js';
-import { baseContext } from './auth-mode.js';
+import { baseContext, whenNamespaceHasSecret } from './auth-mode.js';
 import { DEFAULT_TOKEN_SECRET_NAME, PatAuth } from './pat.js';
 
 const tokenSecretName = (selection: Selection): string =>
@@ -23,11 +23,8 @@ export const patMode: AuthModeProvider = {
     return { ...baseContext(selection, 'pat', 'pat', reason), tokenSecretName: tokenSecretName(selection) };
   },
 
-  async fromNamespace(selection) {
-    const { namespace, secrets } = selection;
-    const name = tokenSecretName(selection);
-    if ((await secrets.read(namespace, name)) === undefined) return undefined;
-    return this.select(selection, `auto-detect: namespace '${namespace}' has ${secrets.locate(namespace, name)}`);
+  fromNamespace(selection) {
+    return whenNamespaceHasSecret(selection, tokenSecretName(selection), (sel, reason) => this.select(sel, reason));
   },
 
   connectorSettings({ config }) {

@@ -2,8 +2,13 @@
  * Small in-test implementations of the auth code's ports (namespace secrets, Kubernetes, discovery) and a scripted
  * fetch for the token endpoint that records every request (method, URL, headers, form).
  */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AuthDeps } from '../../../shared/auth/auth-mode.js';
 import type { KubernetesAccess, ServiceAccountLookup } from '../../../shared/auth/kubernetes-access.js';
 import type { NamespaceSecrets, SecretValues } from '../../../shared/auth/namespace-secrets.js';
+import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
+import { TokenCache } from '../../../shared/auth/token-cache.js';
 import type { DatabricksServiceAccount, KubernetesPort } from '../../../shared/kube/kubernetes-port.js';
 
 export interface RecordedRequest {
@@ -149,4 +154,23 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     throw new Error(`rejected with a non-Error: ${String(error)}`);
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * AuthDeps for building strategies in a test: in-memory namespace secrets, a Secrets Manager source that caches
+ * nothing, no Kubernetes, an STS client that is never called unless a test mocks it, a fresh token cache. Override
+ * what the test is about.
+ */
+export function testAuthDeps(overrides: Partial<AuthDeps> & Pick<AuthDeps, 'config'>): AuthDeps {
+  return {
+    secrets: new InMemorySecrets(),
+    secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
+      nameTemplate: 'flyte/{namespace}/{name}',
+      cacheMs: 0,
+    }),
+    kubernetes: async () => undefined,
+    sts: () => new STSClient({ region: 'us-east-1' }),
+    tokenCache: new TokenCache(),
+    ...overrides,
+  };
 }

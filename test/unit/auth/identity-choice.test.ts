@@ -1,17 +1,6 @@
-/**
- * Who chooses the Databricks identity a job runs as. OIDC Model 1 exchanges the connector's own identity, so the
- * OPERATOR chooses the service principal (NAMESPACE_OIDC_CLIENT_IDS for the namespace, else DATABRICKS_CLIENT_ID) and
- * the STS audience (FLYTE_DATABRICKS_OIDC_AUDIENCE); a task may repeat them, never change them, and may name a token
- * file only through the OIDC_TOKEN_FILE_DIRS check. OIDC Model 2 uses the namespace's ServiceAccount: its annotations
- * choose, and before every TokenRequest the ServiceAccount must still be the same one, bound to the workspace.
- */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import type { AuthContext } from '../../../shared/auth/auth-context.js';
 import { type AuthDeps, buildAuth, type SelectDeps, selectAuthContext } from '../../../shared/auth/resolve-auth.js';
-import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
-import { TokenCache } from '../../../shared/auth/token-cache.js';
 import type { Config } from '../../../shared/config.js';
 import { AuthConfigError } from '../../../shared/errors.js';
 import type { TaskSpec } from '../../../shared/jobs/submit-request.js';
@@ -24,6 +13,7 @@ import {
   kubernetesAccess,
   rejection,
   scriptedFetch,
+  testAuthDeps,
   tokenResponse,
 } from './fakes.js';
 
@@ -195,18 +185,11 @@ describe("OIDC Model 1: a task's token file", () => {
 
   it('is checked again when the job is rebuilt: a stored path outside OIDC_TOKEN_FILE_DIRS is refused, nothing sent', async () => {
     const { fetch, requests } = scriptedFetch(tokenResponse('db-token'));
-    const deps: AuthDeps = {
+    const deps: AuthDeps = testAuthDeps({
       config: testConfig({ ...config, FLYTE_DATABRICKS_INSTANCE: HOST }),
       secrets: new InMemorySecrets(),
-      secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
-        nameTemplate: 'flyte/{namespace}/{name}',
-        cacheMs: 0,
-      }),
-      kubernetes: async () => undefined,
-      sts: () => new STSClient({ region: 'us-east-1' }),
       fetch,
-      tokenCache: new TokenCache(),
-    };
+    });
     const context: AuthContext = {
       authType: 'oidc_federation',
       mode: 'oidc_model1_file',
@@ -259,18 +242,12 @@ describe('OIDC Model 2: the ServiceAccount is checked again before every TokenRe
     const port = new FakeKubernetes();
     const discovery = new FakeDiscovery(byNamespace);
     const { fetch, requests } = scriptedFetch(tokenResponse('db-token'));
-    const deps: AuthDeps = {
+    const deps: AuthDeps = testAuthDeps({
       config: testConfig({}, env),
       secrets: new InMemorySecrets(),
-      secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
-        nameTemplate: 'flyte/{namespace}/{name}',
-        cacheMs: 0,
-      }),
       kubernetes: async () => kubernetesAccess(port, discovery),
-      sts: () => new STSClient({ region: 'us-east-1' }),
       fetch,
-      tokenCache: new TokenCache(),
-    };
+    });
     return { auth: buildAuth(context, HOST, deps), byNamespace, port, discovery, requests };
   }
 

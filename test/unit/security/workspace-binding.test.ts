@@ -1,20 +1,6 @@
-/**
- * Where jobs may run and where credentials may go (shared/databricks/workspace-policy.ts):
- * 1. assertWorkspaceAllowed: ALLOWED_DATABRICKS_HOSTS (exact host:port or `*.suffix`), else FLYTE_DATABRICKS_INSTANCE
- *    alone, INSECURE_ANY_DATABRICKS_HOST to opt out, NAMESPACE_WORKSPACES narrowing a namespace's jobs;
- * 2. assertNamespaceCredentialBound: a namespace's own credentials only go to the workspaces they name (`host`), else
- *    to the namespace's NAMESPACE_WORKSPACES entry, else nowhere;
- * 3. assertConnectorCredentialAllowed: the connector's own credentials only go to hosts the operator named exactly.
- * Then the same rules through buildAuth: a PAT or an OAuth pair bound to another workspace is never released, and no
- * token endpoint is ever called for it.
- */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import type { AuthContext } from '../../../shared/auth/auth-context.js';
 import { type AuthDeps, buildAuth } from '../../../shared/auth/resolve-auth.js';
-import { SecretsManagerSecrets } from '../../../shared/auth/secrets-manager-secrets.js';
-import { TokenCache } from '../../../shared/auth/token-cache.js';
 import type { Config } from '../../../shared/config.js';
 import { ConfigError } from '../../../shared/config.js';
 import {
@@ -25,7 +11,7 @@ import {
 } from '../../../shared/databricks/workspace-policy.js';
 import { AuthConfigError, InvalidJobSpecError } from '../../../shared/errors.js';
 import { testConfig } from '../../support/test-config.js';
-import { InMemorySecrets, rejection, scriptedFetch, tokenResponse } from '../auth/fakes.js';
+import { InMemorySecrets, rejection, scriptedFetch, testAuthDeps, tokenResponse } from '../auth/fakes.js';
 
 const DBC1 = 'https://dbc-1.cloud.databricks.com';
 const DBC2 = 'https://dbc-2.cloud.databricks.com';
@@ -283,7 +269,7 @@ describe("Function: buildAuth(): a namespace's secret bound to another workspace
   function setup(env: Record<string, string> = {}) {
     const secrets = new InMemorySecrets();
     const { fetch, requests } = scriptedFetch(tokenResponse('db-token'));
-    const deps: AuthDeps = {
+    const deps: AuthDeps = testAuthDeps({
       config: testConfig(
         {
           FLYTE_DATABRICKS_INSTANCE: DBC1,
@@ -294,15 +280,8 @@ describe("Function: buildAuth(): a namespace's secret bound to another workspace
         env,
       ),
       secrets,
-      secretsManager: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' }), {
-        nameTemplate: 'flyte/{namespace}/{name}',
-        cacheMs: 0,
-      }),
-      kubernetes: async () => undefined,
-      sts: () => new STSClient({ region: 'us-east-1' }),
       fetch,
-      tokenCache: new TokenCache(),
-    };
+    });
     return { deps, secrets, requests };
   }
 
