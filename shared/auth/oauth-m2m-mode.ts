@@ -13,16 +13,10 @@ import { AuthConfigError } from '../errors.js';
 import type { AuthModeProvider, AuthSettings, Selection } from './auth-mode.js';
 import { baseContext, whenNamespaceHasSecret } from './auth-mode.js';
 import { maskClientId } from './mask-client-id.js';
-import {
-  type ConnectorClientCredentials,
-  connectorClientId,
-  DEFAULT_OAUTH_SECRET_NAME,
-  namespaceCredentials,
-  OAuthM2MAuth,
-} from './oauth-m2m.js';
+import { type ConnectorClientCredentials, connectorClientId, namespaceCredentials, OAuthM2MAuth } from './oauth-m2m.js';
 
 const oauthSecretName = ({ task, config }: Selection): string =>
-  task.databricksOauthSecret ?? config.FLYTE_DATABRICKS_OAUTH_SECRET_NAME ?? DEFAULT_OAUTH_SECRET_NAME;
+  task.databricksOauthSecret ?? config.FLYTE_DATABRICKS_OAUTH_SECRET_NAME;
 
 export function connectorClientCredentials(config: AuthSettings): ConnectorClientCredentials {
   return {
@@ -84,8 +78,7 @@ export const oauthM2MMode: AuthModeProvider = {
       namespace,
       tokenCache,
       http,
-      oauthSecretName:
-        context.oauthSecretName ?? config.FLYTE_DATABRICKS_OAUTH_SECRET_NAME ?? DEFAULT_OAUTH_SECRET_NAME,
+      oauthSecretName: context.oauthSecretName ?? config.FLYTE_DATABRICKS_OAUTH_SECRET_NAME,
       secrets: deps.secrets,
       connector: { ...connectorClientCredentials(config), secretsManager: deps.secretsManager },
       guardNamespace: (values, where) =>

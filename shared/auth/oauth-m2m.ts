@@ -34,7 +34,6 @@ import {
 } from './token-endpoint.js';
 import { ALL_APIS_SCOPE } from './token-exchange.js';
 
-export const DEFAULT_OAUTH_SECRET_NAME = 'databricks-oauth';
 export const CLIENT_ID_KEY = 'client_id';
 export const CLIENT_SECRET_KEY = 'client_secret';
 
