@@ -130,10 +130,13 @@ export async function seedRunningJobs(
   return jobs;
 }
 
-/** Clears the jobs' cancelSentAt, so the next cancel message does the whole cancellation again. */
+/**
+ * Records a cancellation request on the jobs (as DELETE does; the cancel function acts only on a requested one) and
+ * clears their cancelSentAt, so the next cancel message does the whole cancellation again.
+ */
 export async function rearmCancel(stack: LocalStack, jobs: readonly Job[]): Promise<void> {
   const store = storeOf(stack);
-  for (const job of jobs) await mutateJob(store, job.jobId, () => ({ cancelSentAt: null }));
+  for (const job of jobs) await mutateJob(store, job.jobId, () => ({ cancelRequested: true, cancelSentAt: null }));
 }
 
 /** The jobs as the table holds them now (current pollGeneration). */
