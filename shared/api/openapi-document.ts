@@ -8,6 +8,7 @@
  * except for the `$schema` (and `$id`) zod puts on each root schema.
  */
 import * as z from 'zod';
+import { MAX_NEW_JOB_ITEM_BYTES } from '../jobs/item-size.js';
 import { FORBIDDEN_KEYS, JSON_LIMITS, MAX_BODY_BYTES } from '../jobs/json-limits.js';
 import { submitRequestSchema } from '../jobs/submit-request.js';
 import { queuedJobExample, runningJobExample, submitRequestExample, validationErrorExample } from './examples.js';
@@ -154,7 +155,9 @@ function components(): OpenApiDocument['components'] {
         ...json(ref('schemas', 'Error')),
       },
       PayloadTooLarge: {
-        description: `The request body exceeds ${MAX_BODY_BYTES} bytes (PayloadTooLarge)`,
+        description:
+          `The request body exceeds ${MAX_BODY_BYTES} bytes, or the job would be stored as more than ` +
+          `${MAX_NEW_JOB_ITEM_BYTES} bytes as DynamoDB counts them (PayloadTooLarge; field \`task\`)`,
         ...json(ref('schemas', 'Error')),
       },
       TooManyRequests: {
