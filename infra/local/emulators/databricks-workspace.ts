@@ -2,7 +2,9 @@
  * Databricks workspace emulator: Jobs API `runs/submit`, `runs/get` and `runs/cancel` under /api/2.1 and /api/2.2,
  * with PAT or OAuth auth, idempotency tokens, a clock-driven run life cycle and injectable faults, plus the workspace
  * OAuth endpoints (`/oidc/.well-known/oauth-authorization-server`, `POST /oidc/v1/token`: M2M and workload identity
- * federation, see databricks-oidc.ts). Binds 127.0.0.1 only.
+ * federation, see databricks-oidc.ts). For reliability scenarios it also has per-endpoint rate limits (token buckets on
+ * the workspace's clock, databricks-rate-limit.ts), latency faults (slow headers, slow body, a hang) and outage windows.
+ * Binds 127.0.0.1 only.
  *
  * Verified against public sources:
  * - No / non-Bearer credentials: HTTP 401 `{"error_code":401,"message":"Credential was not sent or was of an
@@ -18,6 +20,18 @@
  *   the path quoted without its /api/<version> prefix (databricks/databricks-cli #383; terraform-provider-databricks
  *   #3134 shows the same error for an unsupported method on an existing path).
  * - Error body `{error_code, message}`; run ids and job ids are large integers; cancel is asynchronous.
+ * - Rate limits: a throttled request is answered HTTP **429**. Both SDKs map 429 to TooManyRequests and the error code
+ *   `REQUEST_LIMIT_EXCEEDED` to RequestLimitExceeded, a subclass of it (databricks/databricks-sdk-go
+ *   `apierr/error_mapping.go`, databricks/databricks-sdk-py `databricks/sdk/errors/mapping.py`). `Retry-After` is a
+ *   whole number of seconds: the Python SDK parses it only as an integer "as this is what Databricks platform returns"
+ *   and assumes 1 s when it is missing (databricks-sdk-py `databricks/sdk/errors/customizer.py`). Real throttling
+ *   bodies carry `error_code: "REQUEST_LIMIT_EXCEEDED"`: "GetUserPermissionsRequest RPC token bucket limit has been
+ *   exceeded." (databricks/databricks-sdk-py #274), and a serving endpoint's 429 `{"error_code":
+ *   "REQUEST_LIMIT_EXCEEDED","message":"REQUEST_LIMIT_EXCEEDED: Exceeded workspace QPS rate limit for ..."}` (n8n-io/n8n
+ *   PR #38642). Limits are per workspace and per endpoint, runs/submit's lower than runs/get's (Databricks "resource
+ *   limits" page, as summarised by apis.io; the exact numbers are not used here, tests set their own).
+ * - A 503 body in the same shape: `{"error_code":"TEMPORARILY_UNAVAILABLE","message":"Authentication is temporarily
+ *   unavailable. Please try again later."}` (microsoft/azdo-databricks #31).
  *
  * Assumed (not verified): the body of that 403 is the PAT path's `{"error_code":403,"message":"Invalid access
  * token."}` (our client refreshes once on it); a revoked or unknown OAuth token reads the same; `creator_user_name` is
@@ -25,17 +39,25 @@
  * a finished run returns 200 `{}`; malformed JSON gives 400 MALFORMED_REQUEST; an empty POST body reads as `{}`; a
  * missing or non-numeric run_id gives 400 INVALID_PARAMETER_VALUE (the real service may instead say "Run 0 does not
  * exist."); auth is checked before routing (the /oidc endpoints take no Bearer token); /api/2.0 is not served here
- * although the real service still answers it.
+ * although the real service still answers it. Throttling: the exact body of a Jobs API 429 (we answer
+ * `{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"Exceeded workspace rate limit for /jobs/runs/submit."}`, no
+ * verified Jobs API body was found; one 2020 report shows a 429 with an empty body, databricks/terraform-provider-
+ * databricks #192); that the limit is checked before auth and routing, and that a throttled request has no side
+ * effect; that the token endpoint is throttled with the same body (not an OAuth `{"error": ...}` one); that Retry-After
+ * is sent on every throttled request. Outages: the default body of an outage window's status (429: the throttling
+ * body with Retry-After until the window ends; any other: TEMPORARILY_UNAVAILABLE "The service at <path> is
+ * temporarily unavailable. Please try again later."); a real outage may as well answer a gateway's HTML page.
  *
  * Test infrastructure, not the API: `requests` records every request that arrives, whatever its path or outcome
  * (Jobs API, /oidc endpoints incl. the token endpoint, unknown routes, requests refused for auth, faults), with the
  * raw Authorization header and body (up to 64 KiB) as received, so a test can prove which credentials reached this
  * workspace (e.g. none reached an attacker's second workspace). Those two fields hold credentials: they are
- * non-enumerable, so JSON.stringify, console.log and test diffs leave them out; read them, never print them.
+ * non-enumerable, so JSON.stringify, console.log and test diffs leave them out; read them, never print them. Latency
+ * faults and hangs wait on real timers (wall clock), whereas rate limits and outage windows follow `clock`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import {
   DatabricksOidc,
   DISCOVERY_PATHS,
@@ -43,6 +65,7 @@ import {
   TOKEN_PATH,
   type TokenRequestRecord,
 } from './databricks-oidc.js';
+import { type RateLimitedRoute, RateLimiter, type RateLimits } from './databricks-rate-limit.js';
 import {
   DEFAULT_RUN_TIMING,
   type EmulatedRun,
@@ -56,6 +79,7 @@ import {
 } from './databricks-run.js';
 
 export type { FederationPolicy, ServicePrincipal, TokenRequestRecord } from './databricks-oidc.js';
+export type { RateLimit, RateLimitedRoute, RateLimits } from './databricks-rate-limit.js';
 export type { ResultState, RunOutcome, RunTiming } from './databricks-run.js';
 
 /** Owner of PATs given as `tokens` or added without an owner. */
@@ -82,20 +106,52 @@ export interface DatabricksWorkspaceOptions {
   /** Decides, at submit time, how the run will end unless cancelled. Defaults to SUCCESS. */
   outcome?: (body: Record<string, unknown>) => RunOutcome;
   workspaceId?: string;
+  /**
+   * Per-endpoint limits of this workspace, a token bucket each on `clock` (e.g. `{ submit: { perSecond: 2 }, get:
+   * { perSecond: 20 } }`). Over the limit a request is answered 429 REQUEST_LIMIT_EXCEEDED with `Retry-After` (whole
+   * seconds until a token is available, at least 1), before auth and without side effect. Default: no limits.
+   */
+  rateLimits?: RateLimits;
 }
 
 /** `'token'` is `POST /oidc/v1/token`; `'any'` is the next Jobs API request, whatever its route. */
 export type FaultRoute = 'submit' | 'get' | 'cancel' | 'token' | 'any';
 /**
- * An HTTP error answered instead of the real handler, `'reset'` (socket destroyed before the request is handled) or
- * `'reset-after'` (request handled, e.g. the run is created, then the socket is destroyed: a lost response).
+ * One request's fate:
+ * - `{ status, body?, headers? }`: an HTTP error answered instead of the real handler;
+ * - `'reset'`: socket destroyed before the request is handled;
+ * - `'reset-after'`: request handled (e.g. the run is created), then the socket is destroyed: a lost response;
+ * - `{ delayMs }`: slow headers. The request is handled at once (a run is created even if the client gives up), the
+ *   whole answer is sent `delayMs` later (wall clock);
+ * - `{ slowBodyMs }`: slow body. Handled at once; status and headers are sent at once, the body `slowBodyMs` later;
+ * - `'hang'`: never answered and not handled; the socket stays open until the client gives up or `close()`.
  */
 export type Fault =
   | { status: number; body?: object | string; headers?: Record<string, string> }
+  | { delayMs: number }
+  | { slowBodyMs: number }
   | 'reset'
-  | 'reset-after';
+  | 'reset-after'
+  | 'hang';
 
-/** `status` is 0 when the socket was destroyed instead of answering. */
+/**
+ * How every request arriving in an outage window is treated: `'hang'` (never answered), `'reset'` (socket destroyed)
+ * or an HTTP status. A status's default body is TEMPORARILY_UNAVAILABLE, or for 429 the throttling body with
+ * `Retry-After` until the window ends; `body` and `headers` replace the default body and add headers.
+ */
+export type OutageMode =
+  | 'hang'
+  | 'reset'
+  | { status: number; body?: object | string; headers?: Record<string, string> };
+
+/** A span of the workspace's clock, `fromMs` included, `toMs` excluded (ms since the epoch, like `clock()`). */
+export interface OutageWindow {
+  fromMs: number;
+  toMs: number;
+  mode: OutageMode;
+}
+
+/** `status` is 0 when no answer was sent: the socket was destroyed, or the request hung. */
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -149,6 +205,15 @@ export interface DatabricksWorkspace {
   readonly runsCreated: number;
   readonly requests: readonly RecordedRequest[];
   injectFaults(route: FaultRoute, faults: Fault[]): void;
+  /** Replaces the rate limits (see {@link DatabricksWorkspaceOptions.rateLimits}); routes named start with a full bucket. */
+  setRateLimits(limits: RateLimits): void;
+  /**
+   * Every request arriving (by `clock`) in the window, whatever its path (Jobs API, token endpoint, discovery), gets
+   * the window's treatment, before rate limits, auth and faults. Windows add up; the first one added that matches wins.
+   */
+  outage(window: OutageWindow): void;
+  clearOutages(): void;
+  /** Stops the server; also ends hung requests and drops delayed answers, so it returns promptly. */
   close(): Promise<void>;
 }
 
@@ -168,6 +233,21 @@ const error = (
   ...(headers ? { headers } : {}),
 });
 const invalid = (message: string): Reply => error(400, 'INVALID_PARAMETER_VALUE', message);
+
+/** What a throttled request gets (see the note at the top: 429 and Retry-After verified, the message assumed). */
+const throttled = (pathname: string, retryAfterSeconds: number): Reply =>
+  error(
+    429,
+    'REQUEST_LIMIT_EXCEEDED',
+    `Exceeded workspace rate limit for ${pathname.replace(/^\/api\/\d+\.\d+/, '')}.`,
+    { 'Retry-After': String(retryAfterSeconds) },
+  );
+
+/** The limited or faulted endpoint a path belongs to, whatever the method (a wrong method still counts). */
+function routeOf(pathname: string): RateLimitedRoute | undefined {
+  if (pathname === TOKEN_PATH) return 'token';
+  return ROUTE.exec(pathname)?.[2] as RateLimitedRoute | undefined;
+}
 
 /** Databricks reads an empty body as `{}` and answers malformed JSON with MALFORMED_REQUEST. */
 class MalformedJson {
@@ -235,6 +315,18 @@ function statusJson(snapshot: RunSnapshot): Record<string, unknown> {
   };
 }
 
+/**
+ * Starts a workspace on a free 127.0.0.1 port. It needs no options, so a second workspace beside the first (another
+ * tenant's, an attacker's, or a slow one) is one line:
+ *
+ * ```ts
+ * const healthy = await startDatabricksWorkspace({ tokens: ['dapi-a'] });
+ * const slow = await startDatabricksWorkspace({ tokens: ['dapi-b'], rateLimits: { submit: { perSecond: 1 } } });
+ * slow.injectFaults('get', ['hang']);
+ * // ... point each tenant at its workspace's url; each has its own runs, buckets, faults and outages ...
+ * await Promise.all([healthy.close(), slow.close()]);
+ * ```
+ */
 export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptions = {}): Promise<DatabricksWorkspace> {
   const pats = new Map<string, string>([
     ...(options.tokens ?? []).map((token): [string, string] => [token, DEFAULT_PAT_OWNER]),
@@ -256,6 +348,12 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   const byToken = new Map<string, EmulatedRun>();
   const requests: RecordedRequest[] = [];
   const faults: Record<FaultRoute, Fault[]> = { submit: [], get: [], cancel: [], token: [], any: [] };
+  const limiter = new RateLimiter(clock, options.rateLimits);
+  const outages: OutageWindow[] = [];
+  /** Sockets of hung requests, and timers of delayed answers: close() ends both. */
+  const hung = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
   let nextId = 100_000_000_001;
   let url = '';
 
@@ -386,20 +484,76 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   }
 
   function takeFault(pathname: string): Fault | undefined {
-    const name = pathname === TOKEN_PATH ? 'token' : (ROUTE.exec(pathname)?.[2] as FaultRoute | undefined);
+    const name = routeOf(pathname);
     if (name && faults[name].length > 0) return faults[name].shift();
     // 'any' is for the Jobs API: an OAuth client's token fetch must not consume a fault meant for its next call.
     return pathname.startsWith('/oidc/') ? undefined : faults.any.shift();
   }
 
-  function send(res: ServerResponse, reply: Reply): void {
+  /** The 429 for a request over its endpoint's limit, or undefined (a token taken) when it may pass. */
+  function rateLimited(pathname: string, at: number): Reply | undefined {
+    const route = routeOf(pathname);
+    const retryAfter = route === undefined ? undefined : limiter.take(route, at);
+    return retryAfter === undefined ? undefined : throttled(pathname, retryAfter);
+  }
+
+  function outageReply(window: OutageWindow, pathname: string, at: number): Reply | 'hang' | 'reset' {
+    const { mode } = window;
+    if (mode === 'hang' || mode === 'reset') return mode;
+    const fallback =
+      mode.status === 429
+        ? throttled(pathname, Math.max(1, Math.ceil((window.toMs - at) / 1000)))
+        : error(
+            mode.status,
+            'TEMPORARILY_UNAVAILABLE',
+            `The service at ${pathname} is temporarily unavailable. Please try again later.`,
+          );
+    return {
+      status: mode.status,
+      body: mode.body ?? fallback.body,
+      headers: { ...fallback.headers, ...mode.headers },
+    };
+  }
+
+  /** Runs `action` after `ms` of wall-clock time, unless close() comes first. */
+  function later(ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      action();
+    }, ms);
+    timers.add(timer);
+  }
+
+  /** Leaves the request unanswered; the socket stays open until the client gives up or close() destroys it. */
+  function hang(req: IncomingMessage): void {
+    const socket = req.socket;
+    if (closed) return void socket.destroy();
+    hung.add(socket);
+    socket.once('close', () => hung.delete(socket));
+  }
+
+  function head(res: ServerResponse, reply: Reply): string {
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     res.writeHead(reply.status, {
       'Content-Type': typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
       ...reply.headers,
     });
-    res.end(text);
+    return text;
+  }
+
+  function send(res: ServerResponse, reply: Reply): void {
+    if (res.destroyed) return; // the client gave up while the answer was delayed
+    res.end(head(res, reply));
+  }
+
+  /** Status and headers now, the body `ms` later. */
+  function sendSlowBody(res: ServerResponse, reply: Reply, ms: number): void {
+    const text = head(res, reply);
+    res.flushHeaders();
+    later(ms, () => {
+      if (!res.destroyed) res.end(text);
+    });
   }
 
   const server = createServer((req, res) => {
@@ -412,17 +566,26 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
         recordedRequest({ method, path: parsed.pathname, status, at }, req.headers.authorization, received),
       );
     };
+    // A write to a socket the client already closed (it gave up on a slow answer) must not crash the emulator.
+    res.on('error', () => undefined);
     readBody(req)
       .then(async (body) => {
         received = body;
         const raw = body.toString('utf8');
-        const fault = takeFault(parsed.pathname);
+        const window = outages.find((w) => at >= w.fromMs && at < w.toMs);
+        const early = window ? outageReply(window, parsed.pathname, at) : rateLimited(parsed.pathname, at);
+        const fault = early ?? takeFault(parsed.pathname);
         if (fault === 'reset') {
           record(0);
           req.socket.destroy();
           return;
         }
-        if (fault && fault !== 'reset-after') {
+        if (fault === 'hang') {
+          record(0);
+          hang(req);
+          return;
+        }
+        if (fault !== undefined && typeof fault === 'object' && 'status' in fault) {
           record(fault.status);
           send(res, {
             status: fault.status,
@@ -438,7 +601,10 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
           return;
         }
         record(reply.status);
-        send(res, reply);
+        if (closed) req.socket.destroy();
+        else if (fault !== undefined && 'delayMs' in fault) later(fault.delayMs, () => send(res, reply));
+        else if (fault !== undefined && 'slowBodyMs' in fault) sendSlowBody(res, reply, fault.slowBodyMs);
+        else send(res, reply);
       })
       .catch(() => {
         record(0);
@@ -478,8 +644,21 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     },
     requests,
     injectFaults: (route, list) => void faults[route].push(...list),
+    setRateLimits: (limits) => limiter.set(limits),
+    outage: (window) => {
+      if (!(Number.isFinite(window.fromMs) && Number.isFinite(window.toMs) && window.fromMs < window.toMs)) {
+        throw new Error(`outage window must have finite fromMs < toMs, got ${window.fromMs}..${window.toMs}`);
+      }
+      outages.push({ ...window });
+    },
+    clearOutages: () => void outages.splice(0),
     close: () =>
       new Promise<void>((resolve, reject) => {
+        closed = true;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        for (const socket of hung) socket.destroy();
+        hung.clear();
         if (!server.listening) return resolve();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
