@@ -1,21 +1,18 @@
 /**
  * The workspace OAuth token endpoint, `POST <host>/oidc/v1/token` (form-urlencoded), used by OAuth M2M
- * (client_credentials) and by both OIDC models (RFC 8693 token exchange). Retried like the Jobs API, plus 500
- * (upstream retries it on this endpoint): 429/5xx and connection failures with the shared jittered backoff,
+ * (client_credentials) and by both OIDC models (RFC 8693 token exchange). Retried through the shared retry loop
+ * (shared/http/retry-loop.ts) by status only, like databricks-sdk-go's token retrier (config/experimental/auth/retry.go
+ * httpRetrier: 429/502/503/504 and connection failures), plus 500 (upstream retries it on this endpoint); the
+ * Databricks error_code/message rows of retry-policy.ts do not apply to OAuth error bodies. Jittered backoff,
  * Retry-After honoured, bounded attempts. Any other answer fails fast. Redirects are never followed, so a client
  * secret or a subject JWT only ever reaches the workspace itself. Errors carry the OAuth `error` and
  * `error_description` (bounded, redacted), never the form, the secret, the JWT or any other part of the body.
  */
 
 import { parseErrorBody, redactSecrets } from '../databricks/errors.js';
-import {
-  isRetryableNetworkError,
-  isRetryableStatus,
-  type RetryPolicy,
-  resolveRetryPolicy,
-  retryDelayMs,
-} from '../databricks/retry-policy.js';
+import { isRetryableNetworkError, isRetryableStatus, resolveRetryPolicy } from '../databricks/retry-policy.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
+import { type AttemptResult, type RetryPolicy, runWithRetries } from '../http/retry-loop.js';
 
 export interface TokenResult {
   accessToken: string;
@@ -90,13 +87,13 @@ export function workspaceOrigin(host: string): string {
   return url.origin;
 }
 
+/** Statuses retried besides the shared RETRYABLE_STATUSES. */
+const EXTRA_RETRYABLE_STATUSES: ReadonlySet<number> = new Set([500]);
+
 export async function requestToken(request: TokenRequest): Promise<TokenResult> {
   const url = tokenEndpointUrl(request.host);
   const policy = resolveRetryPolicy({ ...TOKEN_ENDPOINT_RETRY_POLICY, ...request.retry });
   const fetchFn = request.fetch ?? globalThis.fetch;
-  const sleep = request.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = request.random ?? Math.random;
-  const now = request.now ?? Date.now;
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-www-form-urlencoded',
     Accept: 'application/json',
@@ -111,55 +108,56 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
   const scrub = (text: string) => redactSecrets(text, secrets).replace(JWT_PATTERN, '[REDACTED]');
   const body = new URLSearchParams(request.form).toString();
 
-  for (let attempt = 1; ; attempt++) {
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetchFn(url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(policy.requestTimeoutMs),
-      });
-      text = await response.text();
-    } catch (err) {
-      // No `cause`: a fetch error may quote the request (the body holds the secret or the JWT).
-      const detail = scrub(describeError(err));
-      if (!isRetryableNetworkError(err)) {
-        throw new ConnectorError(`Databricks token endpoint ${url} could not be called: ${detail}`, {
-          permanent: true,
+  // The transient failure carried to the give-up error is its redacted description.
+  return runWithRetries<TokenResult, string>(
+    async ({ timeoutSignal }): Promise<AttemptResult<TokenResult, string>> => {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetchFn(url, { method: 'POST', headers, body, redirect: 'manual', signal: timeoutSignal() });
+        text = await response.text();
+      } catch (err) {
+        // No `cause`: a fetch error may quote the request (the body holds the secret or the JWT).
+        const detail = scrub(describeError(err));
+        if (!isRetryableNetworkError(err)) {
+          throw new ConnectorError(`Databricks token endpoint ${url} could not be called: ${detail}`, {
+            permanent: true,
+          });
+        }
+        return { outcome: 'transient', failure: detail };
+      }
+
+      const { status } = response;
+      if (status === 200) return { outcome: 'success', value: parseTokenResponse(text, url) };
+
+      if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+        throw new TokenEndpointError(
+          `Databricks token endpoint ${url} answered with a redirect (HTTP ${status || 'opaque'}); not followed so ` +
+            'the credentials stay on the workspace host. Check the workspace host (databricksInstance)',
+          { status: status || undefined },
+        );
+      }
+
+      // Only the OAuth `error` and `error_description`, bounded and redacted: any other body is described, not quoted.
+      const parsed = parseErrorBody(scrub(text), { loneError: 'code' });
+      const oauthError = parsed.errorCode;
+      const detail = `HTTP ${status}${oauthError ? ` ${oauthError}` : ''}: ${scrub(parsed.message)}`;
+      if (!isRetryableStatus(status) && !EXTRA_RETRYABLE_STATUSES.has(status)) {
+        throw new TokenEndpointError(`Databricks token endpoint ${url} refused the request (${detail})`, {
+          status,
+          ...(oauthError === undefined ? {} : { oauthError }),
         });
       }
-      if (attempt >= policy.maxAttempts) throw exhausted(url, attempt, detail);
-      await sleep(retryDelayMs(attempt, null, policy, random, now()));
-      continue;
-    }
-
-    const { status } = response;
-    if (status === 200) return parseTokenResponse(text, url);
-
-    if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
-      throw new TokenEndpointError(
-        `Databricks token endpoint ${url} answered with a redirect (HTTP ${status || 'opaque'}); not followed so ` +
-          'the credentials stay on the workspace host. Check the workspace host (databricksInstance)',
-        { status: status || undefined },
-      );
-    }
-
-    // Only the OAuth `error` and `error_description`, bounded and redacted: any other body is described, not quoted.
-    const parsed = parseErrorBody(scrub(text), { loneError: 'code' });
-    const oauthError = parsed.errorCode;
-    const detail = `HTTP ${status}${oauthError ? ` ${oauthError}` : ''}: ${scrub(parsed.message)}`;
-    if (!isRetryableStatus(status) && status !== 500) {
-      throw new TokenEndpointError(`Databricks token endpoint ${url} refused the request (${detail})`, {
-        status,
-        ...(oauthError === undefined ? {} : { oauthError }),
-      });
-    }
-    if (attempt >= policy.maxAttempts) throw exhausted(url, attempt, detail);
-    await sleep(retryDelayMs(attempt, response.headers.get('retry-after'), policy, random, now()));
-  }
+      return { outcome: 'transient', failure: detail, retryAfter: response.headers.get('retry-after') };
+    },
+    {
+      policy,
+      sleep: request.sleep,
+      random: request.random,
+      now: request.now,
+      giveUp: (lastError, attempts) => exhausted(url, attempts, lastError),
+    },
+  );
 }
 
 function exhausted(url: string, attempts: number, lastError: string): ConnectorError {

@@ -1,13 +1,8 @@
 import type { AuthStrategy } from '../auth/auth-strategy.js';
 import { InvalidJobSpecError } from '../errors.js';
+import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-loop.js';
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
-import {
-  isRetryableNetworkError,
-  isRetryableStatus,
-  type RetryPolicy,
-  resolveRetryPolicy,
-  retryDelayMs,
-} from './retry-policy.js';
+import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
 import type { DatabricksRun, SubmitRunBody } from './types.js';
 import { normalizeWorkspaceUrl } from './workspace-url.js';
 
@@ -55,14 +50,18 @@ export class JobsClient {
     this.auth = options.auth;
     this.policy = resolveRetryPolicy(options.retry);
     this.fetchFn = options.fetch ?? globalThis.fetch;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.logger = options.logger;
   }
 
-  /** Retrying is safe because the body carries an idempotency_token (see buildSubmitRunBody). */
+  /**
+   * runs/submit is not idempotent by itself: it is retried (like runs/get and runs/cancel) only because the body
+   * carries an idempotency_token (see buildSubmitRunBody), so Databricks answers a repeat with the run it already
+   * created instead of starting a second one after an ambiguous failure (timeout, reset, 5xx).
+   */
   async submitRun(body: SubmitRunBody): Promise<{ run_id: number }> {
     const res = await this.call('runs/submit', 'POST', '', JSON.stringify(body));
     const runId = toRunId(isRecord(res) ? res.run_id : undefined);
@@ -95,95 +94,125 @@ export class JobsClient {
     await this.call('runs/cancel', 'POST', '', JSON.stringify({ run_id: requireRunId(runId) }));
   }
 
-  private async call(operation: Operation, method: 'GET' | 'POST', query: string, body: string | undefined) {
+  /**
+   * One Jobs API call through the shared retry loop (DEFAULT_RETRY_POLICY unless overridden): transient answers (see
+   * retry-policy.ts) and connection failures are retried with backoff, a stale credential is refreshed once without
+   * counting an attempt, anything else fails at once.
+   */
+  private call(operation: Operation, method: 'GET' | 'POST', query: string, body: string | undefined) {
     const url = `${this.baseUrl}/api/${this.apiVersion}/jobs/${operation}${query}`;
-    let failures = 0;
     let refreshed = false;
     const tokensSent: string[] = [];
-    for (;;) {
-      const token = await this.auth.getBearerToken();
-      tokensSent.push(token);
-      const scrub = (text: string) => redactSecrets(text, tokensSent);
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.fetchFn(url, {
-          method,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            'Content-Type': 'application/json',
-            Accept: 'application/json',
-            'User-Agent': this.userAgent,
-          },
-          body,
-          // A token must never follow a redirect to another host.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.policy.requestTimeoutMs),
-        });
-        text = await response.text();
-      } catch (err) {
-        const retryable = isRetryableNetworkError(err);
-        const detail = scrub(describeError(err));
-        failures++;
-        if (!retryable || failures >= this.policy.maxAttempts) {
-          const suffix = retryable ? ` (gave up after ${failures} attempts)` : '';
-          throw new DatabricksApiError(formatApiErrorMessage(operation, undefined, undefined, detail + suffix), {
+    return runWithRetries<unknown, TransientFailure>(
+      async ({ timeoutSignal }): Promise<AttemptResult<unknown, TransientFailure>> => {
+        const token = await this.auth.getBearerToken();
+        tokensSent.push(token);
+        const scrub = (text: string) => redactSecrets(text, tokensSent);
+        let response: Response;
+        let text: string;
+        try {
+          response = await this.fetchFn(url, {
+            method,
+            headers: {
+              Authorization: `Bearer ${token}`,
+              'Content-Type': 'application/json',
+              Accept: 'application/json',
+              'User-Agent': this.userAgent,
+            },
+            body,
+            // A token must never follow a redirect to another host.
+            redirect: 'manual',
+            signal: timeoutSignal(),
+          });
+          text = await response.text();
+        } catch (err) {
+          const detail = scrub(describeError(err));
+          if (!isRetryableNetworkError(err)) {
+            throw new DatabricksApiError(formatApiErrorMessage(operation, undefined, undefined, detail), {
+              operation,
+              // No `cause`: some fetch errors (invalid header value) quote the header, i.e. the token.
+              retryable: false,
+            });
+          }
+          return { outcome: 'transient', failure: { detail, log: { error: detail } } };
+        }
+
+        const { status } = response;
+        if (status >= 200 && status < 300) return { outcome: 'success', value: parseJson(text, operation, status) };
+
+        if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+          const location = safeLocation(response.headers.get('location'));
+          const detail = `workspace answered with a redirect${location ? ` to ${location}` : ''}; not followed so the token stays on the workspace host. Check databricksInstance`;
+          throw new DatabricksApiError(formatApiErrorMessage(operation, status || undefined, undefined, detail), {
             operation,
-            // No `cause`: some fetch errors (invalid header value) quote the header, i.e. the token.
-            retryable,
+            status: status || undefined,
+            retryable: false,
           });
         }
-        await this.backoff(operation, failures, null, { error: detail });
-        continue;
-      }
 
-      const { status } = response;
-      if (status >= 200 && status < 300) return parseJson(text, operation, status);
+        const parsed = parseErrorBody(scrub(text));
+        const message = scrub(parsed.message);
+        if (isStaleCredential(status, message) && !refreshed) {
+          // The cached token may have been revoked, rotated or expired early: drop it and try once with a fresh one.
+          refreshed = true;
+          this.auth.invalidate();
+          this.logger?.warn('Databricks rejected the token; refreshing it and retrying once', { operation, status });
+          return { outcome: 'repeat' };
+        }
 
-      if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
-        const location = safeLocation(response.headers.get('location'));
-        const detail = `workspace answered with a redirect${location ? ` to ${location}` : ''}; not followed so the token stays on the workspace host. Check databricksInstance`;
-        throw new DatabricksApiError(formatApiErrorMessage(operation, status || undefined, undefined, detail), {
-          operation,
-          status: status || undefined,
-          retryable: false,
-        });
-      }
-
-      const parsed = parseErrorBody(scrub(text));
-      const message = scrub(parsed.message);
-      if (isStaleCredential(status, message) && !refreshed) {
-        // The cached token may have been revoked, rotated or expired early: drop it and try once with a fresh one.
-        refreshed = true;
-        this.auth.invalidate();
-        this.logger?.warn('Databricks rejected the token; refreshing it and retrying once', { operation, status });
-        continue;
-      }
-
-      const retryable = isRetryableStatus(status);
-      failures++;
-      if (!retryable || failures >= this.policy.maxAttempts) {
         let detail = message;
         if (refreshed && isStaleCredential(status, message)) {
           detail += `; a freshly fetched token was also rejected (${this.auth.describe()})`;
         }
-        if (retryable) detail += ` (gave up after ${failures} attempts)`;
-        throw new DatabricksApiError(formatApiErrorMessage(operation, status, parsed.errorCode, detail), {
-          operation,
-          status,
-          errorCode: parsed.errorCode,
-          retryable,
-        });
-      }
-      await this.backoff(operation, failures, response.headers.get('retry-after'), { status });
-    }
+        const reason = transientReason({ status, errorCode: parsed.errorCode, message });
+        if (reason === undefined) {
+          throw new DatabricksApiError(formatApiErrorMessage(operation, status, parsed.errorCode, detail), {
+            operation,
+            status,
+            errorCode: parsed.errorCode,
+            retryable: false,
+          });
+        }
+        return {
+          outcome: 'transient',
+          failure: { status, errorCode: parsed.errorCode, detail, log: { status, reason } },
+          retryAfter: response.headers.get('retry-after'),
+        };
+      },
+      {
+        policy: this.policy,
+        sleep: this.sleep,
+        random: this.random,
+        now: this.now,
+        onRetry: ({ attempt, delayMs, failure }) =>
+          this.logger?.warn(`Databricks ${operation} failed transiently; retrying`, {
+            ...failure.log,
+            attempt,
+            delayMs,
+          }),
+        giveUp: (failure, attempts) =>
+          new DatabricksApiError(
+            formatApiErrorMessage(
+              operation,
+              failure.status,
+              failure.errorCode,
+              `${failure.detail} (gave up after ${attempts} attempts)`,
+            ),
+            { operation, status: failure.status, errorCode: failure.errorCode, retryable: true },
+          ),
+      },
+    );
   }
+}
 
-  private async backoff(operation: Operation, failures: number, retryAfter: string | null, extra: object) {
-    const delayMs = retryDelayMs(failures, retryAfter, this.policy, this.random, this.now());
-    this.logger?.warn(`Databricks ${operation} failed transiently; retrying`, { ...extra, attempt: failures, delayMs });
-    await this.sleep(delayMs);
-  }
+/** The last transient failure of a call, as its give-up error and retry log describe it. */
+interface TransientFailure {
+  /** Undefined when no response arrived. */
+  status?: number;
+  errorCode?: string | undefined;
+  /** Redacted message or connection error. */
+  detail: string;
+  log: object;
 }
 
 /**

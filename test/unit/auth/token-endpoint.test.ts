@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { requestToken, TokenEndpointError, tokenEndpointUrl } from '../../../shared/auth/token-endpoint.js';
+import {
+  requestToken,
+  TOKEN_ENDPOINT_RETRY_POLICY,
+  TokenEndpointError,
+  tokenEndpointUrl,
+} from '../../../shared/auth/token-endpoint.js';
 import { exchangeToken, tokenExchangeForm } from '../../../shared/auth/token-exchange.js';
 import { AuthConfigError, ConnectorError } from '../../../shared/errors.js';
 import { fakeJwt, json, networkError, noSleep, oauthError, rejection, scriptedFetch, tokenResponse } from './fakes.js';
@@ -108,6 +113,32 @@ describe('Function: requestToken()', () => {
     expect((error as ConnectorError).permanent).toBe(false);
     expect(error.message).toContain('failed after 3 attempts');
     expect(error.message).toContain('HTTP 503 temporarily_unavailable: try later');
+  });
+
+  it('gives up after 4 attempts by default (TOKEN_ENDPOINT_RETRY_POLICY), each with its own timeout signal', async () => {
+    const signals: AbortSignal[] = [];
+    const { fetch: scripted, requests } = scriptedFetch(oauthError(503, 'temporarily_unavailable', 'later'));
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (init?.signal) signals.push(init.signal);
+      return scripted(input, init);
+    }) as typeof globalThis.fetch;
+    const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+    expect(TOKEN_ENDPOINT_RETRY_POLICY).toMatchObject({ maxAttempts: 4, requestTimeoutMs: 15_000 });
+    expect(requests).toHaveLength(4);
+    expect(new Set(signals).size).toBe(4);
+    expect(error.message).toContain('failed after 4 attempts: HTTP 503 temporarily_unavailable: later');
+  });
+
+  it('retries by status only: the Jobs API message and error_code rows do not apply to OAuth errors', async () => {
+    for (const body of [
+      { error: 'invalid_request', error_description: 'Unexpected error' },
+      { error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'slow down' },
+    ]) {
+      const { fetch, requests } = scriptedFetch(json(400, body));
+      const error = await rejection(requestToken({ host: HOST, form: FORM, fetch, ...noSleep }));
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      expect(requests).toHaveLength(1);
+    }
   });
 
   it.each([

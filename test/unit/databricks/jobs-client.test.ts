@@ -275,6 +275,20 @@ describe('JobsClient 401 handling', () => {
     },
   );
 
+  it('does not count the refresh as an attempt: 401, then 5 transient failures, then give up', async () => {
+    const auth = new FakeAuth(['stale', 'fresh']);
+    const busy = () => json(503, { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'busy' });
+    const steps = [json(401, { error_code: 'UNAUTHENTICATED' }), busy(), busy(), busy(), busy(), busy(), busy()];
+    const { client, calls, sleeps } = setup(steps, {}, auth);
+    const err = await rejection(client.getRun(3));
+    expect(err.message).toBe(
+      'Databricks runs/get failed (HTTP 503 TEMPORARILY_UNAVAILABLE): busy (gave up after 5 attempts)',
+    );
+    expect(calls).toHaveLength(6);
+    expect(sleeps).toEqual([250, 500, 1000, 2000]);
+    expect(auth.invalidations).toBe(1);
+  });
+
   it.each(ops)('%s: a second 401 fails with a clear, permanent error', async (_name, op) => {
     const auth = new FakeAuth(['stale', 'fresh']);
     const body = { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' };

@@ -3,10 +3,16 @@ import {
   DEFAULT_RETRY_POLICY,
   isRetryableNetworkError,
   isRetryableStatus,
+  isTransientDatabricksError,
   parseRetryAfter,
   resolveRetryPolicy,
   retryDelayMs,
+  TRANSIENT_ERROR_CODES,
+  TRANSIENT_MESSAGE_PATTERNS,
+  TRANSIENT_STATUSES,
+  transientReason,
 } from '../../../shared/databricks/retry-policy.js';
+import { TRANSIENT_MESSAGE_SAMPLES } from './transient-samples.js';
 
 const NOW = Date.parse('2026-10-21T07:28:00Z');
 const policy = resolveRetryPolicy();
@@ -86,4 +92,63 @@ describe('resolveRetryPolicy', () => {
       );
     },
   );
+});
+
+describe('transientReason: the SDK table', () => {
+  it('has a named SDK source on every row', () => {
+    const rows = [...TRANSIENT_STATUSES, ...TRANSIENT_ERROR_CODES, ...TRANSIENT_MESSAGE_PATTERNS];
+    for (const row of rows) expect(row.source).toMatch(/^(go|py) \S+\.(go|py) /);
+  });
+
+  it.each(TRANSIENT_STATUSES.map((row) => [row.match, row.source] as const))(
+    'retries HTTP %i whatever the body says (%s)',
+    (status) => {
+      expect(transientReason({ status })).toBe(`status ${status}`);
+      expect(transientReason({ status, errorCode: 'INVALID_PARAMETER_VALUE', message: 'bad' })).toBe(
+        `status ${status}`,
+      );
+    },
+  );
+
+  it.each(TRANSIENT_ERROR_CODES.map((row) => [row.match, row.source] as const))(
+    'retries error_code %s on any status (%s)',
+    (errorCode) => {
+      for (const status of [400, 429, 500]) {
+        const expected = isRetryableStatus(status) ? `status ${status}` : `error_code ${errorCode}`;
+        expect(transientReason({ status, errorCode, message: 'slow down' })).toBe(expected);
+      }
+    },
+  );
+
+  it.each(TRANSIENT_MESSAGE_SAMPLES)('retries a %i %s answer saying %j', (status, errorCode, message, pattern) => {
+    expect(transientReason({ status, errorCode, message })).toBe(`message matches ${pattern}`);
+  });
+
+  it('has a sample message for every message row, matching that row only', () => {
+    for (const row of TRANSIENT_MESSAGE_PATTERNS) {
+      const samples = TRANSIENT_MESSAGE_SAMPLES.filter(([, , message]) => row.match.test(message));
+      expect(samples.map(([, , , pattern]) => pattern)).toEqual([row.match]);
+    }
+  });
+
+  it.each([
+    [500, undefined, '(empty body)'],
+    [500, 'TEMPORARILY_UNAVAILABLE', 'Service temporarily unavailable'],
+    [500, 'INTERNAL_ERROR', 'Internal error'],
+    [500, 'UNKNOWN', 'something broke'],
+    [501, 'NOT_IMPLEMENTED', 'nope'],
+    [400, 'INVALID_PARAMETER_VALUE', 'Missing required field: tasks'],
+    [400, 'INVALID_STATE', 'Run is in state TERMINATED'],
+    [401, 'UNAUTHENTICATED', 'Invalid access token.'],
+    [403, 'PERMISSION_DENIED', 'User is not allowed'],
+    [404, 'RESOURCE_DOES_NOT_EXIST', 'Run 5 does not exist'],
+    [409, 'RESOURCE_CONFLICT', 'conflict'],
+    // The SDKs match case-sensitively.
+    [500, 'INTERNAL_ERROR', 'timed out after 30s'],
+    [500, 'INTERNAL_ERROR', 'DEADLINE EXCEEDED'],
+    [500, 'INTERNAL_ERROR', 'worker env workerenv-7 was deleted'],
+  ])('does not retry HTTP %i %s %j', (status, errorCode, message) => {
+    expect(transientReason({ status, errorCode, message })).toBeUndefined();
+    expect(isTransientDatabricksError({ status, errorCode, message })).toBe(false);
+  });
 });

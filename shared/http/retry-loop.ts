@@ -1,0 +1,133 @@
+/**
+ * The one retry loop for plain-HTTPS calls (the Jobs API client and the workspace token endpoint): bounded attempts,
+ * full-jitter exponential backoff, `Retry-After` honoured as a floor (capped), and a fresh per-attempt timeout signal.
+ *
+ * The loop knows nothing about HTTP answers: each attempt classifies its own outcome (success, transient failure,
+ * or one free repeat such as a credential refresh) and throws for a permanent failure. On giving up the loop hands
+ * the last transient failure and the number of attempts made to the caller's `giveUp`, which builds the error.
+ */
+
+/** Budget of one call. */
+export interface RetryPolicy {
+  /** Total attempts including the first one. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Per-attempt timeout (AbortSignal.timeout). */
+  requestTimeoutMs: number;
+  /** Upper bound for a server-sent Retry-After; defaults to maxDelayMs so a Lambda never sleeps past its budget. */
+  retryAfterCapMs?: number;
+}
+
+/** What one attempt came to; a permanent failure is thrown by the attempt instead. */
+export type AttemptResult<T, F> =
+  | { outcome: 'success'; value: T }
+  /** A transient failure: counted, then retried after a backoff unless the attempts are used up. */
+  | { outcome: 'transient'; failure: F; retryAfter?: string | null }
+  /** Try again at once without counting an attempt (the refresh-once after a stale credential). */
+  | { outcome: 'repeat' };
+
+export interface AttemptContext {
+  /** 1-based number of this attempt; a `repeat` keeps the number. */
+  attempt: number;
+  /**
+   * This attempt's AbortSignal, aborting policy.requestTimeoutMs after the first call (call it right before the
+   * request, so work done first, such as fetching a token, does not eat into the request's time). New every attempt.
+   */
+  timeoutSignal: () => AbortSignal;
+}
+
+export interface RetryEvent<F> {
+  /** Attempts that have failed so far (the one just failed included). */
+  attempt: number;
+  delayMs: number;
+  failure: F;
+}
+
+export interface RetryLoopOptions<F> {
+  policy: RetryPolicy;
+  /** Builds the error thrown once the attempts are used up, from the last failure and how many attempts were made. */
+  giveUp: (lastFailure: F, attempts: number) => unknown;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Clock for HTTP-date Retry-After values. */
+  now?: () => number;
+  /** Called before each backoff sleep (logging). */
+  onRetry?: (event: RetryEvent<F>) => void;
+  /** Free repeats allowed per call (default 1: refresh a stale credential once). */
+  maxRepeats?: number;
+}
+
+export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs `attempt` until it succeeds, throws, or has failed transiently policy.maxAttempts times. */
+export async function runWithRetries<T, F>(
+  attempt: (context: AttemptContext) => Promise<AttemptResult<T, F>>,
+  options: RetryLoopOptions<F>,
+): Promise<T> {
+  const { policy, giveUp } = options;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const maxRepeats = options.maxRepeats ?? 1;
+  let failures = 0;
+  let repeats = 0;
+  for (;;) {
+    let signal: AbortSignal | undefined;
+    const timeoutSignal = () => {
+      signal ??= AbortSignal.timeout(policy.requestTimeoutMs);
+      return signal;
+    };
+    const result = await attempt({ attempt: failures + 1, timeoutSignal });
+    if (result.outcome === 'success') return result.value;
+    if (result.outcome === 'repeat') {
+      repeats++;
+      // A bug in the caller, not an answer from the server: never loop on free repeats.
+      if (repeats > maxRepeats) throw new Error(`retry loop: more than ${maxRepeats} immediate repeat(s) requested`);
+      continue;
+    }
+    failures++;
+    if (failures >= policy.maxAttempts) throw giveUp(result.failure, failures);
+    const delayMs = retryDelayMs(failures, result.retryAfter, policy, random, now());
+    options.onRetry?.({ attempt: failures, delayMs, failure: result.failure });
+    await sleep(delayMs);
+  }
+}
+
+/**
+ * `Retry-After` in milliseconds from now: integer seconds or an HTTP-date (a past date gives 0).
+ * Returns undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Only accept something that looks like a date; Date.parse is lenient with plain numbers.
+  if (!/[a-z]/i.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Delay before the next attempt, after `attempt` attempts (1-based) have failed.
+ * Full jitter: uniform in [0, min(maxDelay, base * 2^(attempt-1))], then raised to the Retry-After floor
+ * (itself capped at retryAfterCapMs ?? maxDelayMs).
+ */
+export function retryDelayMs(
+  attempt: number,
+  retryAfterHeader: string | null | undefined,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+  now: number = Date.now(),
+): number {
+  const exponent = Math.max(0, attempt - 1);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
+  const jittered = Math.floor(clamp01(random()) * ceiling);
+  const retryAfter = parseRetryAfter(retryAfterHeader, now);
+  if (retryAfter === undefined) return jittered;
+  return Math.max(jittered, Math.min(retryAfter, policy.retryAfterCapMs ?? policy.maxDelayMs));
+}
+
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}

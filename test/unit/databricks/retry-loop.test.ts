@@ -1,0 +1,209 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type AttemptContext,
+  type AttemptResult,
+  type RetryPolicy,
+  runWithRetries,
+} from '../../../shared/http/retry-loop.js';
+
+const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, requestTimeoutMs: 30_000 };
+const NOW = Date.parse('2026-10-21T07:28:00Z');
+
+class GaveUp extends Error {
+  constructor(
+    readonly lastFailure: string,
+    readonly attempts: number,
+  ) {
+    super(`failed after ${attempts} attempts: ${lastFailure}`);
+  }
+}
+
+type Step = AttemptResult<string, string> | Error;
+
+/** Runs the loop over scripted outcomes, recording each attempt's context and each sleep. */
+async function run(steps: Step[], policy: Partial<RetryPolicy> = {}, random = () => 1) {
+  const contexts: AttemptContext[] = [];
+  const sleeps: number[] = [];
+  const retries: Array<{ attempt: number; delayMs: number; failure: string }> = [];
+  const attempt = vi.fn(async (context: AttemptContext) => {
+    contexts.push(context);
+    const step = steps.shift();
+    if (step === undefined) throw new Error('no step scripted');
+    if (step instanceof Error) throw step;
+    return step;
+  });
+  const outcome = await runWithRetries(attempt, {
+    policy: { ...POLICY, ...policy },
+    giveUp: (lastFailure, attempts) => new GaveUp(lastFailure, attempts),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random,
+    now: () => NOW,
+    onRetry: (event) => retries.push(event),
+  }).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  return { outcome, contexts, sleeps, retries, calls: attempt.mock.calls.length };
+}
+
+const transient = (failure: string, retryAfter?: string): Step => ({ outcome: 'transient', failure, retryAfter });
+const success = (value: string): Step => ({ outcome: 'success', value });
+
+describe('runWithRetries: attempt counting', () => {
+  it('returns the first success without sleeping', async () => {
+    const { outcome, calls, sleeps } = await run([success('ok')]);
+    expect(outcome).toEqual({ value: 'ok' });
+    expect(calls).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('numbers attempts from 1 and succeeds after transient failures', async () => {
+    const { outcome, contexts, retries } = await run([transient('a'), transient('b'), success('ok')]);
+    expect(outcome).toEqual({ value: 'ok' });
+    expect(contexts.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    expect(retries.map((r) => [r.attempt, r.failure])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+  });
+
+  it('gives up after maxAttempts with the last failure and the attempt count, never attempting more', async () => {
+    const steps = ['1', '2', '3', '4', '5', '6'].map((f) => transient(f));
+    const { outcome, calls, sleeps } = await run(steps);
+    expect(calls).toBe(4);
+    expect(sleeps).toHaveLength(3);
+    expect((outcome as { error: GaveUp }).error).toMatchObject({ lastFailure: '4', attempts: 4 });
+    expect((outcome as { error: GaveUp }).error.message).toBe('failed after 4 attempts: 4');
+  });
+
+  it.each([1, 2, 5])('makes exactly maxAttempts=%i attempts when every one fails', async (maxAttempts) => {
+    const steps = Array.from({ length: 10 }, (_, i) => transient(`f${i + 1}`));
+    const { outcome, calls, sleeps } = await run(steps, { maxAttempts });
+    expect(calls).toBe(maxAttempts);
+    expect(sleeps).toHaveLength(maxAttempts - 1);
+    expect((outcome as { error: GaveUp }).error).toMatchObject({
+      attempts: maxAttempts,
+      lastFailure: `f${maxAttempts}`,
+    });
+  });
+
+  it('propagates a thrown (permanent) error at once', async () => {
+    const permanent = new Error('400 bad request');
+    const { outcome, calls, sleeps } = await run([transient('a'), permanent, success('never')]);
+    expect(outcome).toEqual({ error: permanent });
+    expect(calls).toBe(2);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('repeats once without counting an attempt or sleeping', async () => {
+    const steps: Step[] = [{ outcome: 'repeat' }, transient('1'), transient('2'), transient('3'), transient('4')];
+    const { outcome, contexts, sleeps } = await run(steps);
+    expect(contexts.map((c) => c.attempt)).toEqual([1, 1, 2, 3, 4]);
+    expect(sleeps).toHaveLength(3);
+    expect((outcome as { error: GaveUp }).error).toMatchObject({ attempts: 4, lastFailure: '4' });
+  });
+
+  it('refuses a second free repeat instead of looping', async () => {
+    const { outcome, calls } = await run([{ outcome: 'repeat' }, { outcome: 'repeat' }, success('never')]);
+    expect((outcome as { error: Error }).error.message).toMatch(/more than 1 immediate repeat/);
+    expect(calls).toBe(2);
+  });
+});
+
+describe('runWithRetries: backoff', () => {
+  it('doubles the full-jitter ceiling per failed attempt, up to maxDelayMs', async () => {
+    const steps = Array.from({ length: 6 }, () => transient('x'));
+    const { sleeps } = await run(steps, { maxAttempts: 6, maxDelayMs: 1000 });
+    expect(sleeps).toEqual([100, 200, 400, 800, 1000]);
+  });
+
+  it('draws the delay from the injected random', async () => {
+    const { sleeps } = await run([transient('x'), transient('x'), success('ok')], {}, () => 0.5);
+    expect(sleeps).toEqual([50, 100]);
+  });
+
+  it('reports each delay to onRetry before sleeping', async () => {
+    const { retries, sleeps } = await run([transient('x'), success('ok')], {}, () => 0.5);
+    expect(retries).toEqual([{ attempt: 1, delayMs: 50, failure: 'x' }]);
+    expect(sleeps).toEqual([50]);
+  });
+});
+
+describe('runWithRetries: Retry-After', () => {
+  it('uses Retry-After seconds as a floor over the jitter', async () => {
+    const { sleeps } = await run([transient('429', '0'), transient('429', '3'), success('ok')], {
+      maxDelayMs: 10_000,
+    });
+    expect(sleeps).toEqual([100, 3000]);
+  });
+
+  it('honours an HTTP-date Retry-After against the injected clock', async () => {
+    const { sleeps } = await run([transient('503', 'Wed, 21 Oct 2026 07:28:07 GMT'), success('ok')], {
+      maxDelayMs: 10_000,
+    });
+    expect(sleeps).toEqual([7000]);
+  });
+
+  it('caps Retry-After at retryAfterCapMs, else maxDelayMs', async () => {
+    expect((await run([transient('429', '3600'), success('ok')])).sleeps).toEqual([1000]);
+    expect((await run([transient('429', '3600'), success('ok')], { retryAfterCapMs: 5000 })).sleeps).toEqual([5000]);
+  });
+
+  it('ignores an unparseable Retry-After', async () => {
+    const { sleeps } = await run([transient('429', 'soon'), success('ok')]);
+    expect(sleeps).toEqual([100]);
+  });
+});
+
+describe('runWithRetries: per-attempt timeout', () => {
+  it('hands every attempt its own AbortSignal, the same one however often it is asked for', async () => {
+    const { contexts } = await run([transient('a'), { outcome: 'repeat' }, success('ok')]);
+    const signals = contexts.map((c) => c.timeoutSignal());
+    expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
+    expect(new Set(signals).size).toBe(3);
+    expect(contexts[0]?.timeoutSignal()).toBe(signals[0]);
+  });
+
+  it('aborts a hung attempt after requestTimeoutMs with a TimeoutError, then retries with a fresh signal', async () => {
+    const reasons: unknown[] = [];
+    let attempts = 0;
+    const value = await runWithRetries<string, string>(
+      async ({ timeoutSignal }) => {
+        attempts++;
+        const signal = timeoutSignal();
+        if (attempts === 1) {
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          reasons.push(signal.reason);
+          return { outcome: 'transient', failure: 'timeout' };
+        }
+        expect(signal.aborted).toBe(false);
+        return { outcome: 'success', value: 'second' };
+      },
+      {
+        policy: { ...POLICY, requestTimeoutMs: 20 },
+        giveUp: (f, n) => new GaveUp(f, n),
+        sleep: async () => undefined,
+      },
+    );
+    expect(value).toBe('second');
+    expect(attempts).toBe(2);
+    expect(reasons).toHaveLength(1);
+    expect((reasons[0] as DOMException).name).toBe('TimeoutError');
+  });
+
+  it('starts the timeout when the attempt first asks for the signal, not when the attempt starts', async () => {
+    let abortedAtStart: boolean | undefined;
+    await runWithRetries<string, string>(
+      async ({ timeoutSignal }) => {
+        await new Promise((resolve) => setTimeout(resolve, 40)); // e.g. fetching a token first
+        const signal = timeoutSignal();
+        abortedAtStart = signal.aborted;
+        return { outcome: 'success', value: 'ok' };
+      },
+      { policy: { ...POLICY, requestTimeoutMs: 20 }, giveUp: (f, n) => new GaveUp(f, n) },
+    );
+    expect(abortedAtStart).toBe(false);
+  });
+});
