@@ -6,6 +6,7 @@ export default defineConfig({
     // Integration tests start an embedded stack on ephemeral 127.0.0.1 ports per file; two forks fit the 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    setupFiles: ['test/support/fresh-container-state.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {

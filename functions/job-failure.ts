@@ -7,6 +7,7 @@
  * task and container, the bulk of any item, which nothing reads once the job has ended.
  */
 import { ConnectorError } from '../shared/errors.js';
+import { DeferError } from '../shared/invocation-deadline.js';
 import { boundJobMessage, MAX_JOB_MESSAGE_LENGTH } from '../shared/jobs/job-message.js';
 import { JobItemRejectedError, type JobStore } from '../shared/jobs/job-store.js';
 import { mutateJob } from '../shared/jobs/mutate-job.js';
@@ -48,6 +49,8 @@ export async function settleFailure(
   options: { store: JobStore; jobId: string; step: string; isLastAttempt: boolean; now: Date },
 ): Promise<void> {
   const { store, jobId, step, isLastAttempt, now } = options;
+  // Deferred work is not a failure, not even on the last receive: the record goes back as a new message.
+  if (error instanceof DeferError) throw error;
   if (isPermanent(error)) {
     await failJob(store, jobId, 'FAILED', `${step} failed: ${describeError(error)}`, now);
     return;

@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConnectorError } from '../shared/errors.js';
+import { DEADLINE_SAFETY_MARGIN_MS, DeferError, runWithDeadline } from '../shared/invocation-deadline.js';
 import { assertJsonWithinLimits, JsonLimitError, MAX_BODY_BYTES } from '../shared/jobs/json-limits.js';
 import { logger } from '../shared/logger.js';
 
@@ -70,6 +71,12 @@ export function sqsBatchHandler<T>(options: {
   schemaFor: (value: unknown) => z.ZodType<T>;
   maxReceiveCount: () => number;
   process: (message: T, context: RecordContext) => Promise<void>;
+  /**
+   * Puts the record's work back on its queue as a new message, `delaySeconds` from now, when processing threw a
+   * DeferError (no time left in this invocation, a long Retry-After, an unhealthy workspace): the record then
+   * succeeds, so deferring spends none of its receives. Without it a DeferError fails the record like any error.
+   */
+  defer?: (message: T, delaySeconds: number) => Promise<void>;
 }): middy.MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context> {
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -82,8 +89,9 @@ export function sqsBatchHandler<T>(options: {
       log ??= logger.createChild({ persistentKeys: keys });
       return log;
     };
+    let message: T | undefined;
     try {
-      const message = parseRecord(record, options.schemaFor);
+      message = parseRecord(record, options.schemaFor);
       const jobId = (message as { jobId?: unknown }).jobId;
       if (typeof jobId === 'string') keys.jobId = jobId;
       await options.process(message, {
@@ -96,6 +104,11 @@ export function sqsBatchHandler<T>(options: {
         },
       });
     } catch (error) {
+      if (error instanceof DeferError && options.defer && message !== undefined) {
+        await options.defer(message, error.delaySeconds);
+        recordLog().info('Record deferred', { delaySeconds: error.delaySeconds, reason: error.message });
+        return;
+      }
       recordLog().error(isLastAttempt ? 'Record failed on its last receive; it goes to the DLQ' : 'Record failed', {
         error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
       });
@@ -104,5 +117,10 @@ export function sqsBatchHandler<T>(options: {
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler((event, context) => processPartialResponse(event, recordHandler, processor, { context }));
+    .handler((event, context) =>
+      // Every record's calls are sized to what is left of the invocation (shared/invocation-deadline.ts).
+      runWithDeadline(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MARGIN_MS, () =>
+        processPartialResponse(event, recordHandler, processor, { context }),
+      ),
+    );
 }

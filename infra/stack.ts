@@ -5,12 +5,13 @@
  * | function | DynamoDB (table)             | SQS send       | Secrets Manager / optional auth grants            |
  * |----------|------------------------------|----------------|---------------------------------------------------|
  * | api      | GetItem, PutItem, UpdateItem; Query on the byNamespace index | submit, cancel | none                                              |
- * | submit   | GetItem, PutItem, UpdateItem | poll           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | submit   | GetItem, PutItem, UpdateItem | submit, poll   | GetSecretValue (+ client secret, STS, EKS if set) |
  * | poll     | GetItem, UpdateItem; Query on the liveByWorkspace index | poll | GetSecretValue (+ client secret, STS, EKS if set) |
- * | cancel   | GetItem, UpdateItem          | none           | GetSecretValue (+ client secret, STS, EKS if set) |
+ * | cancel   | GetItem, UpdateItem          | cancel         | GetSecretValue (+ client secret, STS, EKS if set) |
  * | sweep    | GetItem, UpdateItem; Query on the byLiveness index | submit, poll | none                         |
  *
- * and the consumers receive from their own queue through the SQS event source. Each work queue's resource policy
+ * and the consumers receive from their own queue through the SQS event source; submit and cancel also send to their
+ * own queue, to defer a record that cannot finish within the invocation (shared/invocation-deadline.ts). Each work queue's resource policy
  * denies SendMessage to everyone but its producers (the senders above; for the submit queue also the direct
  * producers named in callerNamespaces by IAM unique id). Likewise only submit, poll and cancel get the Databricks
  * auth settings in their environment (function-environment.ts). Each function has a role of its own; the three
@@ -121,6 +122,7 @@ export class FlyteDatabricksStack extends Stack {
     this.queues.cancel.grantSend(api);
 
     this.jobsTable.grantItemActions(submit, ['GetItem', 'PutItem', 'UpdateItem']);
+    this.queues.submit.grantSend(submit);
     this.queues.poll.grantSend(submit);
 
     this.jobsTable.grantItemActions(poll, ['GetItem', 'UpdateItem']);
@@ -128,6 +130,7 @@ export class FlyteDatabricksStack extends Stack {
     this.queues.poll.grantSend(poll);
 
     this.jobsTable.grantItemActions(cancel, ['GetItem', 'UpdateItem']);
+    this.queues.cancel.grantSend(cancel);
 
     this.jobsTable.grantItemActions(sweep, ['GetItem', 'UpdateItem']);
     this.jobsTable.grantLivenessQuery(sweep);
@@ -138,9 +141,9 @@ export class FlyteDatabricksStack extends Stack {
     // principal in the account can put work on it, whatever its identity policies allow. Direct producers of jobs
     // are the callerNamespaces keys that are IAM unique ids (AROA… roles, AIDA… users); submit checks each direct
     // submission's sender against the map.
-    this.queues.submit.limitSendersTo([api.role, sweep.role, ...config.callerPrincipalIds]);
+    this.queues.submit.limitSendersTo([api.role, submit.role, sweep.role, ...config.callerPrincipalIds]);
     this.queues.poll.limitSendersTo([submit.role, poll.role, sweep.role]);
-    this.queues.cancel.limitSendersTo([api.role]);
+    this.queues.cancel.limitSendersTo([api.role, cancel.role]);
 
     for (const consumer of [submit, poll, cancel]) grantDatabricksCredentials(consumer, config);
 

@@ -8,4 +8,5 @@ export const handler = sqsBatchHandler({
   schemaFor: () => cancelMessageSchema,
   maxReceiveCount: () => jobPorts().config.MAX_RECEIVE_COUNT,
   process: (message, record) => cancelRun(message.jobId, jobPorts(), record),
+  defer: (message, delaySeconds) => jobPorts().queues.sendCancel(message, delaySeconds),
 });

@@ -8,4 +8,6 @@ export const handler = sqsBatchHandler({
   schemaFor: () => pollMessageSchema,
   maxReceiveCount: () => pollPorts().config.MAX_RECEIVE_COUNT,
   process: (message, record) => pollJob(message, pollPorts(), record),
+  // The same poll again, later: its chain (generation) and place in the schedule are kept.
+  defer: (message, delaySeconds) => pollPorts().queues.sendPoll(message, delaySeconds),
 });

@@ -7,6 +7,7 @@
  */
 import { principalMayUse } from '../../shared/caller-namespaces.js';
 import { acceptJob } from '../../shared/jobs/accept-job.js';
+import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { submitMessageSchemaFor } from '../../shared/jobs/messages.js';
 import { jobPorts } from '../job-ports.js';
 import { BadMessageError, sqsBatchHandler } from '../sqs-batch.js';
@@ -29,4 +30,10 @@ export const handler = sqsBatchHandler({
     });
     await submitJob(job.jobId, p, record);
   },
+  // Deferred after the job was stored: a request message comes back as the job's id.
+  defer: (message, delaySeconds) =>
+    jobPorts().queues.sendSubmit(
+      'jobId' in message ? message : { jobId: jobIdFor(message.namespace, message.executionId) },
+      delaySeconds,
+    ),
 });

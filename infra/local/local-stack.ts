@@ -56,6 +56,8 @@ const MAX_RECORDED_CALLS = 1000;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export interface LocalStackOptions {
+  /** The functions' timeout (default 20 s): an invocation is abandoned after it, as Lambda ends it. */
+  functionTimeoutSeconds?: number;
   /** Further workspace hosts ALLOWED_DATABRICKS_HOSTS names besides the stack's own (e.g. a second emulator). */
   extraAllowedHosts?: string[];
   /**
@@ -298,7 +300,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   });
   await createJobsTable(dynamodb, TABLE_NAME);
   const maxReceiveCount = options.maxReceiveCount ?? 3;
-  const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS);
+  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS;
+  const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? functionTimeoutSeconds);
 
   const plan = options.faultPlan;
   let handlerDynamoUrl = dynamoUrl;
@@ -374,7 +377,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     import('../../functions/sweep/handler.js'),
   ]);
 
-  const timeoutMs = FUNCTION_TIMEOUT_SECONDS * 1000;
+  const timeoutMs = functionTimeoutSeconds * 1000;
   const sources: SqsEventSource[] = [];
   for (const [name, queueUrl, handler] of [
     ['submit', queues.submit, submit.handler],

@@ -11,6 +11,7 @@
 
 import { parseErrorBody, redactSecrets } from '../databricks/errors.js';
 import { isRetryableNetworkError, isRetryableStatus, resolveRetryPolicy } from '../databricks/retry-policy.js';
+import { healthGate, type WorkspaceHealth } from '../databricks/workspace-health.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 import { type AttemptResult, type RetryPolicy, runWithRetries } from '../http/retry-loop.js';
 
@@ -28,6 +29,8 @@ export interface TokenHttpOptions {
   /** Clock for HTTP-date Retry-After values. */
   now?: () => number;
   retry?: Partial<RetryPolicy>;
+  /** The workspace's health as the container sees it (default: the shared one); null: not tracked (tests). */
+  health?: WorkspaceHealth | null;
 }
 
 export interface TokenRequest extends TokenHttpOptions {
@@ -152,6 +155,8 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
     },
     {
       policy,
+      what: 'the workspace token endpoint',
+      health: healthGate(request.health, workspaceOrigin(request.host)),
       sleep: request.sleep,
       random: request.random,
       now: request.now,

@@ -4,6 +4,7 @@ import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
 import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
 import type { DatabricksRun, SubmitRunBody } from './types.js';
+import { healthGate, type WorkspaceHealth } from './workspace-health.js';
 import { normalizeWorkspaceUrl } from './workspace-url.js';
 
 export interface JobsClientLogger {
@@ -25,6 +26,8 @@ export interface JobsClientOptions {
   now?: () => number;
   userAgent?: string;
   logger?: JobsClientLogger;
+  /** The workspace's health as the container sees it (default: the shared one); null: not tracked (tests). */
+  health?: WorkspaceHealth | null;
 }
 
 const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
@@ -43,6 +46,7 @@ export class JobsClient {
   private readonly now: () => number;
   private readonly userAgent: string;
   private readonly logger: JobsClientLogger | undefined;
+  private readonly health: WorkspaceHealth | null | undefined;
 
   constructor(options: JobsClientOptions) {
     this.baseUrl = normalizeWorkspaceUrl(options.host, options.allowInsecureHttp ?? false);
@@ -55,6 +59,7 @@ export class JobsClient {
     this.now = options.now ?? Date.now;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.logger = options.logger;
+    this.health = options.health;
   }
 
   /**
@@ -181,6 +186,8 @@ export class JobsClient {
       },
       {
         policy: this.policy,
+        what: `Databricks ${operation}`,
+        health: healthGate(this.health, new URL(this.baseUrl).origin),
         sleep: this.sleep,
         random: this.random,
         now: this.now,

@@ -1,11 +1,18 @@
 /**
  * The one retry loop for plain-HTTPS calls (the Jobs API client and the workspace token endpoint): bounded attempts,
- * full-jitter exponential backoff, `Retry-After` honoured as a floor (capped), and a fresh per-attempt timeout signal.
+ * full-jitter exponential backoff, `Retry-After` honoured as a floor, and a fresh per-attempt timeout signal.
+ *
+ * Every attempt fits the invocation's deadline (shared/invocation-deadline.ts): its timeout is what is left at most,
+ * no attempt starts with less than MIN_ATTEMPT_MS left, and a backoff that would outlast the deadline, or a
+ * `Retry-After` longer than the policy's cap, ends the call with a DeferError, so the record comes back later as a
+ * new message instead of timing out the batch. The workspace's health is asked before and told after each attempt.
  *
  * The loop knows nothing about HTTP answers: each attempt classifies its own outcome (success, transient failure,
  * or one free repeat such as a credential refresh) and throws for a permanent failure. On giving up the loop hands
  * the last transient failure and the number of attempts made to the caller's `giveUp`, which builds the error.
  */
+
+import { DeferError, remainingMs } from '../invocation-deadline.js';
 
 /** Budget of one call. */
 export interface RetryPolicy {
@@ -56,7 +63,19 @@ export interface RetryLoopOptions<F> {
   onRetry?: (event: RetryEvent<F>) => void;
   /** Free repeats allowed per call (default 1: refresh a stale credential once). */
   maxRepeats?: number;
+  /** Milliseconds left for this call (default: the invocation's deadline, shared/invocation-deadline.ts). */
+  remainingMs?: () => number;
+  /**
+   * The workspace's health (shared/databricks/workspace-health.ts): asked before each attempt (it throws a
+   * DeferError while the workspace is unhealthy), told how each attempt went (a transient failure counts against it).
+   */
+  health?: { admit(): void; succeeded(): void; failed(timedOut: boolean): void };
+  /** What is being called, for the messages of a deferral: `Databricks runs/get`, `the token endpoint`. */
+  what?: string;
 }
+
+/** Below this much time left an attempt is not started: it could not get an answer and still defer the record. */
+export const MIN_ATTEMPT_MS = 1000;
 
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -70,16 +89,34 @@ export async function runWithRetries<T, F>(
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const maxRepeats = options.maxRepeats ?? 1;
+  const remaining = options.remainingMs ?? (() => remainingMs());
+  const what = options.what ?? 'the call';
   let failures = 0;
   let repeats = 0;
   for (;;) {
+    // Never start what cannot finish inside the invocation: the record goes back instead, spending no receive.
+    if (remaining() < MIN_ATTEMPT_MS) {
+      throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
+    }
+    options.health?.admit();
     let signal: AbortSignal | undefined;
     const timeoutSignal = () => {
-      signal ??= AbortSignal.timeout(policy.requestTimeoutMs);
+      // Each attempt's timeout fits what is left of the invocation.
+      signal ??= AbortSignal.timeout(Math.max(1, Math.min(policy.requestTimeoutMs, remaining())));
       return signal;
     };
-    const result = await attempt({ attempt: failures + 1, timeoutSignal });
-    if (result.outcome === 'success') return result.value;
+    let result: AttemptResult<T, F>;
+    try {
+      result = await attempt({ attempt: failures + 1, timeoutSignal });
+    } catch (error) {
+      // A permanent failure is an answer: the workspace is up.
+      options.health?.succeeded();
+      throw error;
+    }
+    if (result.outcome === 'success') {
+      options.health?.succeeded();
+      return result.value;
+    }
     if (result.outcome === 'repeat') {
       repeats++;
       // A bug in the caller, not an answer from the server: never loop on free repeats.
@@ -87,8 +124,22 @@ export async function runWithRetries<T, F>(
       continue;
     }
     failures++;
+    // No answer at all within the attempt's time is the strongest sign of a workspace in trouble.
+    options.health?.failed(signal?.aborted ?? false);
+    // A workspace that asks to wait longer than a call may sleep is waited for by deferring the record, not by
+    // sleeping (or cutting the wait short): it comes back when the workspace asked.
+    const retryAfterMs = parseRetryAfter(result.retryAfter, now());
+    if (retryAfterMs !== undefined && retryAfterMs > (policy.retryAfterCapMs ?? policy.maxDelayMs)) {
+      throw new DeferError(`${what} asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs / 1000);
+    }
     if (failures >= policy.maxAttempts) throw giveUp(result.failure, failures);
     const delayMs = retryDelayMs(failures, result.retryAfter, policy, random, now());
+    if (delayMs + MIN_ATTEMPT_MS > remaining()) {
+      throw new DeferError(
+        `No time left in this invocation to retry ${what} after ${failures} failed attempt(s)`,
+        delayMs / 1000,
+      );
+    }
     options.onRetry?.({ attempt: failures, delayMs, failure: result.failure });
     await sleep(delayMs);
   }

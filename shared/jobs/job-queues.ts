@@ -6,9 +6,10 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CancelMessage, PollMessage, SubmitMessage } from './messages.js';
 
 export interface JobQueues {
-  sendSubmit(message: SubmitMessage): Promise<void>;
+  /** `delaySeconds`: a submission deferred because it could not finish in its invocation. */
+  sendSubmit(message: SubmitMessage, delaySeconds?: number): Promise<void>;
   sendPoll(message: PollMessage, delaySeconds: number): Promise<void>;
-  sendCancel(message: CancelMessage): Promise<void>;
+  sendCancel(message: CancelMessage, delaySeconds?: number): Promise<void>;
 }
 
 export const MAX_SQS_DELAY_SECONDS = 900;
@@ -19,16 +20,16 @@ export class SqsJobQueues implements JobQueues {
     private readonly urls: { submit: string; poll: string; cancel: string },
   ) {}
 
-  sendSubmit(message: SubmitMessage): Promise<void> {
-    return this.send(this.urls.submit, message, 0);
+  sendSubmit(message: SubmitMessage, delaySeconds = 0): Promise<void> {
+    return this.send(this.urls.submit, message, delaySeconds);
   }
 
   sendPoll(message: PollMessage, delaySeconds: number): Promise<void> {
     return this.send(this.urls.poll, message, delaySeconds);
   }
 
-  sendCancel(message: CancelMessage): Promise<void> {
-    return this.send(this.urls.cancel, message, 0);
+  sendCancel(message: CancelMessage, delaySeconds = 0): Promise<void> {
+    return this.send(this.urls.cancel, message, delaySeconds);
   }
 
   private async send(queueUrl: string, message: object, delaySeconds: number): Promise<void> {

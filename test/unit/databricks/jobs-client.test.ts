@@ -3,6 +3,7 @@ import type { AuthStrategy } from '../../../shared/auth/auth-strategy.js';
 import { DatabricksApiError } from '../../../shared/databricks/errors.js';
 import { JobsClient, type JobsClientOptions } from '../../../shared/databricks/jobs-client.js';
 import { InvalidJobSpecError } from '../../../shared/errors.js';
+import { DeferError } from '../../../shared/invocation-deadline.js';
 
 const HOST = 'x.cloud.databricks.com';
 const BASE = 'https://x.cloud.databricks.com/api/2.2/jobs';
@@ -196,10 +197,16 @@ describe('JobsClient retries', () => {
     expect(sleeps).toEqual([7000]);
   });
 
-  it('caps Retry-After at maxDelayMs, and a small Retry-After does not lower the jitter', async () => {
-    const capped = setup([json(429, {}, { 'retry-after': '3600' }), json(200, {})], { retry: { maxDelayMs: 4000 } });
-    await capped.client.cancelRun(1);
-    expect(capped.sleeps).toEqual([4000]);
+  it('defers on a Retry-After longer than maxDelayMs instead of sleeping; a small one does not lower the jitter', async () => {
+    const long = setup([json(429, {}, { 'retry-after': '3600' }), json(200, {})], { retry: { maxDelayMs: 4000 } });
+    const deferred = await long.client.cancelRun(1).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(deferred).toBeInstanceOf(DeferError);
+    expect((deferred as DeferError).delaySeconds).toBe(900);
+    expect(long.sleeps).toEqual([]);
+    expect(long.calls).toHaveLength(1);
     const small = setup([json(429, {}, { 'retry-after': '0' }), json(200, {})], { random: () => 1 });
     await small.client.cancelRun(1);
     expect(small.sleeps).toEqual([500]);

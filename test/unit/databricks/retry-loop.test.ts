@@ -2,9 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   type AttemptContext,
   type AttemptResult,
+  MIN_ATTEMPT_MS,
   type RetryPolicy,
   runWithRetries,
 } from '../../../shared/http/retry-loop.js';
+import { DeferError } from '../../../shared/invocation-deadline.js';
 
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, requestTimeoutMs: 30_000 };
 const NOW = Date.parse('2026-10-21T07:28:00Z');
@@ -48,8 +50,12 @@ async function run(steps: Step[], policy: Partial<RetryPolicy> = {}, random = ()
   return { outcome, contexts, sleeps, retries, calls: attempt.mock.calls.length };
 }
 
-const transient = (failure: string, retryAfter?: string): Step => ({ outcome: 'transient', failure, retryAfter });
-const success = (value: string): Step => ({ outcome: 'success', value });
+const transient = (failure: string, retryAfter?: string): AttemptResult<string, string> => ({
+  outcome: 'transient',
+  failure,
+  retryAfter,
+});
+const success = (value: string): AttemptResult<string, string> => ({ outcome: 'success', value });
 
 describe('runWithRetries: attempt counting', () => {
   it('returns the first success without sleeping', async () => {
@@ -146,9 +152,14 @@ describe('runWithRetries: Retry-After', () => {
     expect(sleeps).toEqual([7000]);
   });
 
-  it('caps Retry-After at retryAfterCapMs, else maxDelayMs', async () => {
-    expect((await run([transient('429', '3600'), success('ok')])).sleeps).toEqual([1000]);
-    expect((await run([transient('429', '3600'), success('ok')], { retryAfterCapMs: 5000 })).sleeps).toEqual([5000]);
+  it('waits out a Retry-After up to retryAfterCapMs (else maxDelayMs); a longer one defers the record instead', async () => {
+    expect((await run([transient('429', '5'), success('ok')], { retryAfterCapMs: 5000 })).sleeps).toEqual([5000]);
+    const longer = await run([transient('429', '3600'), success('ok')]);
+    expect(longer.outcome).toEqual({ error: expect.any(DeferError) });
+    expect((longer.outcome as { error: DeferError }).error.delaySeconds).toBe(900);
+    expect(longer.sleeps).toEqual([]);
+    const beyondCap = await run([transient('429', '6'), success('ok')], { retryAfterCapMs: 5000 });
+    expect((beyondCap.outcome as { error: DeferError }).error.delaySeconds).toBe(6);
   });
 
   it('ignores an unparseable Retry-After', async () => {
@@ -205,5 +216,105 @@ describe('runWithRetries: per-attempt timeout', () => {
       { policy: { ...POLICY, requestTimeoutMs: 20 }, giveUp: (f, n) => new GaveUp(f, n) },
     );
     expect(abortedAtStart).toBe(false);
+  });
+});
+
+describe('runWithRetries: within the invocation deadline', () => {
+  const base = {
+    policy: POLICY,
+    giveUp: (lastFailure: string, attempts: number) => new GaveUp(lastFailure, attempts),
+    now: () => NOW,
+    random: () => 1,
+  };
+  const settle = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+
+  it('starts no attempt with less than MIN_ATTEMPT_MS left: the record is deferred, nothing is called', async () => {
+    const attempt = vi.fn(async () => success('ok'));
+    const result = await settle(
+      runWithRetries(attempt, { ...base, remainingMs: () => MIN_ATTEMPT_MS - 1, what: 'Databricks runs/get' }),
+    );
+    expect(result).toEqual({ error: expect.any(DeferError) });
+    expect((result as { error: DeferError }).error.message).toMatch(/No time left .* Databricks runs\/get/);
+    expect(attempt).not.toHaveBeenCalled();
+  });
+
+  it("sizes each attempt's timeout to the time left, never the policy's when less is left", async () => {
+    const timeouts: number[] = [];
+    let left = 5000;
+    await runWithRetries(
+      async ({ timeoutSignal }) => {
+        const signal = timeoutSignal();
+        timeouts.push(left);
+        expect(signal.aborted).toBe(false);
+        return success('ok');
+      },
+      { ...base, remainingMs: () => left },
+    );
+    expect(timeouts).toEqual([5000]);
+    left = 1500;
+    const started = Date.now();
+    const aborted = await settle(
+      runWithRetries(
+        ({ timeoutSignal }) =>
+          new Promise((_, reject) => {
+            timeoutSignal().addEventListener('abort', () => reject(timeoutSignal().reason));
+          }),
+        { ...base, remainingMs: () => left },
+      ),
+    );
+    // The 30 s policy timeout was cut to what was left: the attempt ended long before 30 s.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect((aborted as { error: Error }).error.name).toBe('TimeoutError');
+  });
+
+  it('defers instead of sleeping past the deadline between attempts', async () => {
+    const sleeps: number[] = [];
+    const result = await settle(
+      runWithRetries(async () => transient('503'), {
+        ...base,
+        policy: { ...POLICY, baseDelayMs: 4000, maxDelayMs: 4000 },
+        remainingMs: () => 3000,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      }),
+    );
+    expect((result as { error: DeferError }).error).toBeInstanceOf(DeferError);
+    expect((result as { error: DeferError }).error.delaySeconds).toBe(4);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('asks the workspace health before each attempt and tells it how each went', async () => {
+    const events: string[] = [];
+    const health = {
+      admit: () => events.push('admit'),
+      succeeded: () => events.push('ok'),
+      failed: (timedOut: boolean) => events.push(timedOut ? 'timed out' : 'failed'),
+    };
+    const steps: Step[] = [transient('503'), success('ok')];
+    await runWithRetries(async () => steps.shift() as AttemptResult<string, string>, {
+      ...base,
+      health,
+      sleep: async () => undefined,
+    });
+    expect(events).toEqual(['admit', 'failed', 'admit', 'ok']);
+  });
+
+  it('an unhealthy workspace is not called: its DeferError ends the call', async () => {
+    const attempt = vi.fn(async () => success('ok'));
+    const health = {
+      admit: () => {
+        throw new DeferError('unhealthy', 30);
+      },
+      succeeded: () => undefined,
+      failed: () => undefined,
+    };
+    const result = await settle(runWithRetries(attempt, { ...base, health }));
+    expect((result as { error: DeferError }).error.delaySeconds).toBe(30);
+    expect(attempt).not.toHaveBeenCalled();
   });
 });

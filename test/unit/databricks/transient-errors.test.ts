@@ -2,6 +2,7 @@
  * The SDK retry table (shared/databricks/retry-policy.ts) as the Jobs client applies it: every row retried, everything
  * else failing at once, Retry-After honoured and capped.
  */
+
 import { describe, expect, it, vi } from 'vitest';
 import type { AuthStrategy } from '../../../shared/auth/auth-strategy.js';
 import { DatabricksApiError } from '../../../shared/databricks/errors.js';
@@ -11,6 +12,7 @@ import {
   TRANSIENT_ERROR_CODES,
   TRANSIENT_STATUSES,
 } from '../../../shared/databricks/retry-policy.js';
+import { DeferError } from '../../../shared/invocation-deadline.js';
 import { TRANSIENT_MESSAGE_SAMPLES } from './transient-samples.js';
 
 const auth: AuthStrategy = {
@@ -121,11 +123,16 @@ describe('JobsClient applies the SDK retry table', () => {
     expect(sleeps).toEqual([3000]);
   });
 
-  it('caps a long Retry-After at maxDelayMs (20 s by default), as before', async () => {
-    const throttled = () => json(429, { error_code: 'REQUEST_LIMIT_EXCEEDED' }, { 'Retry-After': '3600' });
-    const { client, sleeps } = setup([throttled(), throttled(), json(200, {})]);
-    await client.cancelRun(1);
-    expect(sleeps).toEqual([DEFAULT_RETRY_POLICY.maxDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs]);
-    expect(sleeps).toEqual([20_000, 20_000]);
+  it('honours a Retry-After longer than maxDelayMs (20 s by default) by deferring, not by sleeping or cutting it short', async () => {
+    const throttled = () => json(429, { error_code: 'REQUEST_LIMIT_EXCEEDED' }, { 'Retry-After': '120' });
+    const { client, sleeps } = setup([throttled(), json(200, {})]);
+    const error = await client.cancelRun(1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DeferError);
+    expect((error as DeferError).delaySeconds).toBe(120);
+    expect(DEFAULT_RETRY_POLICY.maxDelayMs).toBe(20_000);
+    expect(sleeps).toEqual([]);
   });
 });

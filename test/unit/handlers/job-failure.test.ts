@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settleFailure } from '../../../functions/job-failure.js';
 import { AuthConfigError, ConnectorError } from '../../../shared/errors.js';
+import { DeferError } from '../../../shared/invocation-deadline.js';
 import { DynamoDbJobStore } from '../../../shared/jobs/job-store.js';
 import { useDynalite } from '../../support/dynalite.js';
 import { jobFixture } from '../../support/job-fixture.js';
@@ -27,6 +28,16 @@ async function runningJob(executionId: string): Promise<string> {
 }
 
 describe('Function: settleFailure()', () => {
+  it('rethrows a DeferError and leaves the job as it is, even on the last receive: deferred work is not a failure', async () => {
+    const jobId = await runningJob('deferred-last');
+    const before = await store.get(jobId);
+    const error = new DeferError('No time left in this invocation for Databricks runs/get', 1);
+    await expect(
+      settleFailure(error, { store, jobId, step: 'Polling the Databricks run', isLastAttempt: true, now }),
+    ).rejects.toBe(error);
+    expect(await store.get(jobId)).toEqual(before);
+  });
+
   it('ends the job FAILED with the reason on a permanent failure, and consumes the message', async () => {
     const jobId = await runningJob('permanent');
     const error = new AuthConfigError("No Databricks token found for namespace 'ns'");

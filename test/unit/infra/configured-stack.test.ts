@@ -576,9 +576,15 @@ describe('Stack: work queue producers', () => {
 
     // Assess: a role's sessions are <RoleId>:<session>; a user's aws:userid is its id. No DLQ takes producers.
     expect(producersOf(synth)).toEqual({
-      SubmitQueue: ['ApiFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*', 'AIDAJQABLZS4A3QDU576Q'],
+      SubmitQueue: [
+        'ApiFunction:*',
+        'SubmitFunction:*',
+        'SweepFunction:*',
+        'AROADBQP57FF2AEXAMPLE:*',
+        'AIDAJQABLZS4A3QDU576Q',
+      ],
       PollQueue: ['SubmitFunction:*', 'PollFunction:*', 'SweepFunction:*'],
-      CancelQueue: ['ApiFunction:*'],
+      CancelQueue: ['ApiFunction:*', 'CancelFunction:*'],
     });
   });
 
@@ -592,9 +598,9 @@ describe('Stack: work queue producers', () => {
     // Assess
     for (const synth of [plain, optedOut]) {
       expect(producersOf(synth)).toEqual({
-        SubmitQueue: ['ApiFunction:*', 'SweepFunction:*'],
+        SubmitQueue: ['ApiFunction:*', 'SubmitFunction:*', 'SweepFunction:*'],
         PollQueue: ['SubmitFunction:*', 'PollFunction:*', 'SweepFunction:*'],
-        CancelQueue: ['ApiFunction:*'],
+        CancelQueue: ['ApiFunction:*', 'CancelFunction:*'],
       });
     }
   });
@@ -699,7 +705,7 @@ describe('Stack: infra/example.context.json (what npm run synth uses)', () => {
 
   it('lets its direct producer, by role id, send to the submit queue', () => {
     // Assess
-    expect(producersOf(example).SubmitQueue).toEqual(['ApiFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*']);
+    expect(producersOf(example).SubmitQueue).toEqual(['ApiFunction:*', 'SubmitFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*']);
   });
 
   it('binds every namespace to its one workspace and passes the callers to the API and submit', () => {

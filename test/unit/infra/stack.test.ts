@@ -462,7 +462,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         ].sort(),
       );
       expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
-        [...logs, ...item('GetItem', 'UpdateItem'), ...consume, ...secrets].sort(),
+        [...logs, ...item('GetItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue', ...consume, ...secrets].sort(),
       );
       // The sweeper reads and claims stale jobs and sends their messages again; it never reads a credential.
       expect([...(grants.SweepFunction ?? [])].sort()).toEqual(
@@ -489,9 +489,10 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
 
       // Assess
       expect(sendTargets('ApiFunction')).toEqual(['Cancel', 'Submit']);
-      expect(sendTargets('SubmitFunction')).toEqual(['Poll']);
+      // Submit and cancel send to their own queue only to defer a record that cannot finish in its invocation.
+      expect(sendTargets('SubmitFunction')).toEqual(['Poll', 'Submit']);
       expect(sendTargets('PollFunction')).toEqual(['Poll']);
-      expect(sendTargets('CancelFunction')).toEqual([]);
+      expect(sendTargets('CancelFunction')).toEqual(['Cancel']);
       expect(sendTargets('SweepFunction')).toEqual(['Poll', 'Submit']);
     });
   });
