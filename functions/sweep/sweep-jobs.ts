@@ -47,21 +47,18 @@ interface Rescue {
   rescues: number;
 }
 
+/** A sweep that found nothing. */
+export function emptySweepSummary(): SweepSummary {
+  return { examined: 0, resubmitted: 0, restarted: 0, failed: 0, skipped: 0, oversized: 0, errors: 0 };
+}
+
 export async function sweepJobs(ports: Ports, log: Logger): Promise<SweepSummary> {
   const now = ports.now();
   const { STALE_AFTER_SECONDS, SWEEP_MAX_JOBS } = ports.config;
   const cutoff = new Date(now.getTime() - STALE_AFTER_SECONDS * 1000).toISOString();
   const shards = liveShards();
   const perShard = Math.ceil(SWEEP_MAX_JOBS / shards.length);
-  const summary: SweepSummary = {
-    examined: 0,
-    resubmitted: 0,
-    restarted: 0,
-    failed: 0,
-    skipped: 0,
-    oversized: 0,
-    errors: 0,
-  };
+  const summary = emptySweepSummary();
   await Promise.all(
     shards.map(async (shard) => {
       const stale = await ports.store.listStale(shard, cutoff, perShard);

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Ports } from '../../../functions/ports.js';
-import { type SweepSummary, sweepJobs } from '../../../functions/sweep/sweep-jobs.js';
+import { emptySweepSummary, type SweepSummary, sweepJobs } from '../../../functions/sweep/sweep-jobs.js';
 import { parseConfig } from '../../../shared/config.js';
 import { acceptJob } from '../../../shared/jobs/accept-job.js';
 import type { Job } from '../../../shared/jobs/job.js';
@@ -68,15 +68,7 @@ async function sweepAt(at: Date): Promise<SweepSummary> {
   return sweepJobs(ports, log);
 }
 
-const none: SweepSummary = {
-  examined: 0,
-  resubmitted: 0,
-  restarted: 0,
-  failed: 0,
-  skipped: 0,
-  oversized: 0,
-  errors: 0,
-};
+const none: SweepSummary = emptySweepSummary();
 
 describe('Function: sweepJobs()', () => {
   it('finds a job live from its creation: a liveness shard and a heartbeat', async () => {

@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Ports } from '../../../functions/ports.js';
-import { type SweepSummary, sweepJobs } from '../../../functions/sweep/sweep-jobs.js';
+import { emptySweepSummary, type SweepSummary, sweepJobs } from '../../../functions/sweep/sweep-jobs.js';
 import { parseConfig } from '../../../shared/config.js';
 import { acceptJob } from '../../../shared/jobs/accept-job.js';
 import { DYNAMODB_ITEM_LIMIT_BYTES } from '../../../shared/jobs/item-size.js';
@@ -66,15 +66,7 @@ async function stale(executionId: string, options: { oversized: boolean }): Prom
   return job;
 }
 
-const none: SweepSummary = {
-  examined: 0,
-  resubmitted: 0,
-  restarted: 0,
-  failed: 0,
-  skipped: 0,
-  oversized: 0,
-  errors: 0,
-};
+const none: SweepSummary = emptySweepSummary();
 
 describe('Function: sweepJobs(), jobs too large to write', () => {
   it('ends an oversized stale job FAILED with the reason, counts it, and rescues the others', async () => {
