@@ -705,7 +705,12 @@ describe('Stack: infra/example.context.json (what npm run synth uses)', () => {
 
   it('lets its direct producer, by role id, send to the submit queue', () => {
     // Assess
-    expect(producersOf(example).SubmitQueue).toEqual(['ApiFunction:*', 'SubmitFunction:*', 'SweepFunction:*', 'AROADBQP57FF2AEXAMPLE:*']);
+    expect(producersOf(example).SubmitQueue).toEqual([
+      'ApiFunction:*',
+      'SubmitFunction:*',
+      'SweepFunction:*',
+      'AROADBQP57FF2AEXAMPLE:*',
+    ]);
   });
 
   it('binds every namespace to its one workspace and passes the callers to the API and submit', () => {
