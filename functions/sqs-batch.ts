@@ -67,6 +67,14 @@ export function parseRecord<T>(record: SQSRecord, schemaFor: (value: unknown) =>
   return parsed.data;
 }
 
+/** When this invocation's records must be done: Lambda's remaining time less the margin (none without a context). */
+function invocationDeadline(context: Context | undefined): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return typeof remaining === 'number' && Number.isFinite(remaining)
+    ? Date.now() + remaining - DEADLINE_SAFETY_MARGIN_MS
+    : Number.POSITIVE_INFINITY;
+}
+
 export function sqsBatchHandler<T>(options: {
   schemaFor: (value: unknown) => z.ZodType<T>;
   maxReceiveCount: () => number;
@@ -119,7 +127,7 @@ export function sqsBatchHandler<T>(options: {
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler((event, context) =>
       // Every record's calls are sized to what is left of the invocation (shared/invocation-deadline.ts).
-      runWithDeadline(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_SAFETY_MARGIN_MS, () =>
+      runWithDeadline(invocationDeadline(context), () =>
         processPartialResponse(event, recordHandler, processor, { context }),
       ),
     );
