@@ -13,6 +13,7 @@ import { parseErrorBody, redactSecrets } from '../databricks/errors.js';
 import { isRetryableNetworkError, isRetryableStatus, resolveRetryPolicy } from '../databricks/retry-policy.js';
 import { healthGate, type WorkspaceHealth } from '../databricks/workspace-health.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
+import { readBoundedText } from '../http/read-bounded-body.js';
 import { type AttemptResult, type RetryPolicy, runWithRetries } from '../http/retry-loop.js';
 
 export interface TokenResult {
@@ -118,7 +119,7 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
       let text: string;
       try {
         response = await fetchFn(url, { method: 'POST', headers, body, redirect: 'manual', signal: timeoutSignal() });
-        text = await response.text();
+        text = await readBoundedText(response);
       } catch (err) {
         // No `cause`: a fetch error may quote the request (the body holds the secret or the JWT).
         const detail = scrub(describeError(err));

@@ -1,5 +1,6 @@
 import type { AuthStrategy } from '../auth/auth-strategy.js';
 import { InvalidJobSpecError } from '../errors.js';
+import { readBoundedText } from '../http/read-bounded-body.js';
 import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-loop.js';
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
 import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
@@ -129,7 +130,7 @@ export class JobsClient {
             redirect: 'manual',
             signal: timeoutSignal(),
           });
-          text = await response.text();
+          text = await readBoundedText(response);
         } catch (err) {
           const detail = scrub(describeError(err));
           if (!isRetryableNetworkError(err)) {
