@@ -4,6 +4,7 @@
  * may leave both out and grant DescribeCluster on that one cluster instead.
  */
 import type { Cluster, EKSClient } from '@aws-sdk/client-eks';
+import { AWS_HTTP_TIMEOUTS } from '../aws/clients.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 
 export interface EksClusterAccess {
@@ -17,7 +18,9 @@ export async function describeEksCluster(clusterName: string, eks?: EKSClient): 
   const { DescribeClusterCommand, EKSClient, ResourceNotFoundException } = await import('./eks-sdk.js');
   let cluster: Cluster | undefined;
   try {
-    ({ cluster } = await (eks ?? new EKSClient({})).send(new DescribeClusterCommand({ name: clusterName })));
+    ({ cluster } = await (eks ?? new EKSClient({ requestHandler: AWS_HTTP_TIMEOUTS })).send(
+      new DescribeClusterCommand({ name: clusterName }),
+    ));
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new AuthConfigError(`EKS cluster '${clusterName}' (EKS_CLUSTER_NAME) does not exist in this region`, error);
