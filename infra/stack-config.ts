@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
 import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
 import { secretNameTemplateProblem } from '../shared/auth/secret-name-template.js';
+import { principalIdsOf } from '../shared/caller-namespaces.js';
 import { parseCallerNamespaces } from '../shared/config.js';
 import {
   anyHostMatches,
@@ -250,8 +251,6 @@ const MAX_CA_DATA_LENGTH = 2800;
 /** A Kubernetes Secret name (DNS-1123 subdomain), which also fits the secret name template's `{name}`. */
 const KUBERNETES_SECRET_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** An IAM unique id of a role (AROA…; its sessions are `<id>:<session>`) or a user (AIDA…), as aws:userid holds it. */
-export const PRINCIPAL_ID = /^(AROA|AIDA)[A-Z0-9]{12,124}$/;
 
 const shown = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
@@ -858,7 +857,5 @@ function callerNamespaces(get: Lookup): { text: string; principalIds: string[] }
   const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
   const parsed = parseCallerNamespaces(text);
   if (typeof parsed === 'string') throw new StackConfigError(key, parsed);
-  const value: unknown = JSON.parse(text);
-  const principalIds = Object.keys(value as object).filter((caller) => PRINCIPAL_ID.test(caller));
-  return { text, principalIds: [...new Set(principalIds)] };
+  return { text, principalIds: principalIdsOf(parsed) };
 }

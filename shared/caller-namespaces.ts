@@ -51,7 +51,7 @@ export class CallerRulesMissingError extends Error {
 }
 
 /** `AROA…` (role) or `AIDA…` (user): how IAM unique ids start (AWS IAM identifiers reference). */
-const PRINCIPAL_ID = /^(AROA|AIDA)[A-Z0-9]{8,124}$/;
+export const PRINCIPAL_ID = /^(AROA|AIDA)[A-Z0-9]{8,124}$/;
 const ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 
 const SHAPE =
@@ -98,6 +98,11 @@ function callerKind(key: string): CallerNamespaceRule['kind'] | undefined {
   if (key.endsWith('/*') && ARN.test(`${key.slice(0, -1)}x`) && !key.slice(0, -1).includes('*')) return 'arn-prefix';
   if (ARN.test(key)) return 'arn';
   return undefined;
+}
+
+/** The rules' IAM unique ids (AROA… roles, AIDA… users): the principals that may also produce to the submit queue. */
+export function principalIdsOf(rules: readonly CallerNamespaceRule[]): string[] {
+  return [...new Set(rules.filter((rule) => rule.kind === 'principal-id').map((rule) => rule.principal))];
 }
 
 function ruleMatches(rule: CallerNamespaceRule, principal: Principal): boolean {

@@ -13,6 +13,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, Grant, type IGrantable, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { PRINCIPAL_ID } from '../../shared/caller-namespaces.js';
 
 /**
  * A principal allowed to send to a work queue: a role (any of its sessions, such as a function's), or an IAM unique
@@ -23,8 +24,7 @@ export type QueueProducer = Pick<Role, 'roleId'> | string;
 /** The aws:userid pattern of a producer: a role's sessions are `<RoleId>:<session>`, a user's id is exact. */
 export function producerUserIds(producer: QueueProducer): string {
   if (typeof producer !== 'string') return `${producer.roleId}:*`;
-  if (/^AROA[A-Z0-9]+$/.test(producer)) return `${producer}:*`;
-  if (/^AIDA[A-Z0-9]+$/.test(producer)) return producer;
+  if (PRINCIPAL_ID.test(producer)) return producer.startsWith('AROA') ? `${producer}:*` : producer;
   throw new Error(`Queue producer ${producer} is neither a role nor an IAM unique id (AROA… or AIDA…)`);
 }
 
