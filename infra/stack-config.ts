@@ -12,9 +12,10 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { posix, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AUTH_TYPES, type AuthType } from '../shared/auth/auth-strategy.js';
 import { secretNameTemplateProblem } from '../shared/auth/secret-name-template.js';
+import { parseTokenFileDir } from '../shared/auth/token-file.js';
 import { principalIdsOf } from '../shared/caller-namespaces.js';
 import { parseCallerNamespaces } from '../shared/config.js';
 import {
@@ -480,22 +481,9 @@ function namespaceOidcClientIds(get: Lookup): Readonly<Record<string, string>> |
 function oidcTokenFileDirs(get: Lookup): string[] {
   const key = 'oidcTokenFileDirs';
   const dirs = rawList(get, key).map((text) => {
-    const dir = text.length > 1 ? text.replace(/\/+$/, '') : text;
-    if (!dir.startsWith('/')) throw new StackConfigError(key, `must list absolute directories (got ${shown(text)})`);
-    if (dir.split('/').some((segment) => segment === '..' || segment === '.') || posix.normalize(dir) !== dir) {
-      throw new StackConfigError(key, `must list directories without ., .. or // segments (got ${shown(text)})`);
-    }
-    if (dir === '/') {
-      throw new StackConfigError(key, 'must not list / (it would let a task read any file); name the token directory');
-    }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
-    if (/[\u0000-\u001f,]/.test(dir)) {
-      throw new StackConfigError(
-        key,
-        `must list directories without commas or control characters (got ${shown(text)})`,
-      );
-    }
-    return dir;
+    const parsed = parseTokenFileDir(text);
+    if ('problem' in parsed) throw new StackConfigError(key, `${parsed.problem} (got ${shown(text)})`);
+    return parsed.dir;
   });
   return [...new Set(dirs)];
 }

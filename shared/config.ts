@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { AUTH_TYPES } from './auth/auth-strategy.js';
 import { secretNameTemplateProblem } from './auth/secret-name-template.js';
+import { parseTokenFileDir } from './auth/token-file.js';
 import { parseCallerNamespaces } from './caller-namespaces.js';
 import { type HostPattern, parseHostPattern } from './databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
@@ -156,15 +157,19 @@ const configSchema = z
       .string()
       .default('')
       .transform((text, ctx) => {
-        const dirs = text
+        const dirs: string[] = [];
+        for (const entry of text
           .split(',')
           .map((d) => d.trim())
-          .filter(Boolean);
-        if (dirs.some((d) => !d.startsWith('/') || d.split('/').includes('..'))) {
-          ctx.addIssue({ code: 'custom', message: 'must list absolute directories without ..' });
-          return z.NEVER;
+          .filter(Boolean)) {
+          const parsed = parseTokenFileDir(entry);
+          if ('problem' in parsed) {
+            ctx.addIssue({ code: 'custom', message: parsed.problem });
+            return z.NEVER;
+          }
+          dirs.push(parsed.dir);
         }
-        return dirs;
+        return [...new Set(dirs)];
       }),
     /** Local stack only: lets a job name an http://127.0.0.1 workspace (the emulator). Never set in AWS. */
     ALLOW_INSECURE_LOOPBACK_DATABRICKS: flag,

@@ -10,7 +10,7 @@
  */
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, realpath } from 'node:fs/promises';
-import { isAbsolute, normalize, resolve, sep } from 'node:path';
+import { isAbsolute, normalize, posix, resolve, sep } from 'node:path';
 import { AuthConfigError } from '../errors.js';
 
 /** A projected service-account JWT is 1-2 KiB; 16 KiB leaves room without letting a file flood memory. */
@@ -105,6 +105,25 @@ function taskRefusalMessage(allowedDirs: readonly string[]): string {
 }
 
 /** Only absolute directories count: a relative one would depend on the working directory. */
+/**
+ * One entry of OIDC_TOKEN_FILE_DIRS (context oidcTokenFileDirs) as the operator wrote it: the canonical directory
+ * (a trailing `/` dropped), or what is wrong with it (without the value: the functions' config errors never quote
+ * one). The functions and the stack apply this one rule.
+ */
+export function parseTokenFileDir(text: string): { dir: string } | { problem: string } {
+  const dir = text.length > 1 ? text.replace(/\/+$/, '') : text;
+  if (!dir.startsWith('/')) return { problem: 'must list absolute directories' };
+  if (dir.split('/').some((segment) => segment === '..' || segment === '.') || posix.normalize(dir) !== dir) {
+    return { problem: 'must list directories without ., .. or // segments' };
+  }
+  if (dir === '/') return { problem: 'must not list / (it would let a task read any file); name the token directory' };
+  // A comma would split the list; a control character has no place in a path an operator writes.
+  if (/[,]/.test(dir) || CONTROL_CHARS.test(dir)) {
+    return { problem: 'must list directories without commas or control characters' };
+  }
+  return { dir };
+}
+
 function usableDirs(allowedDirs: readonly string[]): string[] {
   return allowedDirs.filter((dir) => typeof dir === 'string' && isAbsolute(dir));
 }

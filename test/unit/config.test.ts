@@ -9,6 +9,25 @@ const base = {
 };
 
 describe('Function: parseConfig()', () => {
+  it("reads OIDC_TOKEN_FILE_DIRS by the stack's rule: canonical absolute directories, never /, values never quoted", () => {
+    expect(parseConfig({ ...base, OIDC_TOKEN_FILE_DIRS: '/var/run/tokens/, /srv/t' }).OIDC_TOKEN_FILE_DIRS).toEqual([
+      '/var/run/tokens',
+      '/srv/t',
+    ]);
+    for (const [value, rule] of [
+      ['/', /any file/],
+      ['var/run', /absolute/],
+      ['/var/run/../etc', /\.\./],
+      ['/var//run', /\/\//],
+    ] as const) {
+      const attempt = () => parseConfig({ ...base, OIDC_TOKEN_FILE_DIRS: value });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(rule);
+      expect(attempt).toThrow(/^Invalid configuration: OIDC_TOKEN_FILE_DIRS: /);
+      if (value !== '/') expect(attempt).not.toThrow(value);
+    }
+  });
+
   it('applies the documented defaults', () => {
     const config = parseConfig(base);
     expect(config.FLYTE_DATABRICKS_AUTH_TYPE).toBeUndefined();
