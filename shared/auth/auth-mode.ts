@@ -17,7 +17,7 @@ import type { TaskSpec } from '../jobs/submit-request.js';
 import type { AuthContext, AuthMode } from './auth-context.js';
 import type { AuthStrategy, AuthType } from './auth-strategy.js';
 import type { KubernetesAccess, ServiceAccountLookup } from './kubernetes-access.js';
-import type { NamespaceSecrets } from './namespace-secrets.js';
+import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
 import type { SecretsManagerSecrets } from './secrets-manager-secrets.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenHttpOptions } from './token-endpoint.js';
@@ -108,14 +108,16 @@ export function baseContext(selection: Selection, authType: AuthType, mode: Auth
 
 /**
  * Auto-detection for a mode whose namespace credential is a secret: the mode's context (with the reason saying which
- * secret was found) when the namespace has the secret `name`, else undefined.
+ * secret was found) when the namespace has the secret `name`, else undefined. `select` is handed the values read, so
+ * the secret is not read a second time (Kubernetes Secrets are not cached).
  */
 export async function whenNamespaceHasSecret(
   selection: Selection,
   name: string,
-  select: (selection: Selection, reason: string) => Promise<AuthContext | undefined>,
+  select: (selection: Selection, reason: string, values: SecretValues) => Promise<AuthContext | undefined>,
 ): Promise<AuthContext | undefined> {
   const { namespace, secrets } = selection;
-  if ((await secrets.read(namespace, name)) === undefined) return undefined;
-  return select(selection, `auto-detect: namespace '${namespace}' has ${secrets.locate(namespace, name)}`);
+  const values = await secrets.read(namespace, name);
+  if (values === undefined) return undefined;
+  return select(selection, `auto-detect: namespace '${namespace}' has ${secrets.locate(namespace, name)}`, values);
 }

@@ -10,9 +10,11 @@ import {
   credentialHosts,
 } from '../databricks/workspace-policy.js';
 import { AuthConfigError } from '../errors.js';
+import type { AuthContext } from './auth-context.js';
 import type { AuthModeProvider, AuthSettings, Selection } from './auth-mode.js';
 import { baseContext, whenNamespaceHasSecret } from './auth-mode.js';
 import { maskClientId } from './mask-client-id.js';
+import type { SecretValues } from './namespace-secrets.js';
 import { type ConnectorClientCredentials, connectorClientId, namespaceCredentials, OAuthM2MAuth } from './oauth-m2m.js';
 
 const oauthSecretName = ({ task, config }: Selection): string =>
@@ -31,36 +33,12 @@ export const oauthM2MMode: AuthModeProvider = {
   modes: ['oauth_m2m'],
 
   async select(selection, reason) {
-    const { namespace, secrets, task, config } = selection;
-    const name = oauthSecretName(selection);
-    const where = secrets.locate(namespace, name);
-    const values = await secrets.read(namespace, name);
-    const clientId =
-      values === undefined
-        ? connectorClientId(
-            connectorClientCredentials(config),
-            `OAuth M2M (${reason}) for namespace '${namespace}': ${where} does not exist and`,
-          )
-        : namespaceCredentials(values, where).clientId;
-    const pinned = task.databricksClientId;
-    if (pinned !== undefined && clientId !== undefined && pinned !== clientId) {
-      const source = values === undefined ? "the connector's DATABRICKS_CLIENT_ID" : where;
-      throw new AuthConfigError(
-        `OAuth M2M for namespace '${namespace}': the task's databricksClientId '${maskClientId(pinned)}' does not ` +
-          `match the client '${maskClientId(clientId)}' in ${source}. A client id is never paired with another ` +
-          "source's secret: remove databricksClientId or store that principal's pair there.",
-      );
-    }
-    const resolved = clientId ?? pinned;
-    return {
-      ...baseContext(selection, 'oauth_m2m', 'oauth_m2m', reason),
-      oauthSecretName: name,
-      ...(resolved === undefined ? {} : { clientId: resolved }),
-    };
+    const { namespace, secrets } = selection;
+    return selectWith(selection, reason, await secrets.read(namespace, oauthSecretName(selection)));
   },
 
   fromNamespace(selection) {
-    return whenNamespaceHasSecret(selection, oauthSecretName(selection), (sel, reason) => this.select(sel, reason));
+    return whenNamespaceHasSecret(selection, oauthSecretName(selection), selectWith);
   },
 
   connectorSettings({ config }) {
@@ -88,3 +66,36 @@ export const oauthM2MMode: AuthModeProvider = {
     });
   },
 };
+
+/** The M2M context, given the namespace's OAuth secret as read (undefined: it does not exist). */
+async function selectWith(
+  selection: Selection,
+  reason: string,
+  values: SecretValues | undefined,
+): Promise<AuthContext> {
+  const { namespace, secrets, task, config } = selection;
+  const name = oauthSecretName(selection);
+  const where = secrets.locate(namespace, name);
+  const clientId =
+    values === undefined
+      ? connectorClientId(
+          connectorClientCredentials(config),
+          `OAuth M2M (${reason}) for namespace '${namespace}': ${where} does not exist and`,
+        )
+      : namespaceCredentials(values, where).clientId;
+  const pinned = task.databricksClientId;
+  if (pinned !== undefined && clientId !== undefined && pinned !== clientId) {
+    const source = values === undefined ? "the connector's DATABRICKS_CLIENT_ID" : where;
+    throw new AuthConfigError(
+      `OAuth M2M for namespace '${namespace}': the task's databricksClientId '${maskClientId(pinned)}' does not ` +
+        `match the client '${maskClientId(clientId)}' in ${source}. A client id is never paired with another ` +
+        "source's secret: remove databricksClientId or store that principal's pair there.",
+    );
+  }
+  const resolved = clientId ?? pinned;
+  return {
+    ...baseContext(selection, 'oauth_m2m', 'oauth_m2m', reason),
+    oauthSecretName: name,
+    ...(resolved === undefined ? {} : { clientId: resolved }),
+  };
+}
