@@ -108,10 +108,7 @@ const configSchema = z
      * `host:8443`; shared/databricks/workspace-hosts.ts). Any other host is refused before a credential is read. Unset,
      * only FLYTE_DATABRICKS_INSTANCE is allowed, unless INSECURE_ANY_DATABRICKS_HOST opts out of the allowlist.
      */
-    ALLOWED_DATABRICKS_HOSTS: z
-      .string()
-      .default('')
-      .transform((text, ctx) => hostPatterns(text, ctx, { wildcards: true })),
+    ALLOWED_DATABRICKS_HOSTS: z.string().default('').transform(hostPatterns),
     /** Explicit opt-out of the allowlist: jobs may name any https workspace (upstream's behaviour). */
     INSECURE_ANY_DATABRICKS_HOST: flag,
     /**
@@ -204,7 +201,8 @@ const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-function hostPatterns(text: string, ctx: z.RefinementCtx, options: { wildcards: boolean }): HostPattern[] {
+/** ALLOWED_DATABRICKS_HOSTS: comma-separated host patterns, exact or wildcard. */
+function hostPatterns(text: string, ctx: z.RefinementCtx): HostPattern[] {
   const patterns: HostPattern[] = [];
   for (const [index, entry] of text
     .split(',')
@@ -213,9 +211,7 @@ function hostPatterns(text: string, ctx: z.RefinementCtx, options: { wildcards: 
     .entries()) {
     const pattern = parseHostPattern(entry);
     if ('problem' in pattern) ctx.addIssue({ code: 'custom', message: `host ${index + 1} ${pattern.problem}` });
-    else if (pattern.wildcard && !options.wildcards) {
-      ctx.addIssue({ code: 'custom', message: `host ${index + 1} is a wildcard; name exact hosts` });
-    } else patterns.push(pattern);
+    else patterns.push(pattern);
   }
   return patterns;
 }

@@ -188,7 +188,8 @@ export class JobsClient {
       {
         policy: this.policy,
         what: `Databricks ${operation}`,
-        health: healthGate(this.health, new URL(this.baseUrl).origin),
+        // baseUrl is the workspace origin (normalizeWorkspaceUrl).
+        health: healthGate(this.health, this.baseUrl),
         sleep: this.sleep,
         random: this.random,
         now: this.now,
