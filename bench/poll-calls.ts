@@ -22,8 +22,14 @@ export interface PollCalls {
    */
   liveListQueriesPerPoll: number;
   dynamoWritesPerPoll: number;
+  /**
+   * The workspace budget ledger (shared/databricks/dynamodb-call-ledger.ts): one UpdateItem per Databricks call, in
+   * a table of its own; more when calls contend or wait.
+   */
+  ledgerWritesPerPoll: number;
+  ledgerReadsPerPoll: number;
   /** Every DynamoDB and SQS operation the handlers issued in the window, with its count. */
-  operations: { dynamodb: Record<string, number>; sqs: Record<string, number> };
+  operations: Record<'dynamodb' | 'sqs' | 'budgetLedger', Record<string, number>>;
 }
 
 const READS = ['GetItem', 'BatchGetItem', 'Scan'];
@@ -42,10 +48,13 @@ export async function measurePollCalls(options: { jobs?: number; rounds?: number
     const databricksAfter = databricksCounts(bench.stack);
 
     const polls = jobs * rounds;
-    const sum = (service: 'dynamodb' | 'sqs', operations: string[]) =>
+    const sum = (service: 'dynamodb' | 'sqs' | 'budgetLedger', operations: string[]) =>
       operations.reduce((total, op) => total + delta(awsAfter[service], awsBefore[service], op), 0);
-    const operations = { dynamodb: {} as Record<string, number>, sqs: {} as Record<string, number> };
-    for (const service of ['dynamodb', 'sqs'] as const) {
+    const operations = { dynamodb: {}, sqs: {}, budgetLedger: {} } as Record<
+      'dynamodb' | 'sqs' | 'budgetLedger',
+      Record<string, number>
+    >;
+    for (const service of ['dynamodb', 'sqs', 'budgetLedger'] as const) {
       for (const op of Object.keys(awsAfter[service])) {
         const n = delta(awsAfter[service], awsBefore[service], op);
         if (n > 0) operations[service][op] = n;
@@ -59,6 +68,8 @@ export async function measurePollCalls(options: { jobs?: number; rounds?: number
       dynamoReadsPerPoll: sum('dynamodb', READS) / polls,
       liveListQueriesPerPoll: sum('dynamodb', ['Query']) / polls,
       dynamoWritesPerPoll: sum('dynamodb', WRITES) / polls,
+      ledgerWritesPerPoll: sum('budgetLedger', WRITES) / polls,
+      ledgerReadsPerPoll: sum('budgetLedger', READS) / polls,
       operations,
     };
   } finally {

@@ -7,9 +7,11 @@ import type { AuthStrategy } from '../shared/auth/auth-strategy.js';
 import type { NamespaceSecrets } from '../shared/auth/namespace-secrets.js';
 import { type AuthDeps, buildAuth, selectAuthContext } from '../shared/auth/resolve-auth.js';
 import { SecretsManagerSecrets } from '../shared/auth/secrets-manager-secrets.js';
-import { secretsManagerClient, stsClient } from '../shared/aws/clients.js';
+import { dynamoDbClient, secretsManagerClient, stsClient } from '../shared/aws/clients.js';
 import { type Config, config } from '../shared/config.js';
+import { DynamoDbCallLedger } from '../shared/databricks/dynamodb-call-ledger.js';
 import { JobsClient } from '../shared/databricks/jobs-client.js';
+import { InMemoryCallLedger, WorkspaceCallBudget } from '../shared/databricks/workspace-call-budget.js';
 import { assertWorkspaceAllowed } from '../shared/databricks/workspace-policy.js';
 import { AuthConfigError } from '../shared/errors.js';
 import type { Job } from '../shared/jobs/job.js';
@@ -29,6 +31,21 @@ export interface JobPorts extends Ports {
   databricks(host: string, auth: AuthStrategy): DatabricksJobs;
 }
 
+/**
+ * The workspaces' call budget every Databricks call of this container takes a slot in: one ledger item per
+ * workspace in the budget table, shared by every container; none when the budget is off.
+ */
+function workspaceCallBudgetOf(cfg: Config): WorkspaceCallBudget | undefined {
+  if (cfg.WORKSPACE_API_BUDGET_RPS <= 0) return undefined;
+  const ledger = cfg.WORKSPACE_BUDGET_TABLE_NAME
+    ? new DynamoDbCallLedger(dynamoDbClient(), cfg.WORKSPACE_BUDGET_TABLE_NAME)
+    : new InMemoryCallLedger();
+  return new WorkspaceCallBudget(ledger, {
+    budgetRps: cfg.WORKSPACE_API_BUDGET_RPS,
+    endpointRps: cfg.WORKSPACE_ENDPOINT_BUDGETS_RPS,
+  });
+}
+
 export function createJobPorts(cfg: Config): JobPorts {
   const secretsManager = new SecretsManagerSecrets(secretsManagerClient, {
     nameTemplate: cfg.SECRET_NAME_TEMPLATE,
@@ -46,8 +63,10 @@ export function createJobPorts(cfg: Config): JobPorts {
   };
   const secrets: NamespaceSecrets =
     cfg.NAMESPACE_SECRET_SOURCE === 'kubernetes' ? new DeferredKubernetesSecrets(loadKubernetes) : secretsManager;
+  const budget = workspaceCallBudgetOf(cfg);
   const authDeps: AuthDeps = {
     config: cfg,
+    ...(budget ? { budget } : {}),
     secrets,
     secretsManager,
     kubernetes: loadKubernetes,
@@ -74,6 +93,7 @@ export function createJobPorts(cfg: Config): JobPorts {
         auth,
         apiVersion: cfg.DATABRICKS_API_VERSION,
         allowInsecureHttp: cfg.ALLOW_INSECURE_LOOPBACK_DATABRICKS,
+        budget,
       });
     },
   };

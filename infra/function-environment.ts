@@ -27,6 +27,8 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 export interface ResourceNames {
   tableName: string;
+  /** The workspaces' call ledgers (infra/constructs/workspace-budget-table.ts). */
+  budgetTableName: string;
   submitQueueUrl: string;
   pollQueueUrl: string;
   cancelQueueUrl: string;
@@ -61,8 +63,14 @@ export function functionEnvironment(
     POLL_INTERVAL_MIN_SECONDS: String(config.pollIntervalMinSeconds),
     POLL_INTERVAL_MAX_SECONDS: String(config.pollIntervalMaxSeconds),
     POLL_INTERVAL_FRACTION: String(config.pollIntervalFraction),
-    // Read by the poll function, which paces a busy workspace's polls.
+    // Every Databricks call takes a slot in its workspace's budget; the poll function also paces polls to fit it.
     WORKSPACE_API_BUDGET_RPS: String(config.workspaceApiBudgetRps),
+    ...(scope.databricksAuth
+      ? {
+          WORKSPACE_BUDGET_TABLE_NAME: names.budgetTableName,
+          WORKSPACE_ENDPOINT_BUDGETS_RPS: config.workspaceEndpointBudgetsRps,
+        }
+      : {}),
     // Must equal the queues' redrive maxReceiveCount: both come from the one context value.
     MAX_RECEIVE_COUNT: String(config.maxReceiveCount),
     JOB_RETENTION_DAYS: String(config.jobRetentionDays),
@@ -157,6 +165,7 @@ const CONTEXT_KEY_OF: Readonly<Record<string, ContextKey>> = {
  */
 const DEPLOY_TIME_LENGTH_BOUNDS: Readonly<Record<string, number>> = {
   JOBS_TABLE_NAME: 255,
+  WORKSPACE_BUDGET_TABLE_NAME: 255,
   SUBMIT_QUEUE_URL: 150,
   POLL_QUEUE_URL: 150,
   CANCEL_QUEUE_URL: 150,

@@ -18,6 +18,7 @@ import { secretNameTemplateProblem } from '../shared/auth/secret-name-template.j
 import { parseTokenFileDir } from '../shared/auth/token-file.js';
 import { principalIdsOf } from '../shared/caller-namespaces.js';
 import { parseCallerNamespaces } from '../shared/config.js';
+import { parseEndpointBudgets } from '../shared/databricks/workspace-call-budget.js';
 import {
   anyHostMatches,
   formatHostPattern,
@@ -127,6 +128,8 @@ export interface StackConfig {
   pollIntervalFraction: number;
   /** → WORKSPACE_API_BUDGET_RPS: Jobs API requests a second one workspace's polls may cause; 0 turns pacing off. */
   workspaceApiBudgetRps: number;
+  /** → WORKSPACE_ENDPOINT_BUDGETS_RPS: lower limits of single endpoints (`runs/submit=10`); undefined: none. */
+  workspaceEndpointBudgetsRps: string | undefined;
   jobRetentionDays: number;
   logLevel: LogLevel;
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
@@ -195,6 +198,7 @@ export const CONTEXT_KEYS = [
   'pollIntervalMaxSeconds',
   'pollIntervalFraction',
   'workspaceApiBudgetRps',
+  'workspaceEndpointBudgetsRps',
   'jobRetentionDays',
   'logLevel',
   'logRetentionDays',
@@ -325,6 +329,30 @@ function integer(get: Lookup, key: ContextKey, fallback: number, min: number, ma
     throw new StackConfigError(key, `must be an integer from ${min} to ${max} (got ${shown(raw)})`);
   }
   return value;
+}
+
+/**
+ * Lower limits of single Databricks endpoints, as `runs/submit=10,runs/cancel=5` or an object of them; parsed by the
+ * functions' own parser (shared/databricks/workspace-call-budget.ts), so the stack refuses what they would.
+ */
+function endpointBudgets(get: Lookup): string | undefined {
+  const key = 'workspaceEndpointBudgetsRps';
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const text =
+    typeof raw === 'object' && !Array.isArray(raw)
+      ? Object.entries(raw as Record<string, unknown>)
+          .map(([endpoint, rps]) => `${endpoint}=${String(rps)}`)
+          .join(',')
+      : typeof raw === 'string'
+        ? raw
+        : undefined;
+  if (text === undefined)
+    throw new StackConfigError(key, `must be an object or "<endpoint>=<rps>,..." (got ${shown(raw)})`);
+  const parsed = parseEndpointBudgets(text);
+  if ('problem' in parsed) throw new StackConfigError(key, parsed.problem);
+  const entries = Object.entries(parsed.value);
+  return entries.length === 0 ? undefined : entries.map(([endpoint, rps]) => `${endpoint}=${rps}`).join(',');
 }
 
 /** A number above 0 and at most 1. */
@@ -692,6 +720,7 @@ export function parseStackConfig(lookup: Lookup): StackConfig {
     pollIntervalFraction: fraction(get, 'pollIntervalFraction', DEFAULT_POLL_SCHEDULE.fraction),
     // Databricks sets per-workspace Jobs API limits; the default leaves room under the commonly documented ones.
     workspaceApiBudgetRps: integer(get, 'workspaceApiBudgetRps', 20, 0, 10_000),
+    workspaceEndpointBudgetsRps: endpointBudgets(get),
     jobRetentionDays: integer(get, 'jobRetentionDays', 30, 1, 3650),
     logLevel: oneOf(get, 'logLevel', LOG_LEVELS, 'INFO'),
     logRetentionDays: oneOf(get, 'logRetentionDays', LOG_RETENTION_DAYS, 30),

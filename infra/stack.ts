@@ -10,7 +10,9 @@
  * | cancel   | GetItem, UpdateItem          | cancel         | GetSecretValue (+ client secret, STS, EKS if set) |
  * | sweep    | GetItem, UpdateItem; Query on the byLiveness index | submit, poll | none                         |
  *
- * and the consumers receive from their own queue through the SQS event source; submit and cancel also send to their
+ * Submit, poll and cancel also update (and read) their workspace's item in the workspace budget table: every
+ * Databricks call takes a slot in its workspace's budget (shared/databricks/workspace-call-budget.ts). The consumers
+ * receive from their own queue through the SQS event source; submit and cancel also send to their
  * own queue, to defer a record that cannot finish within the invocation (shared/invocation-deadline.ts). Each work queue's resource policy
  * denies SendMessage to everyone but its producers (the senders above; for the submit queue also the direct
  * producers named in callerNamespaces by IAM unique id). Likewise only submit, poll and cancel get the Databricks
@@ -30,6 +32,7 @@ import { JobQueue } from './constructs/job-queue.js';
 import { JobsApi } from './constructs/jobs-api.js';
 import { JobsTable } from './constructs/jobs-table.js';
 import { OperationsAlarms } from './constructs/operations-alarms.js';
+import { WorkspaceBudgetTable } from './constructs/workspace-budget-table.js';
 import { functionEnvironment } from './function-environment.js';
 import { FUNCTION_MEMORY_MB } from './function-memory.js';
 import type { StackConfig } from './stack-config.js';
@@ -55,6 +58,7 @@ export interface FlyteDatabricksStackProps extends StackProps {
 
 export class FlyteDatabricksStack extends Stack {
   readonly jobsTable: JobsTable;
+  readonly budgetTable: WorkspaceBudgetTable;
   readonly queues: { submit: JobQueue; poll: JobQueue; cancel: JobQueue };
   readonly functions: {
     api: JobFunction;
@@ -72,6 +76,7 @@ export class FlyteDatabricksStack extends Stack {
     const { config } = props;
 
     this.jobsTable = new JobsTable(this, 'JobsTable', { removalPolicy: config.removalPolicy });
+    this.budgetTable = new WorkspaceBudgetTable(this, 'WorkspaceBudgetTable');
     const queue = (name: string, consumer: keyof typeof FUNCTION_TIMEOUTS) =>
       new JobQueue(this, name, {
         consumerTimeout: FUNCTION_TIMEOUTS[consumer],
@@ -85,6 +90,7 @@ export class FlyteDatabricksStack extends Stack {
 
     const names = {
       tableName: this.jobsTable.table.tableName,
+      budgetTableName: this.budgetTable.table.tableName,
       submitQueueUrl: this.queues.submit.queue.queueUrl,
       pollQueueUrl: this.queues.poll.queue.queueUrl,
       cancelQueueUrl: this.queues.cancel.queue.queueUrl,
@@ -122,14 +128,17 @@ export class FlyteDatabricksStack extends Stack {
     this.queues.cancel.grantSend(api);
 
     this.jobsTable.grantItemActions(submit, ['GetItem', 'PutItem', 'UpdateItem']);
+    this.budgetTable.grantLedger(submit);
     this.queues.submit.grantSend(submit);
     this.queues.poll.grantSend(submit);
 
     this.jobsTable.grantItemActions(poll, ['GetItem', 'UpdateItem']);
+    this.budgetTable.grantLedger(poll);
     this.jobsTable.grantLiveByWorkspaceQuery(poll);
     this.queues.poll.grantSend(poll);
 
     this.jobsTable.grantItemActions(cancel, ['GetItem', 'UpdateItem']);
+    this.budgetTable.grantLedger(cancel);
     this.queues.cancel.grantSend(cancel);
 
     this.jobsTable.grantItemActions(sweep, ['GetItem', 'UpdateItem']);

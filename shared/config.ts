@@ -7,6 +7,7 @@ import { AUTH_TYPES } from './auth/auth-strategy.js';
 import { secretNameTemplateProblem } from './auth/secret-name-template.js';
 import { parseTokenFileDir } from './auth/token-file.js';
 import { parseCallerNamespaces } from './caller-namespaces.js';
+import { parseEndpointBudgets } from './databricks/workspace-call-budget.js';
 import { type HostPattern, parseHostPattern } from './databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
 import { parseNamespaceMap } from './namespace-map.js';
@@ -78,10 +79,31 @@ const configSchema = z
     POLL_INTERVAL_MAX_SECONDS: seconds(DEFAULT_POLL_SCHEDULE.maxSeconds, 900),
     POLL_INTERVAL_FRACTION: z.coerce.number().gt(0).max(1).default(DEFAULT_POLL_SCHEDULE.fraction),
     /**
-     * Jobs API requests a second one workspace may get from polls (shared/jobs/workspace-pacing.ts): with more live
-     * jobs than that allows, their polls are spread evenly instead. 0 turns pacing off.
+     * Requests a second one workspace may get from the connector, every call together: runs/submit, runs/get,
+     * runs/cancel and token requests (shared/databricks/workspace-call-budget.ts), with polls spread to fit it
+     * (shared/jobs/workspace-pacing.ts). 0 turns the budget and pacing off.
      */
     WORKSPACE_API_BUDGET_RPS: z.coerce.number().int().min(0).max(10_000).default(20),
+    /**
+     * Lower limits of single endpoints within the budget, for workspaces whose limits are lower there:
+     * `runs/submit=10,runs/cancel=5` (endpoints: runs/submit, runs/get, runs/cancel, token).
+     */
+    WORKSPACE_ENDPOINT_BUDGETS_RPS: z
+      .string()
+      .default('')
+      .transform((text, ctx) => {
+        const parsed = parseEndpointBudgets(text);
+        if ('problem' in parsed) {
+          ctx.addIssue({ code: 'custom', message: parsed.problem });
+          return z.NEVER;
+        }
+        return parsed.value;
+      }),
+    /**
+     * The DynamoDB table of the workspaces' call ledgers, which makes the budget hold across containers. Unset, each
+     * container keeps its own (exact for one container only: local scripts and tests).
+     */
+    WORKSPACE_BUDGET_TABLE_NAME: optionalString,
     /**
      * Liveness (shared/jobs/liveness.ts): a poll that changes nothing still refreshes the job's heartbeat once it is
      * this old, so an unchanged job costs one write per HEARTBEAT_SECONDS. The default is 10 times the longest poll

@@ -1,5 +1,5 @@
 /**
- * Creates the jobs table on a local DynamoDB (dynalite) with the same key schema and indexes (namespace, liveness,
+ * Creates the jobs table (and the workspace budget table) on a local DynamoDB (dynalite) with the same key schema and indexes (namespace, liveness,
  * live jobs by workspace)
  * as the CDK stack's table (infra/constructs/jobs-table.ts): the local stack and the store's tests both use it.
  * dynalite has no TTL; a GSI is sparse there as on DynamoDB, so an item without the sort key is not in the index.
@@ -47,6 +47,18 @@ export async function createJobsTable(dynamodb: DynamoDBClient, tableName: strin
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+/** The workspace budget table (infra/constructs/workspace-budget-table.ts): one ledger item per workspace. */
+export async function createWorkspaceBudgetTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'workspace', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'workspace', KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

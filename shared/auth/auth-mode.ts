@@ -13,6 +13,7 @@
  */
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { Config } from '../config.js';
+import type { WorkspaceCallBudget } from '../databricks/workspace-call-budget.js';
 import type { TaskSpec } from '../jobs/submit-request.js';
 import type { AuthContext, AuthMode } from './auth-context.js';
 import type { AuthStrategy, AuthType } from './auth-strategy.js';
@@ -77,6 +78,8 @@ export interface AuthDeps {
   /** A regional STS client for Model 1 on Lambda, created (and the functions' SDK package loaded) when first needed. */
   sts: () => STSClient | Promise<STSClient>;
   fetch?: typeof fetch;
+  /** Every token request takes a slot in its workspace's call budget. */
+  budget?: WorkspaceCallBudget;
   tokenCache?: TokenCache;
   now?: () => number;
   /** Reads a token file (tests stand in for the filesystem); by default shared/auth/token-file.ts. */

@@ -101,6 +101,7 @@ export function buildAuth(context: AuthContext, host: string, deps: AuthDeps): A
   const http = {
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
+    ...(deps.budget === undefined ? {} : { budget: deps.budget }),
   };
   return provider.build(
     { ...context, mode },

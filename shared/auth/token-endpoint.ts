@@ -11,6 +11,7 @@
 
 import { parseErrorBody, redactSecrets } from '../databricks/errors.js';
 import { isRetryableNetworkError, isRetryableStatus, resolveRetryPolicy } from '../databricks/retry-policy.js';
+import { budgetGate, type WorkspaceCallBudget } from '../databricks/workspace-call-budget.js';
 import { healthGate, type WorkspaceHealth } from '../databricks/workspace-health.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 import { readBoundedText } from '../http/read-bounded-body.js';
@@ -32,6 +33,8 @@ export interface TokenHttpOptions {
   retry?: Partial<RetryPolicy>;
   /** The workspace's health as the container sees it (default: the shared one); null: not tracked (tests). */
   health?: WorkspaceHealth | null;
+  /** The workspaces' call budget (functions/job-ports.ts); none: calls are not budgeted (tests, scripts). */
+  budget?: WorkspaceCallBudget | null;
 }
 
 export interface TokenRequest extends TokenHttpOptions {
@@ -158,6 +161,7 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
       policy,
       what: 'the workspace token endpoint',
       health: healthGate(request.health, workspaceOrigin(request.host)),
+      budget: budgetGate(request.budget, workspaceOrigin(request.host), 'token'),
       sleep: request.sleep,
       random: request.random,
       now: request.now,

@@ -5,6 +5,7 @@ import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
 import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
 import type { DatabricksRun, SubmitRunBody } from './types.js';
+import { budgetGate, type WorkspaceCallBudget } from './workspace-call-budget.js';
 import { healthGate, type WorkspaceHealth } from './workspace-health.js';
 import { normalizeWorkspaceUrl } from './workspace-url.js';
 
@@ -29,6 +30,8 @@ export interface JobsClientOptions {
   logger?: JobsClientLogger;
   /** The workspace's health as the container sees it (default: the shared one); null: not tracked (tests). */
   health?: WorkspaceHealth | null;
+  /** The workspaces' call budget (functions/job-ports.ts); none: calls are not budgeted (tests, scripts). */
+  budget?: WorkspaceCallBudget | null;
 }
 
 const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
@@ -48,6 +51,7 @@ export class JobsClient {
   private readonly userAgent: string;
   private readonly logger: JobsClientLogger | undefined;
   private readonly health: WorkspaceHealth | null | undefined;
+  private readonly budget: WorkspaceCallBudget | null | undefined;
 
   constructor(options: JobsClientOptions) {
     this.baseUrl = normalizeWorkspaceUrl(options.host, options.allowInsecureHttp ?? false);
@@ -61,6 +65,7 @@ export class JobsClient {
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.logger = options.logger;
     this.health = options.health;
+    this.budget = options.budget;
   }
 
   /**
@@ -190,6 +195,7 @@ export class JobsClient {
         what: `Databricks ${operation}`,
         // baseUrl is the workspace origin (normalizeWorkspaceUrl).
         health: healthGate(this.health, this.baseUrl),
+        budget: budgetGate(this.budget, this.baseUrl, operation),
         sleep: this.sleep,
         random: this.random,
         now: this.now,

@@ -5,7 +5,8 @@
  * Every attempt fits the invocation's deadline (shared/invocation-deadline.ts): its timeout is what is left at most,
  * no attempt starts with less than MIN_ATTEMPT_MS left, and a backoff that would outlast the deadline, or a
  * `Retry-After` longer than the policy's cap, ends the call with a DeferError, so the record comes back later as a
- * new message instead of timing out the batch. The workspace's health is asked before and told after each attempt.
+ * new message instead of timing out the batch. The workspace's health is asked before and told after each attempt,
+ * and each attempt waits for its slot in the workspace's call budget.
  *
  * The loop knows nothing about HTTP answers: each attempt classifies its own outcome (success, transient failure,
  * or one free repeat such as a credential refresh) and throws for a permanent failure. On giving up the loop hands
@@ -70,6 +71,11 @@ export interface RetryLoopOptions<F> {
    * DeferError while the workspace is unhealthy), told how each attempt went (a transient failure counts against it).
    */
   health?: { admit(): void; succeeded(): void; failed(timedOut: boolean): void };
+  /**
+   * The workspace's call budget (shared/databricks/workspace-call-budget.ts): every attempt is a call, and waits for
+   * its slot (or throws a DeferError when the workspace is booked further ahead than the invocation can wait).
+   */
+  budget?: { take(remainingMs: number): Promise<void> };
   /** What is being called, for the messages of a deferral: `Databricks runs/get`, `the token endpoint`. */
   what?: string;
 }
@@ -99,6 +105,12 @@ export async function runWithRetries<T, F>(
       throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
     }
     options.health?.admit();
+    if (options.budget) {
+      await options.budget.take(remaining());
+      if (remaining() < MIN_ATTEMPT_MS) {
+        throw new DeferError(`No time left in this invocation for ${what} after waiting for the workspace's budget`, 1);
+      }
+    }
     let signal: AbortSignal | undefined;
     const timeoutSignal = () => {
       // Each attempt's timeout fits what is left of the invocation.

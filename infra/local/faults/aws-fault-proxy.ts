@@ -54,8 +54,8 @@ export interface AwsProxyGuard {
 export interface AwsProxyOptions {
   /** Chaos: the faults to inject. */
   plan?: FaultPlan;
-  /** Told the operation of every request that arrives (refused ones included). */
-  observe?: (operation: string) => void;
+  /** Told the operation (and body) of every request that arrives (refused ones included). */
+  observe?: (operation: string, body: Buffer) => void;
   guard?: AwsProxyGuard;
 }
 
@@ -141,7 +141,7 @@ export async function startAwsProxy(
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const operation = operationOf(req);
-      observe?.(operation);
+      observe?.(operation, body);
       const admitted = guard?.admit(req, body, operation, url);
       if (admitted && 'status' in admitted) {
         sendError(res, admitted);

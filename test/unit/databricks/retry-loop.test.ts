@@ -318,3 +318,53 @@ describe('runWithRetries: within the invocation deadline', () => {
     expect(attempt).not.toHaveBeenCalled();
   });
 });
+
+describe('runWithRetries and the workspace call budget', () => {
+  const base = {
+    policy: POLICY,
+    giveUp: (lastFailure: string, attempts: number) => new GaveUp(lastFailure, attempts),
+    sleep: async () => undefined,
+    random: () => 0,
+  };
+
+  it('takes a slot before every attempt, a credential refresh’s repeat included', async () => {
+    const steps: AttemptResult<string, string>[] = [
+      { outcome: 'transient', failure: '503' },
+      { outcome: 'repeat' },
+      { outcome: 'success', value: 'ok' },
+    ];
+    const order: string[] = [];
+    const budget = {
+      take: vi.fn(async () => {
+        order.push('slot');
+      }),
+    };
+    const attempt = vi.fn(async () => {
+      order.push('attempt');
+      return steps.shift() as AttemptResult<string, string>;
+    });
+    await expect(runWithRetries(attempt, { ...base, budget, remainingMs: () => 60_000 })).resolves.toBe('ok');
+    expect(order).toEqual(['slot', 'attempt', 'slot', 'attempt', 'slot', 'attempt']);
+    expect(budget.take).toHaveBeenCalledWith(60_000);
+  });
+
+  it('makes no attempt when the budget defers the call', async () => {
+    const budget = { take: vi.fn(async () => Promise.reject(new DeferError('booked 40 s ahead', 40))) };
+    const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
+    await expect(runWithRetries(attempt, { ...base, budget })).rejects.toMatchObject({ delaySeconds: 40 });
+    expect(attempt).not.toHaveBeenCalled();
+  });
+
+  it('defers instead of attempting when waiting for the slot used up the invocation', async () => {
+    let left = 10_000;
+    const budget = {
+      take: vi.fn(async () => {
+        left = MIN_ATTEMPT_MS - 1;
+      }),
+    };
+    const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
+    const error = await runWithRetries(attempt, { ...base, budget, remainingMs: () => left }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeferError);
+    expect(attempt).not.toHaveBeenCalled();
+  });
+});

@@ -12,6 +12,7 @@ import { SAFE_CONTEXT } from './synth-stack.js';
 
 const NAMES = {
   tableName: 'jobs',
+  budgetTableName: 'budget',
   submitQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/submit',
   pollQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/poll',
   cancelQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/cancel',
@@ -56,6 +57,7 @@ describe('Function: functionEnvironment()', () => {
       'FLYTE_DATABRICKS_AUTH_TYPE',
       'FLYTE_DATABRICKS_OIDC_AUDIENCE',
       'SECRET_NAME_TEMPLATE',
+      'WORKSPACE_BUDGET_TABLE_NAME',
     ]);
   });
 

@@ -59,9 +59,9 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('Stack: FlyteDatabricksStack (defaults)', () => {
-  it('holds one table, six queues, the five functions and nothing custom, one REST API', () => {
+  it('holds two tables (jobs, workspace budget), six queues, the five functions and nothing custom, one REST API', () => {
     // Assess
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.resourceCountIs('AWS::SQS::Queue', 6);
     // Exactly the five handlers: no CDK custom-resource functions (log retention, etc.) sneak in.
     template.resourceCountIs('AWS::Lambda::Function', 5);
@@ -415,14 +415,20 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
           for (const action of asArray(statement.Action as string | string[])) {
             for (const resource of asArray(statement.Resource)) {
               const target = (resource as Json)['Fn::GetAtt']?.[0] ?? (resource as Json)['Fn::Join']?.[1]?.at(-1);
-              const type = resources[target]?.Type ?? target;
+              // Tables by name (the jobs table, the workspace budget table), everything else by type.
+              const type =
+                resources[target]?.Type === 'AWS::DynamoDB::Table'
+                  ? String(target).replace(/Table[0-9A-F]{8}$/, '')
+                  : (resources[target]?.Type ?? target);
               grants[fn].add(`${action} ${type}`);
             }
           }
         }
       }
       const logs = ['logs:CreateLogStream AWS::Logs::LogGroup', 'logs:PutLogEvents AWS::Logs::LogGroup'];
-      const item = (...actions: string[]) => actions.map((a) => `dynamodb:${a} AWS::DynamoDB::Table`);
+      const item = (...actions: string[]) => actions.map((a) => `dynamodb:${a} Jobs`);
+      // Every Databricks call takes a slot in its workspace's ledger (shared/databricks/dynamodb-call-ledger.ts).
+      const ledger = ['dynamodb:GetItem WorkspaceBudget', 'dynamodb:UpdateItem WorkspaceBudget'];
       const consume = [
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
@@ -445,6 +451,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         [
           ...logs,
           ...item('GetItem', 'PutItem', 'UpdateItem'),
+          ...ledger,
           'sqs:SendMessage AWS::SQS::Queue',
           ...consume,
           ...secrets,
@@ -455,6 +462,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         [
           ...logs,
           ...item('GetItem', 'UpdateItem'),
+          ...ledger,
           'dynamodb:Query /index/liveByWorkspace',
           'sqs:SendMessage AWS::SQS::Queue',
           ...consume,
@@ -462,7 +470,14 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         ].sort(),
       );
       expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
-        [...logs, ...item('GetItem', 'UpdateItem'), 'sqs:SendMessage AWS::SQS::Queue', ...consume, ...secrets].sort(),
+        [
+          ...logs,
+          ...item('GetItem', 'UpdateItem'),
+          ...ledger,
+          'sqs:SendMessage AWS::SQS::Queue',
+          ...consume,
+          ...secrets,
+        ].sort(),
       );
       // The sweeper reads and claims stale jobs and sends their messages again; it never reads a credential.
       expect([...(grants.SweepFunction ?? [])].sort()).toEqual(
