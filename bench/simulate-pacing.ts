@@ -29,6 +29,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { mulberry32 } from '../infra/local/faults/fault-plan.js';
+import { callCostUs, InMemoryCallLedger, MAX_WAIT_MS } from '../shared/databricks/workspace-call-budget.js';
 import type { LiveJobIndex } from '../shared/jobs/job-store.js';
 import { LiveWorkspaceJobs, rankIn } from '../shared/jobs/live-workspace-jobs.js';
 import { pollDelaySeconds, pollScheduleOf, runElapsedSeconds } from '../shared/jobs/poll-schedule.js';
@@ -59,6 +60,11 @@ export interface PacingSimulationOptions {
   containers?: number;
   /** Also return the calls of every second. */
   trace?: boolean;
+  /**
+   * Every call (the jobs' submits too, with churn) takes a slot in the workspace's call budget
+   * (shared/databricks/workspace-call-budget.ts), waiting up to its MAX_WAIT_MS or being deferred. Default true.
+   */
+  ledger?: boolean;
 }
 
 export interface PacingSimulation {
@@ -88,6 +94,13 @@ export interface PacingSimulation {
   jobsStarted: number;
   jobsEnded: number;
   activeJobsAtEnd: number;
+  /** runs/submit calls (one per job started during the run), in the counts above. */
+  submitCalls: number;
+  /** Calls the budget made wait for their slot, and the longest such wait (s). */
+  budgetWaits: number;
+  maxBudgetWaitS: number;
+  /** Calls the budget deferred (booked further ahead than a call may wait): sent back, no Jobs API call. */
+  budgetDeferrals: number;
   /** With `trace`: the Jobs API calls of each second. */
   callsPerSecond?: number[];
 }
@@ -110,6 +123,7 @@ interface Delivery {
   attempt: number;
   notBefore?: number | undefined;
   redelays: number;
+  place?: true | undefined;
 }
 
 const HOST = 'https://dbc-simulated.cloud.databricks.com';
@@ -141,6 +155,33 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
     { length: options.containers ?? 10 },
     () => new LiveWorkspaceJobs(index, settings, () => clockMs),
   );
+
+  // The workspace's call ledger, on the virtual clock: each call's slot decides the second it is counted in.
+  const useLedger = options.ledger ?? true;
+  const ledger = new InMemoryCallLedger(() => clockMs * 1000);
+  let budgetWaits = 0;
+  let maxBudgetWaitS = 0;
+  let budgetDeferrals = 0;
+  let submitCalls = 0;
+  /** The second a call is made in, or the whole seconds it is deferred by (an SQS delay). */
+  const callAt = (endpoint: 'runs/submit' | 'runs/get'): { atS: number } | { deferS: number } => {
+    if (!useLedger) return { atS: clockMs / 1000 - EPOCH_MS / 1000 };
+    const reservation = ledger.reserveNow(HOST, {
+      costUs: callCostUs({ budgetRps }, endpoint),
+      maxWaitUs: MAX_WAIT_MS * 1000,
+    });
+    if ('bookedUntilUs' in reservation) {
+      budgetDeferrals++;
+      return { deferS: Math.max(1, Math.ceil((reservation.bookedUntilUs / 1000 - clockMs) / 1000)) };
+    }
+    const waitS = (reservation.slotUs / 1000 - clockMs) / 1000;
+    if (waitS > 0) {
+      budgetWaits++;
+      maxBudgetWaitS = Math.max(maxBudgetWaitS, waitS);
+    }
+    return { atS: Math.floor((reservation.slotUs / 1000 - EPOCH_MS) / 1000) };
+  };
+  const submitQueue: SimJob[][] = Array.from({ length: seconds + 1 }, () => []);
 
   const queue: Delivery[][] = Array.from({ length: seconds + 1 }, () => []);
   const deliver = (atS: number, delivery: Delivery) => {
@@ -184,10 +225,23 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
   for (let s = 0; s <= seconds; s++) {
     clockMs = EPOCH_MS + s * 1000;
     for (let n = poisson(random, startsPerSecond); n > 0; n--) {
-      // As start-poll-chain sends it: the schedule's first wait, no slot.
-      const job = startJob(s, 0, sampleRunLengthSeconds(random));
+      submitQueue[s]?.push(startJob(s, 0, sampleRunLengthSeconds(random)));
       jobsStarted++;
-      deliver(s + pollDelaySeconds(0, schedule), { job, attempt: 0, redelays: 0 });
+    }
+    const submits = submitQueue[s] ?? [];
+    submitQueue[s] = [];
+    for (const job of submits) {
+      // The job's runs/submit, within the budget like every call; deferred, its message comes back later.
+      const call = callAt('runs/submit');
+      if ('deferS' in call) {
+        if (s + call.deferS <= seconds) submitQueue[s + call.deferS]?.push(job);
+        continue;
+      }
+      apiCalls++;
+      submitCalls++;
+      if (call.atS <= seconds) perSecond[call.atS] = (perSecond[call.atS] ?? 0) + 1;
+      // As start-poll-chain sends it: the schedule's first wait, no slot.
+      deliver(call.atS + pollDelaySeconds(0, schedule), { job, attempt: 0, redelays: 0 });
     }
     const arrivals = queue[s] ?? [];
     queue[s] = [];
@@ -207,6 +261,7 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
         notBeforeMs: delivery.notBefore,
         redelayed: delivery.redelays > 0,
         slot,
+        place: delivery.place,
       });
       if (!decision.poll) {
         reDelays++;
@@ -214,17 +269,24 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
           ...delivery,
           notBefore: decision.untilMs,
           redelays: delivery.redelays + 1,
+          place: decision.place,
         });
         continue;
       }
-      // The Jobs API call.
+      // The Jobs API call, in its slot of the workspace's budget; deferred, the poll comes back as it was.
+      const call = callAt('runs/get');
+      if ('deferS' in call) {
+        deliver(s + call.deferS, delivery);
+        continue;
+      }
+      const atS = call.atS;
       apiCalls++;
-      perSecond[s] = (perSecond[s] ?? 0) + 1;
-      job.maxGapS = Math.max(job.maxGapS, s - (job.lastCallS ?? job.startedS));
-      job.firstCallS ??= s;
-      job.lastCallS = s;
+      if (atS <= seconds) perSecond[atS] = (perSecond[atS] ?? 0) + 1;
+      job.maxGapS = Math.max(job.maxGapS, atS - (job.lastCallS ?? job.startedS));
+      job.firstCallS ??= atS;
+      job.lastCallS = atS;
       job.calls++;
-      if (job.endsS !== undefined && job.endsS <= s) {
+      if (job.endsS !== undefined && job.endsS <= atS) {
         // The run is over: the job ends and leaves the index; its chain stops.
         job.ended = true;
         jobsEnded++;
@@ -235,15 +297,21 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
         runElapsedSeconds(job, delivery.attempt + 1, new Date(clockMs), schedule),
         schedule,
       );
-      const next = nextPoll(clockMs, wait, slot);
-      deliver(s + next.delaySeconds, { job, attempt: delivery.attempt + 1, notBefore: next.notBeforeMs, redelays: 0 });
+      const next = nextPoll(EPOCH_MS + atS * 1000, wait, slot);
+      deliver(atS + next.delaySeconds, {
+        job,
+        attempt: delivery.attempt + 1,
+        notBefore: next.notBeforeMs,
+        redelays: 0,
+      });
     }
   }
 
   const allPolledByS = Math.max(...initialJobs.map((job) => job.firstCallS ?? seconds));
   const after = perSecond.slice(allPolledByS);
-  // A job must have been polled once it was live for a period (the longest seen) plus the schedule's longest wait.
-  const pollBoundS = Math.max(0, ...periods) + schedule.maxSeconds;
+  // A job must have been polled once it was live for two periods (the longest seen: one waiting for the snapshot
+  // that lists it, one for its slot) plus the schedule's longest wait.
+  const pollBoundS = 2 * Math.max(0, ...periods) + schedule.maxSeconds;
   const liveForS = (job: SimJob) => (job.ended ? (job.lastCallS as number) : seconds) - job.startedS;
   return {
     activeJobs,
@@ -264,6 +332,10 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
     jobsStarted,
     jobsEnded,
     activeJobsAtEnd: live.length,
+    submitCalls,
+    budgetWaits,
+    maxBudgetWaitS,
+    budgetDeferrals,
     ...(options.trace ? { callsPerSecond: perSecond } : {}),
   };
 }
@@ -314,6 +386,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     seed: option('seed'),
     churn: process.argv.includes('--churn'),
     growth: option('growth'),
+    ledger: !process.argv.includes('--no-ledger'),
   });
   console.log(JSON.stringify(result));
 }

@@ -51,8 +51,18 @@ export async function pollJob(message: PollMessage, ports: PollPorts, record: Re
   if (job.runId === undefined) return record.log.warn('Poll for a job without a run; dropping it');
   const slot = await workspaceSlot(job, ports, record);
   const redelays = message.redelays ?? 0;
-  const decision = arrival({ nowMs: arrivedAtMs, notBeforeMs: message.notBefore, redelayed: redelays > 0, slot });
-  if (!decision.poll) return sendOn({ ...message, redelays: redelays + 1 }, decision.untilMs, arrivedAtMs, ports);
+  const decision = arrival({
+    nowMs: arrivedAtMs,
+    notBeforeMs: message.notBefore,
+    redelayed: redelays > 0,
+    slot,
+    place: message.place,
+  });
+  if (!decision.poll) {
+    const { place: _arrivedToBePlaced, ...rest } = message;
+    const held = { ...rest, redelays: redelays + 1, ...(decision.place ? { place: true as const } : {}) };
+    return sendOn(held, decision.untilMs, arrivedAtMs, ports);
+  }
   const schedule = pollScheduleOf(ports.config);
   const wait = pollDelaySeconds(runElapsedSeconds(job, attempt + 1, new Date(arrivedAtMs), schedule), schedule);
   const next = nextPoll(arrivedAtMs, wait, slot);

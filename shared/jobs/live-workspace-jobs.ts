@@ -37,6 +37,8 @@ export interface WorkspacePosition {
   readAtMs: number;
   /** Live jobs in the list this container held before it, if any: a change of period starts from there. */
   previousActiveJobs?: number | undefined;
+  /** When the next snapshot is due (the grid's next boundary): a job not listed waits for it. */
+  nextSnapshotMs: number;
 }
 
 /** The grid (seconds) a list of `activeJobs` is read again on: the pacing period's multiple of at least 60 s. */
@@ -85,12 +87,19 @@ interface WorkspaceList {
   previousLength?: number | undefined;
 }
 
-function positionIn(list: WorkspaceList & { ids: string[] }, jobId: string): WorkspacePosition {
+function positionIn(
+  list: WorkspaceList & { ids: string[] },
+  jobId: string,
+  settings: PacingSettings,
+  nowMs: number,
+): WorkspacePosition {
+  const gridMs = snapshotSeconds(list.ids.length, settings) * 1000;
   return {
     ...rankIn(list.ids, jobId),
     activeJobs: list.ids.length,
     readAtMs: list.readAtMs,
     previousActiveJobs: list.previousLength,
+    nextSnapshotMs: (Math.floor(nowMs / gridMs) + 1) * gridMs,
   };
 }
 
@@ -112,10 +121,12 @@ export class LiveWorkspaceJobs {
     let list = this.lists.get(databricksHost);
     if (list === undefined || this.due(list, true)) list = await this.read(databricksHost);
     if (list.ids === undefined) return undefined;
-    const position = positionIn({ ...list, ids: list.ids }, jobId);
+    const position = positionIn({ ...list, ids: list.ids }, jobId, this.settings, this.nowMs());
     if (position.listed || !this.due(list, false)) return position;
     const fresh = await this.read(databricksHost);
-    return fresh.ids === undefined ? position : positionIn({ ...fresh, ids: fresh.ids }, jobId);
+    return fresh.ids === undefined
+      ? position
+      : positionIn({ ...fresh, ids: fresh.ids }, jobId, this.settings, this.nowMs());
   }
 
   private due(list: WorkspaceList, listed: boolean): boolean {

@@ -17,6 +17,8 @@ export const submitByIdMessageSchema = z.strictObject({ jobId });
  * `notBefore` (epoch ms) is the time slot pacing gave the poll (shared/jobs/workspace-pacing.ts): a message that
  * arrives before it waits on, as one whose wait was longer than SQS's 15-minute delay does. `redelays` counts the
  * times pacing sent the message on without polling. Both are absent from messages of releases without pacing.
+ * `place` marks a poll held for its workspace's next live-job snapshot (its job was not listed yet): on arrival it is
+ * placed in its slot by that snapshot rather than polled at `notBefore`.
  */
 export const pollMessageSchema = z.strictObject({
   jobId,
@@ -24,6 +26,7 @@ export const pollMessageSchema = z.strictObject({
   attempt: z.int().min(0).max(1_000_000).default(0),
   notBefore: z.int().min(0).optional(),
   redelays: z.int().min(0).max(1_000_000).optional(),
+  place: z.literal(true).optional(),
 });
 
 export const cancelMessageSchema = z.strictObject({ jobId });

@@ -17,12 +17,16 @@
  * jobs (read a second or two apart) then still agree on P, and so on every job's slot. When P does change, the new
  * layout starts where the old one's period ends (layoutStartMs), so that the two never share a second. P is also
  * capped so that pacing never stretches a job's polls so far apart that the sweeper would take it for lost; past
- * that many jobs (about 26,000 at the defaults) the budget gives way.
+ * that many jobs (about 17,900 at the defaults) the budget gives way.
  */
 import { MAX_SQS_DELAY_SECONDS } from './job-queues.js';
 
-/** The share of the budget polls may use, in percent (u = 0.8): integers keep slot arithmetic exact. */
-export const POLL_SHARE_PERCENT = 80;
+/**
+ * The share of the budget polls may use, in percent (u = 0.7): the rest is for submits, cancels and token requests,
+ * which take slots in the same budget (shared/databricks/workspace-call-budget.ts). Integers keep slot arithmetic
+ * exact.
+ */
+export const POLL_SHARE_PERCENT = 70;
 /** A poll that arrives this much before its time is taken as on time (clocks of containers differ slightly). */
 export const EARLY_TOLERANCE_MS = 500;
 /** A poll that arrives this much after its time is still on time: SQS and the Lambda poller add seconds. */
@@ -52,10 +56,18 @@ export interface JobSlot {
   slotSecond: number;
   /** When the period has just changed: the end of the last period of the old length, where the new layout starts. */
   fromMs?: number | undefined;
+  /**
+   * When the job is not in the snapshot its slot was computed from (it started since): when the next snapshot is
+   * taken. The slot is then only its rank's guess, shared with a neighbour; the job waits for the snapshot instead.
+   */
+  unlistedUntilMs?: number | undefined;
 }
 
-/** What a poll that has arrived does: poll now, or wait (an SQS send, no Jobs API call) until `untilMs`. */
-export type Arrival = { poll: true } | { poll: false; untilMs: number };
+/**
+ * What a poll that has arrived does: poll now, or wait (an SQS send, no Jobs API call) until `untilMs`; with `place`,
+ * to be placed by the snapshot then taken rather than polled at that time.
+ */
+export type Arrival = { poll: true } | { poll: false; untilMs: number; place?: true };
 
 /** The next poll: an SQS delay, and the slot it aims at when paced. */
 export interface NextPoll {
@@ -65,9 +77,10 @@ export interface NextPoll {
 
 /**
  * The settings the configuration implies; undefined when pacing is off (WORKSPACE_API_BUDGET_RPS=0). A paced job
- * waits at most the schedule's longest wait plus a period between polls, or two periods when the period changes,
- * and a poll before a wait that long writes the heartbeat (functions/poll/poll-job.ts); so the period is capped for
- * the sweeper never to find a healthy job's heartbeat older than STALE_AFTER_SECONDS.
+ * waits at most the schedule's longest wait plus a period between polls, or two periods when the period changes, and
+ * a new job its poller's snapshot does not list yet one more (the wait for the next snapshot); a poll before a wait
+ * that long writes the heartbeat (functions/poll/poll-job.ts), so the period is capped for the sweeper never to find
+ * a healthy job's heartbeat older than STALE_AFTER_SECONDS.
  */
 export function pacingSettingsOf(config: {
   WORKSPACE_API_BUDGET_RPS: number;
@@ -77,7 +90,7 @@ export function pacingSettingsOf(config: {
 }): PacingSettings | undefined {
   if (config.WORKSPACE_API_BUDGET_RPS <= 0) return undefined;
   const longestWait = config.STALE_AFTER_SECONDS - LIVENESS_SLACK_SECONDS;
-  const maxPeriodSeconds = Math.floor((longestWait - config.POLL_INTERVAL_MAX_SECONDS) / 2);
+  const maxPeriodSeconds = Math.floor((longestWait - config.POLL_INTERVAL_MAX_SECONDS) / 3);
   return {
     budgetRps: config.WORKSPACE_API_BUDGET_RPS,
     minIntervalSeconds: config.POLL_INTERVAL_MIN_SECONDS,
@@ -114,14 +127,24 @@ export function jobSlot(rank: number, pace: Pace, fromMs?: number): JobSlot {
  * list's jobs, and the list before it, whose period the new layout must not overlap; undefined when unpaced.
  */
 export function placeJob(
-  position: { rank: number; activeJobs: number; previousActiveJobs?: number | undefined; readAtMs: number },
+  position: {
+    rank: number;
+    activeJobs: number;
+    previousActiveJobs?: number | undefined;
+    readAtMs: number;
+    listed?: boolean;
+    nextSnapshotMs?: number;
+  },
   settings: PacingSettings,
 ): JobSlot | undefined {
   const pace = paceFor(position.activeJobs, settings);
   if (pace === undefined) return undefined;
   const previous =
     position.previousActiveJobs === undefined ? undefined : paceFor(position.previousActiveJobs, settings);
-  return jobSlot(position.rank, pace, layoutStartMs(previous, pace, position.readAtMs));
+  const slot = jobSlot(position.rank, pace, layoutStartMs(previous, pace, position.readAtMs));
+  if (position.listed === false && position.nextSnapshotMs !== undefined)
+    slot.unlistedUntilMs = position.nextSnapshotMs;
+  return slot;
 }
 
 /**
@@ -148,20 +171,28 @@ export function stillAhead(nowMs: number, notBeforeMs: number | undefined): notB
 }
 
 /**
- * What an arriving poll does. On time for its `notBefore`, or unpaced: it polls. Without a time, or later than the
- * tolerance: it polls if this second is its slot, else it waits for its next slot, unless pacing already sent it on
- * (`redelayed`): then it polls however late, so that a backlog longer than the tolerance cannot starve it.
+ * What an arriving poll does. On time for its `notBefore`, or unpaced: it polls. A job its poller's snapshot does not
+ * list yet (it started since) waits for the next snapshot and is placed by it (`place`): polling in the slot its rank
+ * would have shares a listed neighbour's second, and with jobs starting all the time those shared seconds pushed the
+ * workspace past its budget. Without a time, or later than the tolerance, or arriving to be placed: it polls if this
+ * second is its slot, else it waits for its next slot, unless pacing already sent it on (`redelayed`) other than to
+ * be placed: then it polls however late, so that a backlog longer than the tolerance cannot starve it.
  */
 export function arrival(options: {
   nowMs: number;
   notBeforeMs?: number | undefined;
   redelayed: boolean;
   slot: JobSlot | undefined;
+  /** The message was held for a snapshot (Arrival's `place`). */
+  place?: boolean | undefined;
 }): Arrival {
-  const { nowMs, notBeforeMs, slot } = options;
+  const { nowMs, notBeforeMs, slot, place } = options;
   if (stillAhead(nowMs, notBeforeMs)) return { poll: false, untilMs: notBeforeMs };
-  if (notBeforeMs !== undefined && nowMs <= notBeforeMs + LATE_TOLERANCE_MS) return { poll: true };
-  if (slot === undefined || options.redelayed) return { poll: true };
+  if (!place && notBeforeMs !== undefined && nowMs <= notBeforeMs + LATE_TOLERANCE_MS) return { poll: true };
+  if (slot === undefined) return { poll: true };
+  // Held once: a job still missing (the index lags a moment behind a new job) takes its rank's slot after all.
+  if (slot.unlistedUntilMs !== undefined && !place) return { poll: false, untilMs: slot.unlistedUntilMs, place: true };
+  if (options.redelayed && !place) return { poll: true };
   const untilMs = nextSlotStartMs(slot, Math.floor(nowMs / 1000) * 1000);
   return untilMs <= nowMs ? { poll: true } : { poll: false, untilMs };
 }

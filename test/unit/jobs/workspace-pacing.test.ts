@@ -54,22 +54,22 @@ describe('Function: pacingSettingsOf()', () => {
     expect(pacingSettingsOf({ ...config, WORKSPACE_API_BUDGET_RPS: 0 })).toBeUndefined();
   });
 
-  it('caps the period so that two periods and the longest wait stay a minute under STALE_AFTER_SECONDS', () => {
-    expect(pacingSettingsOf(config)).toEqual({ budgetRps: 20, minIntervalSeconds: 10, maxPeriodSeconds: 1680 });
+  it('caps the period so that three periods and the longest wait stay a minute under STALE_AFTER_SECONDS', () => {
+    expect(pacingSettingsOf(config)).toEqual({ budgetRps: 20, minIntervalSeconds: 10, maxPeriodSeconds: 1120 });
   });
 });
 
 describe('Function: paceFor()', () => {
   it('leaves a workspace unpaced while its jobs polled every shortest interval fit the budget', () => {
-    // 16 polls a second (80 % of 20) for 10 s: 160 jobs.
-    expect(paceFor(160, settings(20))).toBeUndefined();
-    expect(paceFor(161, settings(20))).toEqual({ periodSeconds: 12, jobs: 1600, seconds: 100 });
+    // 14 polls a second (70 % of 20) for 10 s: 140 jobs.
+    expect(paceFor(140, settings(20))).toBeUndefined();
+    expect(paceFor(141, settings(20))).toEqual({ periodSeconds: 12, jobs: 1400, seconds: 100 });
   });
 
-  it('stretches the period with the jobs, rounded up to 3 significant bits: 10,000 jobs at 20 rps every 640 s', () => {
-    expect(paceFor(10_000, settings(20))?.periodSeconds).toBe(640);
-    expect(paceFor(10_240, settings(20))?.periodSeconds).toBe(640);
-    expect(paceFor(10_241, settings(20))?.periodSeconds).toBe(768);
+  it('stretches the period with the jobs, rounded up to 3 significant bits: 10,000 jobs at 20 rps every 768 s', () => {
+    expect(paceFor(10_000, settings(20))?.periodSeconds).toBe(768);
+    expect(paceFor(10_752, settings(20))?.periodSeconds).toBe(768);
+    expect(paceFor(10_753, settings(20))?.periodSeconds).toBe(896);
   });
 
   it('past the cap, keeps every job polled within it and lets the rate exceed the budget', () => {
@@ -78,8 +78,8 @@ describe('Function: paceFor()', () => {
   });
 
   it('is never on with a period of a second or less (SQS delays are whole seconds)', () => {
-    expect(paceFor(16, settings(20, 0))).toBeUndefined();
-    expect(paceFor(17, settings(20, 0))?.periodSeconds).toBe(2);
+    expect(paceFor(14, settings(20, 0))).toBeUndefined();
+    expect(paceFor(15, settings(20, 0))?.periodSeconds).toBe(2);
   });
 });
 
@@ -107,14 +107,14 @@ describe('Function: jobSlot()', () => {
         fc.pre(paceFor(jobs, s) !== undefined);
         const perSecond = callsPerSecond(jobs, s);
         expect(Math.max(...perSecond)).toBeLessThanOrEqual(budget);
-        expect(Math.max(...perSecond)).toBeLessThanOrEqual(Math.ceil(0.8 * budget));
+        expect(Math.max(...perSecond)).toBeLessThanOrEqual(Math.ceil(0.7 * budget));
       }),
     );
   });
 
-  it('fills 16 a second for 10,000 jobs at 20 rps, and every job has a slot', () => {
+  it('fills 14 a second for 10,000 jobs at 20 rps, and every job has a slot', () => {
     const perSecond = callsPerSecond(10_000, settings(20));
-    expect(Math.max(...perSecond)).toBe(16);
+    expect(Math.max(...perSecond)).toBe(14);
     expect(perSecond.reduce((a, b) => a + b, 0)).toBe(10_000);
   });
 });
@@ -168,6 +168,33 @@ describe('Function: arrival()', () => {
       untilMs: slotStart,
     });
   });
+
+  it('holds a job its snapshot does not list until the next snapshot, then places it in its slot', () => {
+    const nextSnapshotMs = slotStart + 30_000;
+    const unlisted = { ...slot, unlistedUntilMs: nextSnapshotMs };
+    // Without a time (a new job's first poll), even in what would be its slot: held, to be placed.
+    expect(arrival({ nowMs: slotStart + 400, redelayed: false, slot: unlisted })).toEqual({
+      poll: false,
+      untilMs: nextSnapshotMs,
+      place: true,
+    });
+    // Arriving to be placed, now listed: its notBefore is not a slot; it goes to its slot, or polls in it.
+    const placedLater = nextSnapshotMs + 500;
+    expect(arrival({ nowMs: placedLater, notBeforeMs: nextSnapshotMs, redelayed: true, slot, place: true })).toEqual({
+      poll: false,
+      untilMs: nextSlotFrom(placedLater),
+    });
+    expect(arrival({ nowMs: slotStart + 400, notBeforeMs: slotStart, redelayed: true, slot, place: true })).toEqual({
+      poll: true,
+    });
+    // Still missing after the hold (the index lags a moment): its rank's slot after all, never held twice.
+    expect(
+      arrival({ nowMs: placedLater, notBeforeMs: nextSnapshotMs, redelayed: true, slot: unlisted, place: true }),
+    ).toEqual({ poll: false, untilMs: nextSlotFrom(placedLater) });
+  });
+
+  /** The job's next slot from the second `atMs` is in. */
+  const nextSlotFrom = (atMs: number) => nextSlotStartMs(slot, Math.floor(atMs / 1000) * 1000);
 
   it('sends a message without a time, or far too late, on to its own slot unless this second is its slot', () => {
     expect(arrival({ nowMs: slotStart + 400, redelayed: false, slot })).toEqual({ poll: true });
