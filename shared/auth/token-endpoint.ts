@@ -117,9 +117,10 @@ export async function requestToken(request: TokenRequest): Promise<TokenResult> 
 
   // The transient failure carried to the give-up error is its redacted description.
   return runWithRetries<TokenResult, string>(
-    async ({ timeoutSignal }): Promise<AttemptResult<TokenResult, string>> => {
+    async ({ timeoutSignal, takeSlot }): Promise<AttemptResult<TokenResult, string>> => {
       let response: Response;
       let text: string;
+      await takeSlot();
       try {
         response = await fetchFn(url, { method: 'POST', headers, body, redirect: 'manual', signal: timeoutSignal() });
         text = await readBoundedText(response);

@@ -115,8 +115,9 @@ export class JobsClient {
     let refreshed = false;
     const tokensSent: string[] = [];
     return runWithRetries<unknown, TransientFailure>(
-      async ({ timeoutSignal }): Promise<AttemptResult<unknown, TransientFailure>> => {
+      async ({ timeoutSignal, takeSlot }): Promise<AttemptResult<unknown, TransientFailure>> => {
         const token = await this.auth.getBearerToken();
+        await takeSlot();
         tokensSent.push(token);
         const scrub = (text: string) => redactSecrets(text, tokensSent);
         let response: Response;

@@ -6,7 +6,7 @@
  * no attempt starts with less than MIN_ATTEMPT_MS left, and a backoff that would outlast the deadline, or a
  * `Retry-After` longer than the policy's cap, ends the call with a DeferError, so the record comes back later as a
  * new message instead of timing out the batch. The workspace's health is asked before and told after each attempt,
- * and each attempt waits for its slot in the workspace's call budget.
+ * and each attempt waits for its slot in the workspace's call budget right before its request.
  *
  * The loop knows nothing about HTTP answers: each attempt classifies its own outcome (success, transient failure,
  * or one free repeat such as a credential refresh) and throws for a permanent failure. On giving up the loop hands
@@ -43,6 +43,12 @@ export interface AttemptContext {
    * request, so work done first, such as fetching a token, does not eat into the request's time). New every attempt.
    */
   timeoutSignal: () => AbortSignal;
+  /**
+   * Waits for the attempt's slot in the workspace's call budget (a DeferError when it cannot be had in time). Call it
+   * right before the request, after anything else the attempt awaits (a token): a slot left to pass while a token is
+   * fetched would be used late, bunched with the slots after it.
+   */
+  takeSlot: () => Promise<void>;
 }
 
 export interface RetryEvent<F> {
@@ -73,7 +79,8 @@ export interface RetryLoopOptions<F> {
   health?: { admit(): void; succeeded(): void; failed(timedOut: boolean): void };
   /**
    * The workspace's call budget (shared/databricks/workspace-call-budget.ts): every attempt is a call, and waits for
-   * its slot (or throws a DeferError when the workspace is booked further ahead than the invocation can wait).
+   * its slot through the context's takeSlot (or throws a DeferError when the workspace is booked further ahead than
+   * the invocation can wait).
    */
   budget?: { take(remainingMs: number): Promise<void> };
   /** What is being called, for the messages of a deferral: `Databricks runs/get`, `the token endpoint`. */
@@ -105,12 +112,15 @@ export async function runWithRetries<T, F>(
       throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
     }
     options.health?.admit();
-    if (options.budget) {
+    let slotTaken = false;
+    const takeSlot = async () => {
+      slotTaken = true;
+      if (!options.budget) return;
       await options.budget.take(remaining());
       if (remaining() < MIN_ATTEMPT_MS) {
         throw new DeferError(`No time left in this invocation for ${what} after waiting for the workspace's budget`, 1);
       }
-    }
+    };
     let signal: AbortSignal | undefined;
     const timeoutSignal = () => {
       // Each attempt's timeout fits what is left of the invocation.
@@ -119,12 +129,15 @@ export async function runWithRetries<T, F>(
     };
     let result: AttemptResult<T, F>;
     try {
-      result = await attempt({ attempt: failures + 1, timeoutSignal });
+      result = await attempt({ attempt: failures + 1, timeoutSignal, takeSlot });
     } catch (error) {
+      if (error instanceof DeferError) throw error;
       // A permanent failure is an answer: the workspace is up.
       options.health?.succeeded();
       throw error;
     }
+    // An attempt that reached the workspace without its slot would break the budget for every tenant of it.
+    if (options.budget && !slotTaken) throw new Error(`retry loop: ${what} was attempted without its budget slot`);
     if (result.outcome === 'success') {
       options.health?.succeeded();
       return result.value;

@@ -327,7 +327,7 @@ describe('runWithRetries and the workspace call budget', () => {
     random: () => 0,
   };
 
-  it('takes a slot before every attempt, a credential refresh’s repeat included', async () => {
+  it('gives every attempt a slot, a credential refresh’s repeat included, taken right before its request', async () => {
     const steps: AttemptResult<string, string>[] = [
       { outcome: 'transient', failure: '503' },
       { outcome: 'repeat' },
@@ -339,32 +339,53 @@ describe('runWithRetries and the workspace call budget', () => {
         order.push('slot');
       }),
     };
-    const attempt = vi.fn(async () => {
-      order.push('attempt');
+    const attempt = vi.fn(async ({ takeSlot }: AttemptContext) => {
+      order.push('token');
+      await takeSlot();
+      order.push('request');
       return steps.shift() as AttemptResult<string, string>;
     });
     await expect(runWithRetries(attempt, { ...base, budget, remainingMs: () => 60_000 })).resolves.toBe('ok');
-    expect(order).toEqual(['slot', 'attempt', 'slot', 'attempt', 'slot', 'attempt']);
+    expect(order).toEqual(['token', 'slot', 'request', 'token', 'slot', 'request', 'token', 'slot', 'request']);
     expect(budget.take).toHaveBeenCalledWith(60_000);
   });
 
-  it('makes no attempt when the budget defers the call', async () => {
+  it('makes no request when the budget defers the call, and does not count it for or against the workspace', async () => {
     const budget = { take: vi.fn(async () => Promise.reject(new DeferError('booked 40 s ahead', 40))) };
-    const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
-    await expect(runWithRetries(attempt, { ...base, budget })).rejects.toMatchObject({ delaySeconds: 40 });
-    expect(attempt).not.toHaveBeenCalled();
+    const health = { admit: vi.fn(), succeeded: vi.fn(), failed: vi.fn() };
+    const request = vi.fn();
+    const attempt = vi.fn(async ({ takeSlot }: AttemptContext) => {
+      await takeSlot();
+      request();
+      return { outcome: 'success', value: 'ok' } as const;
+    });
+    await expect(runWithRetries(attempt, { ...base, budget, health })).rejects.toMatchObject({ delaySeconds: 40 });
+    expect(request).not.toHaveBeenCalled();
+    expect(health.succeeded).not.toHaveBeenCalled();
+    expect(health.failed).not.toHaveBeenCalled();
   });
 
-  it('defers instead of attempting when waiting for the slot used up the invocation', async () => {
+  it('defers instead of requesting when waiting for the slot used up the invocation', async () => {
     let left = 10_000;
     const budget = {
       take: vi.fn(async () => {
         left = MIN_ATTEMPT_MS - 1;
       }),
     };
-    const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
+    const request = vi.fn();
+    const attempt = vi.fn(async ({ takeSlot }: AttemptContext) => {
+      await takeSlot();
+      request();
+      return { outcome: 'success', value: 'ok' } as const;
+    });
     const error = await runWithRetries(attempt, { ...base, budget, remainingMs: () => left }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeferError);
-    expect(attempt).not.toHaveBeenCalled();
+    expect(request).not.toHaveBeenCalled();
+  });
+
+  it('refuses an attempt that skipped its slot: a bug that would break the budget', async () => {
+    const budget = { take: vi.fn(async () => undefined) };
+    const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
+    await expect(runWithRetries(attempt, { ...base, budget })).rejects.toThrow(/without its budget slot/);
   });
 });
