@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   );
   const calls = await timed('calls per unchanged poll', () => runScript<PollCalls>('./poll-calls.ts'));
   const tokens = await timed('token sharing', () => runScript<TokenSharing>('./token-sharing.ts'));
-  const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 300_000));
+  const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 420_000));
   const schedule = await timed('poll schedule simulation', () => simulateSchedule());
   const pacing = await timed('workspace pacing simulation', () => simulatePacing());
   const churn = await timed('workspace pacing simulation, with churn', () => simulatePacing({ churn: true }));
@@ -94,8 +94,19 @@ async function main(): Promise<void> {
       peakRps10s: churn.peakRps10s,
       meanRps: churn.meanRps,
       everyJobPolled: churn.everyJobPolled,
+      maxGapS: churn.maxGapBetweenPollsS,
+      submitCalls: churn.submitCalls,
+      budgetDeferrals: churn.budgetDeferrals,
     },
-    throughput: { jobs: throughput.jobs, jobsPerS: throughput.jobsPerS, perJob: throughput.perJob },
+    throughput: {
+      jobs: throughput.jobs,
+      jobsPerS: throughput.jobsPerS,
+      perJob: throughput.perJob,
+      budgetRps: throughput.budgetRps,
+      peakWorkspaceRps: throughput.peakWorkspaceRps,
+      workspace429s: throughput.workspace429s,
+      ledgerPerJob: throughput.ledgerPerJob,
+    },
   };
 
   const rows = rowsFor(results);

@@ -29,8 +29,24 @@ function results(overrides: Partial<BenchResults> = {}): BenchResults {
     tokens: { requestsPer1000Polls: 6, tokenLifetimesSpanned: 6, maxRefreshesPerBatch: 1 },
     schedule: { pollsPerJobHour: 40, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 },
     pacing: { activeJobs: 10_000, budgetRps: 20, peakRps: 16, everyJobPolled: true, maxGapS: 700 },
-    pacingWithChurn: { peakRps: 18, peakRps10s: 17, meanRps: 16, everyJobPolled: true },
-    throughput: { jobs: 1000, jobsPerS: 25, perJob: { dynamodb: 8 } },
+    pacingWithChurn: {
+      peakRps: 18,
+      peakRps10s: 17,
+      meanRps: 16,
+      everyJobPolled: true,
+      maxGapS: 2000,
+      submitCalls: 13_000,
+      budgetDeferrals: 0,
+    },
+    throughput: {
+      jobs: 1000,
+      jobsPerS: 25,
+      perJob: { dynamodb: 8 },
+      budgetRps: 20,
+      peakWorkspaceRps: 20,
+      workspace429s: 0,
+      ledgerPerJob: 2,
+    },
     ...overrides,
   };
 }
@@ -72,6 +88,18 @@ describe('Function: rowsFor', () => {
     expect(verdictOf(results({ pacing: { ...base, peakRps: 21 } }), 'peak Jobs API rate')).toBe(false);
     expect(verdictOf(results({ pacing: { ...base, everyJobPolled: false } }), 'peak Jobs API rate')).toBe(false);
   });
+
+  it('fails the budget under churn or in the burst: a busier second than the budget, a 429, a job never polled', () => {
+    const churn = results().pacingWithChurn;
+    const burst = results().throughput;
+    expect(verdictOf(results({ pacingWithChurn: { ...churn, peakRps: 21 } }), 'starting and ending')).toBe(false);
+    expect(verdictOf(results({ pacingWithChurn: { ...churn, everyJobPolled: false } }), 'starting and ending')).toBe(
+      false,
+    );
+    expect(verdictOf(results({ throughput: { ...burst, peakWorkspaceRps: 21 } }), 'burst')).toBe(false);
+    expect(verdictOf(results({ throughput: { ...burst, workspace429s: 1 } }), 'burst')).toBe(false);
+    expect(verdictOf(results(), 'burst')).toBe(true);
+  });
 });
 
 describe('Function: summaryJson', () => {
@@ -96,7 +124,15 @@ describe('Function: summaryJson', () => {
       'dynamoReadsPerPoll',
       'dynamoWritesPerPoll',
     ]);
-    expect(summary.pacing).toEqual({ activeJobs: 10_000, budgetRps: 20, peakRps: 16 });
+    expect(summary.pacing).toEqual({
+      activeJobs: 10_000,
+      budgetRps: 20,
+      peakRps: 16,
+      churnPeakRps: 18,
+      burstJobs: 1000,
+      burstPeakRps: 20,
+      burst429s: 0,
+    });
   });
 });
 
@@ -112,11 +148,16 @@ describe('Function: markdownTable', () => {
 });
 
 describe('Function: verdictLine', () => {
-  it('counts the issue targets apart from the extra checks', () => {
-    expect(verdictLine(rowsFor(results()))).toBe('Issue #7 targets: all met. Extra checks: 1 of 1 met.');
-    const churny = results({ pacingWithChurn: { peakRps: 35, peakRps10s: 25, meanRps: 16, everyJobPolled: true } });
-    expect(verdictLine(rowsFor(churny))).toBe('Issue #7 targets: all met. Extra checks: 0 of 1 met.');
+  it('says whether every target is met, and how many are not', () => {
+    expect(verdictLine(rowsFor(results()))).toBe('Targets (issues #7, #12): all met.');
+    const churny = results({ pacingWithChurn: { ...results().pacingWithChurn, peakRps: 35 } });
+    expect(verdictLine(rowsFor(churny))).toBe('Targets (issues #7, #12): 1 NOT MET.');
     const slow = results({ schedule: { pollsPerJobHour: 61, medianDetectionLagS: 8, fixed30sPollsPerJobHour: 120 } });
-    expect(verdictLine(rowsFor(slow))).toBe('Issue #7 targets: 1 NOT MET. Extra checks: 1 of 1 met.');
+    expect(verdictLine(rowsFor(slow))).toBe('Targets (issues #7, #12): 1 NOT MET.');
+  });
+
+  it('counts extra checks apart when there are any', () => {
+    const rows = [...rowsFor(results()), { area: 'x', measure: 'y', value: '1', target: '0', met: false, extra: true }];
+    expect(verdictLine(rows)).toBe('Targets (issues #7, #12): all met. Extra checks: 0 of 1 met.');
   });
 });
