@@ -8,24 +8,19 @@
  *
  * The worst case first: every job's poll is delivered at t=0 at once, carrying no slot (after an outage, or from
  * before the workspace's size was known). With `churn`, jobs also start (Poisson, from the run-length mix of
- * bench/run-length-mix.ts) and end (when a poll finds the run over) during the hour, and each container's list is
- * as old as its last read: a snapshot per pacing period (640 s here), or per minute, 10 s for a job it does not
- * know yet, while unpaced.
+ * bench/run-length-mix.ts), each with its runs/submit, and end (when a poll finds the run over) during the hour, and
+ * each container's list is as old as its last read: a snapshot per pacing period, or per minute while unpaced.
  *
- * Why the churn scenario's peak passes the budget (about 34-38 calls in the busiest second and 24-29 a second over
- * the busiest 10 s, at a mean of about 16, with this mix: some 13,000 jobs start in the hour, 3.7 a second): the
- * slot layout is exact only for the jobs in the snapshot every poller holds. A job that started since the snapshot
- * takes the rank its id would have, sharing a neighbour's second, for its first one or two polls, until the next
- * snapshot lists it; with runs this short most calls under pacing are such first polls (a 3-minute run is polled
- * once or twice at a 640 s period), so they add a Poisson-like 5-7 calls a second on top of the layout, beyond the
- * 20 % headroom. Jobs that ended leave their seconds empty, which evens the mean out but not the peaks. And when
- * the number of live jobs crosses a period boundary (here 10,240: 640 s to 768 s) the new layout starts only where
- * the old one's last period ends, leaving a stretch of idle seconds and then a seam of a few busier ones. Without a
- * period change (8,500 jobs at the start) the peaks are about 30 in a second and 22 over 10 s. The simpler design
- * this replaced (each container reading its own list every 60 s, and after 10 s for a missing job, and a next poll
- * at the first slot after the schedule's wait) gave 39-42, and read the index some 2,700 times an hour, not 60.
+ * Every call takes a slot in the workspace's call ledger (shared/databricks/workspace-call-budget.ts, in memory on
+ * the virtual clock: the DynamoDB ledger gives the same slots, atomically across containers) and is counted in the
+ * second of its slot; a call the ledger cannot place within MAX_WAIT_MS is deferred (an SQS delay). `ledger: false`
+ * shows what pacing does alone: with churn (some 13,000 jobs starting in the hour, 3.7 a second, each a runs/submit),
+ * the busiest second went past 40 calls against 20 before the ledger, because submits were in no layout and a job
+ * started since the last snapshot shared a listed neighbour's second. Now polls use 70 % of the budget, a job not
+ * listed yet waits for the next snapshot (shared/jobs/workspace-pacing.ts), and the ledger holds the rest to the
+ * budget exactly; `budgetWaits`, `maxBudgetWaitS` and `budgetDeferrals` say what it cost the calls.
  *
- *   npx tsx bench/simulate-pacing.ts [--jobs N] [--budget RPS] [--hours H] [--seed N] [--churn] [--growth F]
+ *   npx tsx bench/simulate-pacing.ts [--jobs N] [--budget RPS] [--hours H] [--seed N] [--churn] [--growth F] [--no-ledger]
  */
 import { pathToFileURL } from 'node:url';
 import { mulberry32 } from '../infra/local/faults/fault-plan.js';

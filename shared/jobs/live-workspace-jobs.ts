@@ -9,13 +9,13 @@
  * snapshot taken on a grid every container shares: the first poll after each boundary reads it again, and all
  * containers read within a second or two of each other. While the workspace is paced the grid is its pacing period
  * (a multiple of it of at least 60 s), so all the polls of a period were placed with the snapshots of the period
- * before; unpaced, it is the minute. A job missing from the snapshot (one that started since) takes the rank its
- * id would have, sharing a neighbour's slot until the next snapshot. Unpaced, a missing job has the list read again
+ * before; unpaced, it is the minute. A job missing from the snapshot (one that started since) waits, paced, for the
+ * next one (nextSnapshotMs; shared/jobs/workspace-pacing.ts, arrival). Unpaced, a missing job has the list read again
  * once it is 10 s old, so that a workspace growing into pacing is noticed soon; paced, never sooner than the grid,
  * which would make this container's list differ from the others'.
  *
  * Cost: the Query is amortised over every poll the container makes meanwhile. At 10,000 live jobs (one 1 MB page,
- * about 115 read units) and a 640 s period, each container reads about 11 read units a minute, against the about
+ * about 115 read units) and a 768 s period, each container reads about 9 read units a minute, against the about
  * 960 the polls' own GetItems read in that minute. The polls of one batch share a read in flight.
  */
 import type { LiveJobIndex } from './job-store.js';

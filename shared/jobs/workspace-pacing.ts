@@ -1,9 +1,11 @@
 /**
- * Pacing: a workspace's polls never exceed its Jobs API budget (WORKSPACE_API_BUDGET_RPS), however many jobs it
- * runs; past that, every job is still polled, only less often. Pure arithmetic, no I/O: the poll handler and the
+ * Pacing: a workspace's polls are spread to fit its API budget (WORKSPACE_API_BUDGET_RPS), however many jobs it runs;
+ * past that, every job is still polled, only less often. The budget itself is held by the call ledger every
+ * Databricks call takes a slot in (shared/databricks/workspace-call-budget.ts); pacing is what keeps polls from
+ * queueing there. Pure arithmetic, no I/O: the poll handler and the
  * bench (bench/simulate-pacing.ts) use the same functions.
  *
- * Polls may use a share u of the budget B (the rest is headroom for submits, cancels and delivery jitter): R = u·B a
+ * Polls may use a share u of the budget B (the rest is for submits, cancels and token requests): R = u·B a
  * second. With N live jobs on the workspace, polling each once per period P = N/R seconds fills it; when P exceeds
  * the shortest poll interval the workspace could be pushed past its budget, so pacing is on. The job of rank r in the
  * workspace's sorted list of live jobs owns the 1-second slot floor(r/R) of each period, and periods are aligned to
@@ -11,7 +13,8 @@
  * second holds more than ceil(R) polls. A job's next poll is its first slot at or after the time the plain schedule
  * asks for, in a later period than the current one; the poll message carries that time (`notBefore`). A poll that
  * arrives early, or with no time or far too late (a backlog, an outage, a message from before pacing), is sent on
- * to its slot without calling Databricks, so even thousands of polls arriving at once spread out.
+ * to its slot without calling Databricks, so even thousands of polls arriving at once spread out. A job the list does
+ * not have yet (it started since the list was read) waits for the next list instead of taking a listed job's second.
  *
  * P is rounded up to 3 significant bits (…, 512, 640, 768, 896, 1024, …): containers whose lists differ by a few
  * jobs (read a second or two apart) then still agree on P, and so on every job's slot. When P does change, the new
