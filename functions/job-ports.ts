@@ -21,7 +21,7 @@ import { isKubernetesConfigured } from '../shared/kube/kubernetes-configured.js'
 import { createPorts, type Ports } from './ports.js';
 
 /** The Jobs API calls the handlers make; JobsClient is the adapter. */
-export type DatabricksJobs = Pick<JobsClient, 'submitRun' | 'getRun' | 'cancelRun'>;
+export type DatabricksJobs = Pick<JobsClient, 'submitRun' | 'getRun' | 'getRunOutput' | 'cancelRun'>;
 
 export interface JobPorts extends Ports {
   /** Decides how a job authenticates (once, at submit): task setting, connector setting, or auto-detection. */
@@ -54,12 +54,18 @@ export function createJobPorts(cfg: Config): JobPorts {
   // Loaded on first use only: the Kubernetes client is heavy and most jobs never need it.
   let kubernetes: Promise<Kubernetes | undefined> | undefined;
   const loadKubernetes = () => {
-    kubernetes ??= isKubernetesConfigured(cfg)
+    if (kubernetes) return kubernetes;
+    const loading = isKubernetesConfigured(cfg)
       ? import('../shared/kube/create-kubernetes.js').then(async (m) =>
           m.createKubernetes(await m.withClusterAccess(cfg)),
         )
       : Promise.resolve(undefined);
-    return kubernetes;
+    // A failed (or deferred) cluster lookup is not kept: the next job of this container tries again.
+    loading.catch(() => {
+      if (kubernetes === loading) kubernetes = undefined;
+    });
+    kubernetes = loading;
+    return loading;
   };
   const secrets: NamespaceSecrets =
     cfg.NAMESPACE_SECRET_SOURCE === 'kubernetes' ? new DeferredKubernetesSecrets(loadKubernetes) : secretsManager;

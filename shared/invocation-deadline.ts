@@ -17,6 +17,13 @@ import { ConnectorError } from './errors.js';
 export const DEADLINE_SAFETY_MARGIN_MS = 5000;
 /** The longest delay SQS allows on a message (DelaySeconds). */
 export const MAX_DEFER_SECONDS = 900;
+/**
+ * No outbound attempt (AWS SDK, Kubernetes) starts with less than this left: it could not get an answer and still
+ * leave the record time to be deferred. The same rule as the retry loop's MIN_ATTEMPT_MS (shared/http/retry-loop.ts).
+ */
+export const MIN_ATTEMPT_TIME_MS = 1000;
+/** Kept back from the invocation's end even by a deferral's SendMessage: answering Lambda with the batch response. */
+export const ANSWER_RESERVE_MS = 1000;
 
 const storage = new AsyncLocalStorage<number>();
 
@@ -32,14 +39,23 @@ export function remainingMs(now: number = Date.now()): number {
 }
 
 /**
+ * Milliseconds left for the calls that hand a record on (SQS sends: the deferral itself, the next poll): the safety
+ * margin below the deadline exists for them, so they may run past the record's deadline up to the invocation's end less
+ * ANSWER_RESERVE_MS. Infinity outside of a deadline.
+ */
+export function handOffRemainingMs(now: number = Date.now()): number {
+  return remainingMs(now) + DEADLINE_SAFETY_MARGIN_MS - ANSWER_RESERVE_MS;
+}
+
+/**
  * The work cannot be done now (no time left in this invocation, a workspace that asked to wait longer than a call
  * may sleep, a workspace known to be unhealthy): put the record back to run again after `delaySeconds`. Transient,
  * and never a reason to fail the job.
  */
 export class DeferError extends ConnectorError {
   readonly delaySeconds: number;
-  constructor(message: string, delaySeconds: number) {
-    super(message, { permanent: false });
+  constructor(message: string, delaySeconds: number, options: { cause?: unknown } = {}) {
+    super(message, { permanent: false, cause: options.cause });
     this.delaySeconds = Math.min(MAX_DEFER_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
   }
 }

@@ -4,8 +4,10 @@
  * token of the service principal `clientId`, whose federation policy trusts that issuer, subject and audience.
  * The subject JWT is fetched anew on every refresh (files rotate; STS JWTs are short-lived) and never kept.
  */
+
 import type { STSClient } from '@aws-sdk/client-sts';
 import { AuthConfigError, ConnectorError } from '../errors.js';
+import { DeferError } from '../invocation-deadline.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { maskClientId } from './mask-client-id.js';
 import { sharedTokenCache, type TokenCache } from './token-cache.js';
@@ -169,6 +171,8 @@ export async function fetchStsWebIdentityToken(
 }
 
 function mapStsError(error: unknown, audience: string, durationSeconds: number): Error {
+  // Cut short by the invocation's deadline: the record is deferred, not failed (shared/invocation-deadline.ts).
+  if (error instanceof DeferError) return error;
   const name = error instanceof Error ? error.name : 'UnknownError';
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   const fault = (error as { $fault?: unknown } | null)?.$fault;

@@ -76,8 +76,12 @@ export class WorkspaceHealth {
     this.states.delete(origin);
   }
 
-  /** A call was reset or answered 5xx/429, or (`timedOut`) got no answer in time, which alone makes it unhealthy. */
-  failed(origin: string, timedOut = false): void {
+  /**
+   * A call was reset or answered 5xx/429, or (`timedOut`) got no answer in time, which alone makes it unhealthy.
+   * `retryAfterMs` is how long the workspace asked to be left alone: an opening lasts at least that, and a backoff
+   * the workspace set itself is not doubled.
+   */
+  failed(origin: string, timedOut = false, retryAfterMs?: number): void {
     const state = this.states.get(origin) ?? {
       failures: 0,
       openUntil: 0,
@@ -91,8 +95,9 @@ export class WorkspaceHealth {
     // Calls admitted before it was found unhealthy fail too: they neither extend nor double its time out.
     const alreadyOpen = state.openUntil > now;
     if (!alreadyOpen && (wasProbe || timedOut || state.failures >= this.settings.failuresToOpen)) {
-      state.openUntil = now + state.backoffMs;
-      state.backoffMs = Math.min(this.settings.maxBackoffMs, state.backoffMs * 2);
+      const askedFor = Math.min(this.settings.maxBackoffMs, retryAfterMs ?? 0);
+      state.openUntil = now + Math.max(state.backoffMs, askedFor);
+      if (askedFor < state.backoffMs) state.backoffMs = Math.min(this.settings.maxBackoffMs, state.backoffMs * 2);
     }
     this.states.set(origin, state);
   }
@@ -119,6 +124,6 @@ export function healthGate(health: WorkspaceHealth | null | undefined, origin: s
   return {
     admit: () => tracked.admit(origin),
     succeeded: () => tracked.succeeded(origin),
-    failed: (timedOut: boolean) => tracked.failed(origin, timedOut),
+    failed: (timedOut: boolean, retryAfterMs?: number) => tracked.failed(origin, timedOut, retryAfterMs),
   };
 }

@@ -13,7 +13,7 @@
  * the last transient failure and the number of attempts made to the caller's `giveUp`, which builds the error.
  */
 
-import { DeferError, remainingMs } from '../invocation-deadline.js';
+import { DeferError, MIN_ATTEMPT_TIME_MS, remainingMs } from '../invocation-deadline.js';
 
 /** Budget of one call. */
 export interface RetryPolicy {
@@ -76,7 +76,7 @@ export interface RetryLoopOptions<F> {
    * The workspace's health (shared/databricks/workspace-health.ts): asked before each attempt (it throws a
    * DeferError while the workspace is unhealthy), told how each attempt went (a transient failure counts against it).
    */
-  health?: { admit(): void; succeeded(): void; failed(timedOut: boolean): void };
+  health?: { admit(): void; succeeded(): void; failed(timedOut: boolean, retryAfterMs?: number): void };
   /**
    * The workspace's call budget (shared/databricks/workspace-call-budget.ts): every attempt is a call, and waits for
    * its slot through the context's takeSlot (or throws a DeferError when the workspace is booked further ahead than
@@ -88,7 +88,7 @@ export interface RetryLoopOptions<F> {
 }
 
 /** Below this much time left an attempt is not started: it could not get an answer and still defer the record. */
-export const MIN_ATTEMPT_MS = 1000;
+export const MIN_ATTEMPT_MS = MIN_ATTEMPT_TIME_MS;
 
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -149,11 +149,12 @@ export async function runWithRetries<T, F>(
       continue;
     }
     failures++;
-    // No answer at all within the attempt's time is the strongest sign of a workspace in trouble.
-    options.health?.failed(signal?.aborted ?? false);
+    const retryAfterMs = parseRetryAfter(result.retryAfter, now());
+    // No answer at all within the attempt's time is the strongest sign of a workspace in trouble; a Retry-After
+    // says how long the workspace wants to be left alone.
+    options.health?.failed(signal?.aborted ?? false, retryAfterMs);
     // A workspace that asks to wait longer than a call may sleep is waited for by deferring the record, not by
     // sleeping (or cutting the wait short): it comes back when the workspace asked.
-    const retryAfterMs = parseRetryAfter(result.retryAfter, now());
     if (retryAfterMs !== undefined && retryAfterMs > (policy.retryAfterCapMs ?? policy.maxDelayMs)) {
       throw new DeferError(`${what} asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs / 1000);
     }

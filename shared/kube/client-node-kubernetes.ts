@@ -11,10 +11,12 @@ import {
   type HttpLibrary,
   IsomorphicFetchHttpLibrary,
   type KubeConfig,
+  type ResponseContext,
   type V1ServiceAccount,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import { AuthConfigError, ConnectorError } from '../errors.js';
+import { DeferError, MIN_ATTEMPT_TIME_MS, remainingMs } from '../invocation-deadline.js';
 import type { DatabricksServiceAccount, KubernetesPort } from './kubernetes-port.js';
 
 export const DATABRICKS_ENABLED_SELECTOR = 'flyte.org/databricks-enabled=true';
@@ -26,7 +28,10 @@ export const HOST_ANNOTATION = 'flyte.org/databricks-host';
 export interface ClientNodeKubernetesOptions {
   /** Where the API is, for messages (LoadedKubeConfig.describe()). */
   describe?: string;
-  /** Per request; client-node sets none, and a hung call would otherwise eat the whole Lambda timeout. */
+  /**
+   * Per request; client-node sets none, and a hung call would otherwise eat the whole Lambda timeout. Shortened to
+   * what is left of the invocation's deadline (shared/invocation-deadline.ts).
+   */
   timeoutMs?: number;
 }
 
@@ -148,6 +153,15 @@ export class ClientNodeKubernetes implements KubernetesPort {
   private mapError(error: unknown, op: Operation): ConnectorError {
     if (error instanceof ConnectorError) return error;
     const target = `${op.resource}${op.name ? ` '${op.name}'` : ''} in namespace '${op.namespace}'`;
+    // Cut short by the invocation's deadline (or not started): the record is deferred, not failed.
+    if (error instanceof OutOfTime) {
+      return new DeferError(
+        `${error.started ? 'No answer in time' : 'No time left in this invocation'} to ${op.verb} ${target} ` +
+          `at ${this.where}`,
+        1,
+        { cause: error.cause },
+      );
+    }
     if (error instanceof ApiException) {
       const code: number = error.code;
       const said = statusMessage(error.body);
@@ -230,13 +244,46 @@ function networkReason(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-/** The default fetch-based HTTP library, with an abort signal on every request. */
+/** A request the invocation's deadline did not leave time for (`started`: it was cut short, else never sent). */
+class OutOfTime extends Error {
+  constructor(
+    readonly started: boolean,
+    cause?: unknown,
+  ) {
+    super('no time left in this invocation', { cause });
+    this.name = 'OutOfTime';
+  }
+}
+
+/**
+ * The default fetch-based HTTP library (undici fetch, client-node 2.0.1), with an abort signal on every request: the
+ * timeout, or what is left of the invocation's deadline when that is shorter. The signal covers the body too.
+ * client-node makes one attempt per call, so there is no retry to bound.
+ */
 function withTimeout(timeoutMs: number): HttpLibrary {
   const inner = new IsomorphicFetchHttpLibrary();
   return wrapHttpLibrary({
-    send(request) {
-      request.setSignal(AbortSignal.timeout(timeoutMs));
-      return inner.send(request).toPromise();
+    async send(request) {
+      const left = remainingMs();
+      if (left < MIN_ATTEMPT_TIME_MS) throw new OutOfTime(false);
+      const byDeadline = left < timeoutMs;
+      const signal = AbortSignal.timeout(Math.min(timeoutMs, left));
+      const translate = (error: unknown) => (byDeadline && signal.aborted ? new OutOfTime(true, error) : error);
+      request.setSignal(signal);
+      let response: ResponseContext;
+      try {
+        response = await inner.send(request).toPromise();
+      } catch (error) {
+        throw translate(error);
+      }
+      // The body is read after this returns (by the API's response processor), under the same signal.
+      const { body } = response;
+      response.body = {
+        text: () => body.text().catch((error: unknown) => Promise.reject(translate(error))),
+        binary: () => body.binary().catch((error: unknown) => Promise.reject(translate(error))),
+        stream: () => body.stream(),
+      };
+      return response;
     },
   });
 }

@@ -4,8 +4,9 @@
  * may leave both out and grant DescribeCluster on that one cluster instead.
  */
 import type { Cluster, EKSClient } from '@aws-sdk/client-eks';
-import { AWS_HTTP_TIMEOUTS } from '../aws/clients.js';
+import { deadlineAwareClient } from '../aws/clients.js';
 import { AuthConfigError, ConnectorError } from '../errors.js';
+import { DeferError } from '../invocation-deadline.js';
 
 export interface EksClusterAccess {
   apiUrl: string;
@@ -18,10 +19,11 @@ export async function describeEksCluster(clusterName: string, eks?: EKSClient): 
   const { DescribeClusterCommand, EKSClient, ResourceNotFoundException } = await import('./eks-sdk.js');
   let cluster: Cluster | undefined;
   try {
-    ({ cluster } = await (eks ?? new EKSClient({ requestHandler: AWS_HTTP_TIMEOUTS })).send(
-      new DescribeClusterCommand({ name: clusterName }),
-    ));
+    const client = eks ?? deadlineAwareClient((options) => new EKSClient(options), 'EKS');
+    ({ cluster } = await client.send(new DescribeClusterCommand({ name: clusterName })));
   } catch (error) {
+    // Out of time in this invocation: the record is deferred, not failed.
+    if (error instanceof DeferError) throw error;
     if (error instanceof ResourceNotFoundException) {
       throw new AuthConfigError(`EKS cluster '${clusterName}' (EKS_CLUSTER_NAME) does not exist in this region`, error);
     }

@@ -94,4 +94,27 @@ describe('Class: WorkspaceHealth', () => {
     }
     expect(backoffs).toEqual([10, 20, 40, 40]);
   });
+
+  it('is left alone as long as a Retry-After asked when it opens, without doubling a backoff the workspace set', () => {
+    const { health, advance } = setup();
+    for (let i = 0; i < 2; i++) health.failed(WS);
+    health.failed(WS, false, 30_000);
+    expect(deferral(() => health.admit(WS)).delaySeconds).toBe(30);
+    advance(30_000);
+    health.admit(WS);
+    // The probe fails again without a Retry-After: the backoff was not doubled by the workspace's own wait.
+    health.failed(WS);
+    expect(deferral(() => health.admit(WS)).delaySeconds).toBe(10);
+  });
+
+  it('a Retry-After alone, below the threshold, opens nothing; one longer than the maximum is capped', () => {
+    const { health, advance } = setup();
+    health.failed(WS, false, 60_000);
+    expect(() => health.admit(WS)).not.toThrow();
+    health.failed(WS);
+    health.failed(WS, false, 600_000);
+    expect(deferral(() => health.admit(WS)).delaySeconds).toBe(40);
+    advance(40_000);
+    expect(() => health.admit(WS)).not.toThrow();
+  });
 });

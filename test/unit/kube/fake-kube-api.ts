@@ -27,6 +27,8 @@ export interface Failure {
   pathIncludes?: string;
   /** Answer nothing at all (the client must time out). */
   hang?: boolean;
+  /** Send a 200's status, headers and the start of a body, then nothing more (a stalled body). */
+  stallBody?: boolean;
 }
 
 const REASONS: Record<number, string> = {
@@ -90,6 +92,11 @@ export class FakeKubeApi {
 
     const failure = this.failures.find((f) => !f.pathIncludes || url.pathname.includes(f.pathIncludes));
     if (failure?.hang) return; // never answer
+    if (failure?.stallBody) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"kind":"Secret",');
+      return;
+    }
     if (failure) return status(res, failure.status, `injected failure for ${url.pathname}`);
 
     const parts = url.pathname.split('/').filter(Boolean);
