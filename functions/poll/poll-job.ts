@@ -12,6 +12,7 @@
  * minute; shared/jobs/live-workspace-jobs.ts). A poll sent on to its slot: one GetItem and one SQS send; one sent on
  * because its wait was longer than SQS's 900 s: one SQS send.
  */
+import { failedTaskRunId, failureDetail } from '../../shared/databricks/run-failure-detail.js';
 import { safeRunPageUrl } from '../../shared/databricks/run-page-url.js';
 import type { DatabricksRun } from '../../shared/databricks/types.js';
 import type { Job } from '../../shared/jobs/job.js';
@@ -33,6 +34,7 @@ import {
   stillAhead,
 } from '../../shared/jobs/workspace-pacing.js';
 import { describeError, settleFailure } from '../job-failure.js';
+import type { DatabricksJobs } from '../job-ports.js';
 import type { RecordContext } from '../sqs-batch.js';
 import type { PollPorts } from './poll-ports.js';
 
@@ -126,7 +128,7 @@ async function pollRun(
 ): Promise<boolean> {
   const client = ports.databricks(job.databricksHost, ports.auth(job));
   const run = await client.getRun(runId);
-  const observed = observe(run, job.databricksHost, record);
+  const observed = await withFailureDetail(observe(run, job.databricksHost, record), run, job, client, record);
   let cancelSentAt: string | undefined;
   if (job.cancelRequested && job.cancelSentAt === undefined && !isTerminalPhase(observed.phase)) {
     await client.cancelRun(runId);
@@ -178,6 +180,32 @@ function observe(run: DatabricksRun, workspaceOrigin: string, record: RecordCont
     message: mapped.message || describeState(mapped.lifeCycleState, mapped.resultState),
     runPageUrl,
   };
+}
+
+/**
+ * A run seen failed for the first time: its failed task's error and trace (runs/get-output) join the message. A
+ * diagnostic must never hold the job up: whatever stops it (an error, the budget deferring the call) leaves the
+ * message as Databricks' state gave it.
+ */
+async function withFailureDetail(
+  seen: Observation,
+  run: DatabricksRun,
+  job: Job,
+  client: DatabricksJobs,
+  record: RecordContext,
+): Promise<Observation> {
+  if ((seen.phase !== 'FAILED' && seen.phase !== 'RETRYABLE_FAILED') || isTerminalPhase(job.phase)) return seen;
+  const taskRunId = failedTaskRunId(run);
+  if (taskRunId === undefined) return seen;
+  try {
+    const detail = failureDetail(await client.getRunOutput(taskRunId));
+    return detail === undefined ? seen : { ...seen, message: `${seen.message}\n${detail}` };
+  } catch (error) {
+    record.log.warn("Could not read the failed task's output; the job's message keeps the run's state", {
+      error: describeError(error),
+    });
+    return seen;
+  }
 }
 
 function describeState(lifeCycleState: string | undefined, resultState: string | undefined): string {

@@ -4,7 +4,7 @@ import { readBoundedText } from '../http/read-bounded-body.js';
 import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-loop.js';
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
 import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
-import type { DatabricksRun, SubmitRunBody } from './types.js';
+import type { DatabricksRun, DatabricksRunOutput, SubmitRunBody } from './types.js';
 import { budgetGate, type WorkspaceCallBudget } from './workspace-call-budget.js';
 import { healthGate, type WorkspaceHealth } from './workspace-health.js';
 import { normalizeWorkspaceUrl } from './workspace-url.js';
@@ -36,7 +36,7 @@ export interface JobsClientOptions {
 
 const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
 
-type Operation = 'runs/submit' | 'runs/get' | 'runs/cancel';
+type Operation = 'runs/submit' | 'runs/get' | 'runs/get-output' | 'runs/cancel';
 
 /** Jobs API runs/submit, runs/get and runs/cancel with retries, 401 refresh-once and no redirects. */
 export class JobsClient {
@@ -97,6 +97,20 @@ export class JobsClient {
       });
     }
     return res as DatabricksRun;
+  }
+
+  /**
+   * What a task run reported (runs/get-output): `error` and `error_trace` once it has failed. Only task runs have an
+   * output: the parent run of a `tasks` submission is refused (INVALID_PARAMETER_VALUE), so pass a `tasks[].run_id`.
+   */
+  async getRunOutput(taskRunId: number | string): Promise<DatabricksRunOutput> {
+    const id = requireRunId(taskRunId);
+    const res = await this.call('runs/get-output', 'GET', `?run_id=${id}`, undefined);
+    if (!isRecord(res)) return {};
+    return {
+      ...(typeof res.error === 'string' ? { error: res.error } : {}),
+      ...(typeof res.error_trace === 'string' ? { error_trace: res.error_trace } : {}),
+    };
   }
 
   /** Cancellation is asynchronous on the Databricks side: poll getRun until the run is terminal. */

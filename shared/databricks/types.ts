@@ -49,3 +49,9 @@ export interface ContainerSpec {
   args?: string[];
   env?: Record<string, string>;
 }
+
+/** The part of runs/get-output the connector reads: why a failed task run failed. */
+export interface DatabricksRunOutput {
+  error?: string;
+  error_trace?: string;
+}

@@ -25,7 +25,7 @@
 import { DeferError } from '../invocation-deadline.js';
 
 /** The calls a workspace gets, each with its own optional limit. */
-export const BUDGETED_ENDPOINTS = ['runs/submit', 'runs/get', 'runs/cancel', 'token'] as const;
+export const BUDGETED_ENDPOINTS = ['runs/submit', 'runs/get', 'runs/get-output', 'runs/cancel', 'token'] as const;
 export type BudgetedEndpoint = (typeof BUDGETED_ENDPOINTS)[number];
 
 /** The longest a call waits in the invocation for its slot; a ledger booked further ahead defers the record. */
@@ -156,7 +156,7 @@ export function parseEndpointBudgets(
   const value: Partial<Record<BudgetedEndpoint, number>> = {};
   for (const entry of text.split(',').map((part) => part.trim())) {
     if (entry === '') continue;
-    const match = /^([a-z/]+)=(\d+)$/.exec(entry);
+    const match = /^([a-z/-]+)=(\d+)$/.exec(entry);
     const endpoint = match?.[1] as BudgetedEndpoint | undefined;
     if (!match || !endpoint || !BUDGETED_ENDPOINTS.includes(endpoint)) {
       return { problem: `"${entry.slice(0, 40)}" is not <endpoint>=<requests a second> (${BUDGETED_ENDPOINTS})` };

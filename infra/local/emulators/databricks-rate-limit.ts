@@ -4,8 +4,11 @@
  * answers over the limit, and what of it is verified, is in the note at the top of databricks-workspace.ts.
  */
 
-/** The endpoints that can be limited: the Jobs API's runs/submit, runs/get, runs/cancel, and `POST /oidc/v1/token`. */
-export type RateLimitedRoute = 'submit' | 'get' | 'cancel' | 'token';
+/**
+ * The endpoints that can be limited: the Jobs API's runs/submit, runs/get, runs/get-output, runs/cancel, and
+ * `POST /oidc/v1/token`.
+ */
+export type RateLimitedRoute = 'submit' | 'get' | 'get-output' | 'cancel' | 'token';
 
 /** `perSecond` tokens are added per second of the clock, up to `burst` (default: `perSecond`, at least 1). */
 export interface RateLimit {

@@ -47,6 +47,9 @@ export interface RunOutcome {
   terminationType?: TerminationType;
   /** This run's own pace, over the workspace's (a long job among short ones). */
   timing?: Partial<RunTiming>;
+  /** What runs/get-output reports for its task once it has failed: the exception, and its stack trace. */
+  error?: string;
+  errorTrace?: string;
 }
 
 export interface RunTiming {

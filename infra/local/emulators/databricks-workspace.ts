@@ -115,7 +115,7 @@ export interface DatabricksWorkspaceOptions {
 }
 
 /** `'token'` is `POST /oidc/v1/token`; `'any'` is the next Jobs API request, whatever its route. */
-export type FaultRoute = 'submit' | 'get' | 'cancel' | 'token' | 'any';
+export type FaultRoute = 'submit' | 'get' | 'get-output' | 'cancel' | 'token' | 'any';
 /**
  * One request's fate:
  * - `{ status, body?, headers? }`: an HTTP error answered instead of the real handler;
@@ -171,6 +171,11 @@ export interface RecordedRequest {
   readonly body?: string;
   /** Present (true) when `body` is only the first MAX_RECORDED_BODY_BYTES bytes of a longer body. */
   bodyTruncated?: true;
+  /**
+   * The query string as received (`?run_id=...`, or '' for none), to tell which run a runs/get was for. Non-enumerable,
+   * so comparisons of whole recorded requests stay as they were.
+   */
+  readonly query?: string;
 }
 
 /** How much of each request body `requests` keeps. */
@@ -219,8 +224,8 @@ export interface DatabricksWorkspace {
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 
-const ROUTE = /^\/api\/(2\.1|2\.2)\/jobs\/runs\/(submit|get|cancel)$/;
-const METHODS: Record<string, string> = { submit: 'POST', get: 'GET', cancel: 'POST' };
+const ROUTE = /^\/api\/(2\.1|2\.2)\/jobs\/runs\/(submit|get-output|get|cancel)$/;
+const METHODS: Record<string, string> = { submit: 'POST', get: 'GET', 'get-output': 'GET', cancel: 'POST' };
 
 const error = (
   status: number,
@@ -280,12 +285,14 @@ function recordedRequest(
   fields: { method: string; path: string; status: number; at: number },
   authorization: string | undefined,
   body: Buffer | undefined,
+  query = '',
 ): RecordedRequest {
   const entry: RecordedRequest = { ...fields };
   if (body !== undefined && body.length > MAX_RECORDED_BODY_BYTES) entry.bodyTruncated = true;
   Object.defineProperties(entry, {
     authorization: { value: authorization, enumerable: false },
     body: { value: body?.subarray(0, MAX_RECORDED_BODY_BYTES).toString('utf8'), enumerable: false },
+    query: { value: query, enumerable: false },
   });
   return entry;
 }
@@ -347,7 +354,14 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   const runs = new Map<number, EmulatedRun>();
   const byToken = new Map<string, EmulatedRun>();
   const requests: RecordedRequest[] = [];
-  const faults: Record<FaultRoute, Fault[]> = { submit: [], get: [], cancel: [], token: [], any: [] };
+  const faults: Record<FaultRoute, Fault[]> = {
+    submit: [],
+    get: [],
+    'get-output': [],
+    cancel: [],
+    token: [],
+    any: [],
+  };
   const limiter = new RateLimiter(clock, options.rateLimits);
   const outages: OutageWindow[] = [];
   /** Sockets of hung requests, and timers of delayed answers: close() ends both. */
@@ -426,6 +440,36 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     };
   }
 
+  /**
+   * runs/get-output: a task run's output (`metadata`, and `error` / `error_trace` once a failed run has ended). The
+   * parent run of a `tasks` submission has no output of its own: Databricks answers 400 INVALID_PARAMETER_VALUE with
+   * this message even for a single task (databricks-sdk-py #997, Airflow PR #25427).
+   */
+  function output(value: unknown, version: string): Reply {
+    const runId = parseRunId(value);
+    if (typeof runId !== 'number') return runId;
+    if (runs.has(runId)) {
+      return invalid(
+        'Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each ' +
+          'individual task run instead.',
+      );
+    }
+    const run = [...runs.values()].find((candidate) => candidate.tasks.some((task) => task.runId === runId));
+    if (!run) return invalid(`Run ${runId} does not exist.`);
+    const rendered = renderRun(run, version);
+    const task = (rendered.tasks as Array<Record<string, unknown>>).find((t) => t.run_id === runId);
+    const snapshot = snapshotRun(run, clock(), timing);
+    const failed = snapshot.endTime > 0 && snapshot.resultState !== 'SUCCESS' && snapshot.resultState !== 'CANCELED';
+    return {
+      status: 200,
+      body: {
+        metadata: { ...task, job_id: run.jobId, run_name: run.runName, run_page_url: rendered.run_page_url },
+        ...(failed && run.outcome.error !== undefined ? { error: run.outcome.error } : {}),
+        ...(failed && run.outcome.errorTrace !== undefined ? { error_trace: run.outcome.errorTrace } : {}),
+      },
+    };
+  }
+
   function lookup(value: unknown): EmulatedRun | Reply {
     const runId = parseRunId(value);
     if (typeof runId !== 'number') return runId;
@@ -479,6 +523,7 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     }
     if (name === 'submit') return submit(raw, principal);
     if (name === 'cancel') return cancel(raw);
+    if (name === 'get-output') return output(parsed.searchParams.get('run_id') ?? undefined, version);
     const run = lookup(parsed.searchParams.get('run_id') ?? undefined);
     return 'runId' in run ? { status: 200, body: renderRun(run, version) } : run;
   }
@@ -563,7 +608,12 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     let received: Buffer | undefined;
     const record = (status: number): void => {
       requests.push(
-        recordedRequest({ method, path: parsed.pathname, status, at }, req.headers.authorization, received),
+        recordedRequest(
+          { method, path: parsed.pathname, status, at },
+          req.headers.authorization,
+          received,
+          parsed.search,
+        ),
       );
     };
     // A write to a socket the client already closed (it gave up on a slow answer) must not crash the emulator.

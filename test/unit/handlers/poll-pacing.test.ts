@@ -43,6 +43,7 @@ function portsWith(env: Record<string, string>, index: { listLiveJobIds(host: st
       runsGet++;
       return run;
     },
+    getRunOutput: async () => ({}),
     cancelRun: async () => undefined,
   };
   const counting = {

@@ -29,6 +29,7 @@ beforeEach(async () => {
   const databricks: DatabricksJobs = {
     submitRun: async () => ({ run_id: 7 }),
     getRun: async () => run,
+    getRunOutput: async () => ({}),
     cancelRun: async () => undefined,
   };
   ports = {
