@@ -18,7 +18,7 @@ const FAILED_TASK_STATES = new Set(['FAILED', 'TIMEDOUT', 'INTERNAL_ERROR']);
  * The task run whose output says why the run failed: the first task that failed by itself, else the first task.
  * Undefined for a run without tasks (a legacy single-task run has no task runs to ask).
  */
-export function failedTaskRunId(run: DatabricksRun): number | undefined {
+export function failedTaskRunId(run: Pick<DatabricksRun, 'tasks'>): number | undefined {
   const tasks = (run.tasks ?? []).filter((task) => Number.isSafeInteger(task.run_id) && (task.run_id as number) > 0);
   const failed = tasks.find((task) => {
     const state = task.state as { result_state?: unknown; life_cycle_state?: unknown } | undefined;
