@@ -5,6 +5,10 @@
  * which leaves jobs stuck or crashing; Airflow and Dagster shipped the same bug. Here every documented state has a
  * phase, and an unknown *life-cycle* state is treated as still running (flagged `unknown` so the caller logs it),
  * because Databricks says new states may be added and only TERMINATED, SKIPPED and INTERNAL_ERROR end a run.
+ *
+ * When Databricks answers with only the Jobs API 2.2 `status` (no deprecated `state`), a terminated run reads
+ * `status.state: TERMINATED` whatever happened, and `termination_details.type` is SUCCESS for cancelled and skipped
+ * runs too; so the phase comes from `termination_details.code`, the type deciding only for a code not documented yet.
  */
 import type { Phase } from './phase.js';
 
@@ -52,7 +56,51 @@ const RESULT_PHASES: Record<string, Phase> = {
   MAXIMUM_CONCURRENT_RUNS_REACHED: 'RETRYABLE_FAILED',
 };
 
-/** 2.2 `status.termination_details.type` when only `status` is present. */
+/**
+ * 2.2 `status.termination_details.code`: every value of the Jobs API's TerminationCodeCode enum (Databricks SDKs,
+ * generated from the API spec). Cancelled, skipped and timed-out runs fail as their `state.result_state` would
+ * (CANCELED, TIMEDOUT, SKIPPED); a failure another attempt can get past (the platform, the cloud, a limit that clears)
+ * is RETRYABLE_FAILED; one the run's own configuration, code or permissions caused is FAILED.
+ */
+export const TERMINATION_CODE_PHASES: Readonly<Record<string, Phase>> = {
+  SUCCESS: 'SUCCEEDED',
+  // Some child runs failed, but Databricks counts the run as a success (as result_state SUCCESS_WITH_FAILURES).
+  SUCCESS_WITH_FAILURES: 'SUCCEEDED',
+  // A user's cancel (ABORTED when this API asked for it: see the poll's cancel handling).
+  USER_CANCELED: 'FAILED',
+  // Cancelled by the platform, e.g. the run exceeded its timeout_seconds.
+  CANCELED: 'FAILED',
+  // Never executed (an upstream task failed, a condition was not met).
+  SKIPPED: 'FAILED',
+  DISABLED: 'FAILED',
+  INTERNAL_ERROR: 'RETRYABLE_FAILED',
+  CLOUD_FAILURE: 'RETRYABLE_FAILED',
+  // The cluster or the link to its driver failed; a new attempt gets a new cluster.
+  CLUSTER_ERROR: 'RETRYABLE_FAILED',
+  DRIVER_ERROR: 'RETRYABLE_FAILED',
+  // Talking to the git provider failed.
+  REPOSITORY_CHECKOUT_FAILED: 'RETRYABLE_FAILED',
+  // Limits that clear as other runs end (as result_state MAXIMUM_CONCURRENT_RUNS_REACHED).
+  WORKSPACE_RUN_LIMIT_EXCEEDED: 'RETRYABLE_FAILED',
+  CLUSTER_REQUEST_LIMIT_EXCEEDED: 'RETRYABLE_FAILED',
+  MAX_CONCURRENT_RUNS_EXCEEDED: 'RETRYABLE_FAILED',
+  MAX_JOB_QUEUE_SIZE_EXCEEDED: 'RETRYABLE_FAILED',
+  MAX_SPARK_CONTEXTS_EXCEEDED: 'RETRYABLE_FAILED',
+  RUN_EXECUTION_ERROR: 'FAILED',
+  INVALID_CLUSTER_REQUEST: 'FAILED',
+  INVALID_RUN_CONFIGURATION: 'FAILED',
+  RESOURCE_NOT_FOUND: 'FAILED',
+  FEATURE_DISABLED: 'FAILED',
+  LIBRARY_INSTALLATION_ERROR: 'FAILED',
+  STORAGE_ACCESS_ERROR: 'FAILED',
+  UNAUTHORIZED_ERROR: 'FAILED',
+  // A budget policy stops the run until an administrator changes it.
+  BUDGET_POLICY_LIMIT_EXCEEDED: 'FAILED',
+  // In the enum without a description; nothing suggests retrying helps.
+  BREAKING_CHANGE: 'FAILED',
+};
+
+/** 2.2 `status.termination_details.type`, for a code not in the table above. */
 const TERMINATION_TYPE_PHASES: Record<string, Phase> = {
   SUCCESS: 'SUCCEEDED',
   CLIENT_ERROR: 'FAILED',
@@ -80,10 +128,13 @@ export function mapRunState(run: RunStateInput): MappedRunState {
 function mapTerminated(run: RunStateInput): { phase: Phase; unknown: boolean } {
   const fromResult = run.state?.result_state ? RESULT_PHASES[run.state.result_state] : undefined;
   if (fromResult) return { phase: fromResult, unknown: false };
-  const type = run.status?.termination_details?.type;
-  const fromType = type ? TERMINATION_TYPE_PHASES[type] : undefined;
+  const details = run.status?.termination_details;
+  const fromCode = details?.code ? TERMINATION_CODE_PHASES[details.code] : undefined;
   // A result_state we could not map is still worth a log line even when the 2.2 status decides the phase.
-  if (fromType) return { phase: fromType, unknown: run.state?.result_state !== undefined };
+  if (fromCode) return { phase: fromCode, unknown: run.state?.result_state !== undefined };
+  const fromType = details?.type ? TERMINATION_TYPE_PHASES[details.type] : undefined;
+  // A code this release does not know: the type gives a sound phase, and the code a log line.
+  if (fromType) return { phase: fromType, unknown: true };
   // Ended, but with a result nobody documented: failing loudly beats polling a finished run forever.
   return { phase: 'FAILED', unknown: true };
 }

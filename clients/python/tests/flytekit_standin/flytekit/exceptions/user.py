@@ -1,0 +1,5 @@
+"""STAND-IN for flytekit (tests only): the exception that makes a task failure recoverable."""
+
+
+class FlyteRecoverableException(Exception):
+    pass
