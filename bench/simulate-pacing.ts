@@ -16,7 +16,7 @@
  * second of its slot; a call the ledger cannot place within MAX_WAIT_MS is deferred (an SQS delay). `ledger: false`
  * shows what pacing does alone: with churn (some 13,000 jobs starting in the hour, 3.7 a second, each a runs/submit),
  * the busiest second went past 40 calls against 20 before the ledger, because submits were in no layout and a job
- * started since the last snapshot shared a listed neighbour's second. Now polls use 70 % of the budget, a job not
+ * started since the last snapshot shared a listed neighbour's second. Now polls use 60 % of the budget, a job not
  * listed yet waits for the next snapshot (shared/jobs/workspace-pacing.ts), and the ledger holds the rest to the
  * budget exactly; `budgetWaits`, `maxBudgetWaitS` and `budgetDeferrals` say what it cost the calls.
  *
@@ -304,9 +304,10 @@ export async function simulatePacing(options: PacingSimulationOptions = {}): Pro
 
   const allPolledByS = Math.max(...initialJobs.map((job) => job.firstCallS ?? seconds));
   const after = perSecond.slice(allPolledByS);
-  // A job must have been polled once it was live for two periods (the longest seen: one waiting for the snapshot
-  // that lists it, one for its slot) plus the schedule's longest wait.
-  const pollBoundS = 2 * Math.max(0, ...periods) + schedule.maxSeconds;
+  // A job must have been polled once it was live for three periods (the longest seen: one waiting for the snapshot
+  // that lists it, one for its slot, one more when the period changes; the bound pacingSettingsOf caps the period
+  // by) plus the schedule's longest wait.
+  const pollBoundS = 3 * Math.max(0, ...periods) + schedule.maxSeconds;
   const liveForS = (job: SimJob) => (job.ended ? (job.lastCallS as number) : seconds) - job.startedS;
   return {
     activeJobs,

@@ -39,7 +39,15 @@ interface State {
   backoffMs: number;
   /** A probe is in flight: others wait for its outcome. */
   probing: boolean;
+  /** When the probe was let through: one that never reports back is given up on after PROBE_TIMEOUT_MS. */
+  probeStartedAt: number;
 }
+
+/**
+ * A probe that has not reported back after this long is taken as lost (its invocation ended, or a path that neither
+ * released nor reported it), and the next call may probe: a lost probe must never leave a workspace shut for good.
+ */
+export const PROBE_TIMEOUT_MS = 60_000;
 
 export class WorkspaceHealth {
   private readonly states = new Map<string, State>();
@@ -58,8 +66,10 @@ export class WorkspaceHealth {
     const state = this.states.get(origin);
     if (!state || state.openUntil === 0) return;
     const now = this.now();
-    if (now >= state.openUntil && !state.probing) {
+    const probeLost = state.probing && now - state.probeStartedAt >= PROBE_TIMEOUT_MS;
+    if (now >= state.openUntil && (!state.probing || probeLost)) {
       state.probing = true;
+      state.probeStartedAt = now;
       return;
     }
     const waitMs = Math.max(state.openUntil - now, this.settings.firstBackoffMs / 2);
@@ -69,6 +79,15 @@ export class WorkspaceHealth {
         'the job tries again later without calling it',
       jittered / 1000,
     );
+  }
+
+  /**
+   * The admitted call ended without reaching the workspace (deferred by the budget, its token deferred): if it was
+   * the probe, the next call probes instead.
+   */
+  released(origin: string): void {
+    const state = this.states.get(origin);
+    if (state) state.probing = false;
   }
 
   /** The workspace answered (anything but a failure of its own): healthy again. */
@@ -87,6 +106,7 @@ export class WorkspaceHealth {
       openUntil: 0,
       backoffMs: this.settings.firstBackoffMs,
       probing: false,
+      probeStartedAt: 0,
     };
     state.failures += 1;
     const wasProbe = state.probing;
@@ -125,5 +145,6 @@ export function healthGate(health: WorkspaceHealth | null | undefined, origin: s
     admit: () => tracked.admit(origin),
     succeeded: () => tracked.succeeded(origin),
     failed: (timedOut: boolean, retryAfterMs?: number) => tracked.failed(origin, timedOut, retryAfterMs),
+    released: () => tracked.released(origin),
   };
 }

@@ -76,7 +76,13 @@ export interface RetryLoopOptions<F> {
    * The workspace's health (shared/databricks/workspace-health.ts): asked before each attempt (it throws a
    * DeferError while the workspace is unhealthy), told how each attempt went (a transient failure counts against it).
    */
-  health?: { admit(): void; succeeded(): void; failed(timedOut: boolean, retryAfterMs?: number): void };
+  health?: {
+    admit(): void;
+    succeeded(): void;
+    failed(timedOut: boolean, retryAfterMs?: number): void;
+    /** The admitted attempt ended without reaching the workspace (deferred): a probe is handed back. */
+    released(): void;
+  };
   /**
    * The workspace's call budget (shared/databricks/workspace-call-budget.ts): every attempt is a call, and waits for
    * its slot through the context's takeSlot (or throws a DeferError when the workspace is booked further ahead than
@@ -106,12 +112,15 @@ export async function runWithRetries<T, F>(
   const what = options.what ?? 'the call';
   let failures = 0;
   let repeats = 0;
+  let repeating = false;
   for (;;) {
     // Never start what cannot finish inside the invocation: the record goes back instead, spending no receive.
     if (remaining() < MIN_ATTEMPT_MS) {
       throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
     }
-    options.health?.admit();
+    // A repeat (a credential refreshed once) is the same attempt: admitted once, or a probe would refuse itself.
+    if (!repeating) options.health?.admit();
+    repeating = false;
     let slotTaken = false;
     const takeSlot = async () => {
       slotTaken = true;
@@ -131,7 +140,11 @@ export async function runWithRetries<T, F>(
     try {
       result = await attempt({ attempt: failures + 1, timeoutSignal, takeSlot });
     } catch (error) {
-      if (error instanceof DeferError) throw error;
+      if (error instanceof DeferError) {
+        // Deferred before an answer (the budget, the token's own deferral): not a word from the workspace.
+        options.health?.released();
+        throw error;
+      }
       // A permanent failure is an answer: the workspace is up.
       options.health?.succeeded();
       throw error;
@@ -145,7 +158,11 @@ export async function runWithRetries<T, F>(
     if (result.outcome === 'repeat') {
       repeats++;
       // A bug in the caller, not an answer from the server: never loop on free repeats.
-      if (repeats > maxRepeats) throw new Error(`retry loop: more than ${maxRepeats} immediate repeat(s) requested`);
+      if (repeats > maxRepeats) {
+        options.health?.released();
+        throw new Error(`retry loop: more than ${maxRepeats} immediate repeat(s) requested`);
+      }
+      repeating = true;
       continue;
     }
     failures++;

@@ -15,7 +15,7 @@
  * which would make this container's list differ from the others'.
  *
  * Cost: the Query is amortised over every poll the container makes meanwhile. At 10,000 live jobs (one 1 MB page,
- * about 115 read units) and a 768 s period, each container reads about 9 read units a minute, against the about
+ * about 115 read units) and a 896 s period, each container reads about 8 read units a minute, against the about
  * 960 the polls' own GetItems read in that minute. The polls of one batch share a read in flight.
  */
 import type { LiveJobIndex } from './job-store.js';

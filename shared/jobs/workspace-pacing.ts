@@ -25,11 +25,11 @@
 import { MAX_SQS_DELAY_SECONDS } from './job-queues.js';
 
 /**
- * The share of the budget polls may use, in percent (u = 0.7): the rest is for submits, cancels and token requests,
+ * The share of the budget polls may use, in percent (u = 0.6): the rest is for submits, cancels and token requests,
  * which take slots in the same budget (shared/databricks/workspace-call-budget.ts). Integers keep slot arithmetic
  * exact.
  */
-export const POLL_SHARE_PERCENT = 70;
+export const POLL_SHARE_PERCENT = 60;
 /** A poll that arrives this much before its time is taken as on time (clocks of containers differ slightly). */
 export const EARLY_TOLERANCE_MS = 500;
 /** A poll that arrives this much after its time is still on time: SQS and the Lambda poller add seconds. */

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { healthGate, PROBE_TIMEOUT_MS, WorkspaceHealth } from '../../../shared/databricks/workspace-health.js';
 import {
   type AttemptContext,
   type AttemptResult,
@@ -294,6 +295,7 @@ describe('runWithRetries: within the invocation deadline', () => {
       admit: () => events.push('admit'),
       succeeded: () => events.push('ok'),
       failed: (timedOut: boolean) => events.push(timedOut ? 'timed out' : 'failed'),
+      released: () => events.push('released'),
     };
     const steps: Step[] = [transient('503'), success('ok')];
     await runWithRetries(async () => steps.shift() as AttemptResult<string, string>, {
@@ -312,6 +314,7 @@ describe('runWithRetries: within the invocation deadline', () => {
       },
       succeeded: () => undefined,
       failed: () => undefined,
+      released: () => undefined,
     };
     const result = await settle(runWithRetries(attempt, { ...base, health }));
     expect((result as { error: DeferError }).error.delaySeconds).toBe(30);
@@ -352,7 +355,7 @@ describe('runWithRetries and the workspace call budget', () => {
 
   it('makes no request when the budget defers the call, and does not count it for or against the workspace', async () => {
     const budget = { take: vi.fn(async () => Promise.reject(new DeferError('booked 40 s ahead', 40))) };
-    const health = { admit: vi.fn(), succeeded: vi.fn(), failed: vi.fn() };
+    const health = { admit: vi.fn(), succeeded: vi.fn(), failed: vi.fn(), released: vi.fn() };
     const request = vi.fn();
     const attempt = vi.fn(async ({ takeSlot }: AttemptContext) => {
       await takeSlot();
@@ -363,6 +366,8 @@ describe('runWithRetries and the workspace call budget', () => {
     expect(request).not.toHaveBeenCalled();
     expect(health.succeeded).not.toHaveBeenCalled();
     expect(health.failed).not.toHaveBeenCalled();
+    // An admitted probe is handed back, so the next call can probe.
+    expect(health.released).toHaveBeenCalledTimes(1);
   });
 
   it('defers instead of requesting when waiting for the slot used up the invocation', async () => {
@@ -387,5 +392,55 @@ describe('runWithRetries and the workspace call budget', () => {
     const budget = { take: vi.fn(async () => undefined) };
     const attempt = vi.fn(async () => ({ outcome: 'success', value: 'ok' }) as const);
     await expect(runWithRetries(attempt, { ...base, budget })).rejects.toThrow(/without its budget slot/);
+  });
+});
+
+describe('runWithRetries and a probe of an unhealthy workspace (real WorkspaceHealth)', () => {
+  const WS = 'https://dbc-probe.cloud.databricks.com';
+  const base = {
+    policy: POLICY,
+    giveUp: (lastFailure: string, attempts: number) => new GaveUp(lastFailure, attempts),
+    sleep: async () => undefined,
+    random: () => 0,
+  };
+  const openWorkspace = () => {
+    let now = NOW;
+    const health = new WorkspaceHealth({ failuresToOpen: 1, firstBackoffMs: 10_000, maxBackoffMs: 40_000 }, () => now);
+    health.failed(WS);
+    now += 10_000;
+    return { health, gate: healthGate(health, WS), later: (ms: number) => (now += ms) };
+  };
+
+  it('a probe whose credential is refreshed once is not refused by its own probing', async () => {
+    const { health, gate } = openWorkspace();
+    const steps: AttemptResult<string, string>[] = [{ outcome: 'repeat' }, { outcome: 'success', value: 'ok' }];
+    await expect(
+      runWithRetries(async () => steps.shift() as AttemptResult<string, string>, { ...base, health: gate }),
+    ).resolves.toBe('ok');
+    expect(health.isUnhealthy(WS)).toBe(false);
+  });
+
+  it('a probe deferred by the budget hands the probe back: the next call probes', async () => {
+    const { health, gate } = openWorkspace();
+    const budget = { take: async () => Promise.reject(new DeferError('booked', 5)) };
+    const deferred = runWithRetries(
+      async ({ takeSlot }: AttemptContext) => {
+        await takeSlot();
+        return success('never');
+      },
+      { ...base, health: gate, budget },
+    );
+    await expect(deferred).rejects.toBeInstanceOf(DeferError);
+    const next = runWithRetries(async () => success('ok'), { ...base, health: gate });
+    await expect(next).resolves.toBe('ok');
+    expect(health.isUnhealthy(WS)).toBe(false);
+  });
+
+  it('a probe that never reports back is given up on after PROBE_TIMEOUT_MS', () => {
+    const { health, later } = openWorkspace();
+    health.admit(WS);
+    expect(() => health.admit(WS)).toThrow(DeferError);
+    later(PROBE_TIMEOUT_MS);
+    expect(() => health.admit(WS)).not.toThrow();
   });
 });

@@ -65,9 +65,9 @@ describe('Function: rankIn()', () => {
 describe('Function: snapshotSeconds() and refreshDue()', () => {
   it('reads an unpaced list every minute, a paced one every period of at least a minute', () => {
     expect(snapshotSeconds(100, settings)).toBe(60);
-    expect(snapshotSeconds(10_000, settings)).toBe(768);
-    // 400 jobs: a 28.6 s period, rounded to 32; read every 2 periods, the first multiple of at least 60 s.
-    expect(snapshotSeconds(400, settings)).toBe(64);
+    expect(snapshotSeconds(10_000, settings)).toBe(896);
+    // 400 jobs: a 33.3 s period, rounded to 40; read every 2 periods, the first multiple of at least 60 s.
+    expect(snapshotSeconds(400, settings)).toBe(80);
   });
 
   it('is due past a grid boundary, and for a missing job only while unpaced', () => {
@@ -76,8 +76,8 @@ describe('Function: snapshotSeconds() and refreshDue()', () => {
     expect(refreshDue({ ...base, nowMs: T0 + 60_000 })).toBe(true);
     expect(refreshDue({ ...base, nowMs: T0 + 1000 + MISSING_JOB_REFRESH_MS, listed: false })).toBe(true);
     const paced = { ...base, activeJobs: 10_000 };
-    expect(refreshDue({ ...paced, nowMs: T0 + 767_000, listed: false })).toBe(false);
-    expect(refreshDue({ ...paced, nowMs: T0 + 768_000 })).toBe(true);
+    expect(refreshDue({ ...paced, nowMs: T0 + 895_000, listed: false })).toBe(false);
+    expect(refreshDue({ ...paced, nowMs: T0 + 896_000 })).toBe(true);
   });
 });
 
