@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
-import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
 import { peakPerSecond } from '../infra/local/chaos-measures.js';
+import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
 import { seedOAuthM2M } from '../infra/local/tenants.js';
 import { benchApiClient, submitJobs } from './bench-jobs.js';
 import { databricksCounts } from './poll-bench-stack.js';

@@ -32,17 +32,18 @@ import { type StsEmulator, startSts } from './emulators/sts.js';
 import { startAwsProxy } from './faults/aws-fault-proxy.js';
 import { feedEmulatorFaults } from './faults/emulator-faults.js';
 import type { FaultPlan } from './faults/fault-plan.js';
-import { createJobsTable } from './jobs-table.js';
+import { createJobsTable, createWorkspaceBudgetTable } from './jobs-table.js';
 import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { scheduledEvent } from './lambda-runtime/event-shapes.js';
 import { type ApiCaller, callerIdentity, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
-import { invokeHandler } from './lambda-runtime/invoke-handler.js';
+import { invokeHandler, LambdaTimeoutError } from './lambda-runtime/invoke-handler.js';
 import { createLambdaContext } from './lambda-runtime/lambda-context.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 
 const HOST = '127.0.0.1';
 const REGION = 'us-east-1';
 const TABLE_NAME = 'flyte-databricks-jobs';
+const BUDGET_TABLE_NAME = 'flyte-databricks-workspace-budget';
 const FUNCTION_TIMEOUT_SECONDS = 20;
 const ACCOUNT_ID = '123456789012';
 const CLUSTER_NAME = 'local-eks';
@@ -108,7 +109,8 @@ export interface LocalStackOptions {
 }
 
 /** The handlers' AWS requests seen at the wire, per service and operation (e.g. dynamodb GetItem). */
-export type AwsRequestCounts = Record<'dynamodb' | 'sqs', Record<string, number>>;
+/** The handlers' AWS requests by operation; the workspace budget ledger's DynamoDB requests apart from the jobs'. */
+export type AwsRequestCounts = Record<'dynamodb' | 'sqs' | 'budgetLedger', Record<string, number>>;
 
 export interface AccessKeyPair {
   accessKeyId: string;
@@ -181,6 +183,11 @@ export interface LocalStack {
   env: Record<string, string>;
   /** With `countAwsRequests` (or a fault plan): the handlers' requests so far, live. Empty otherwise. */
   awsRequests: AwsRequestCounts;
+  /**
+   * Invocations the runtime ended at their function timeout so far, per function (`flyte-databricks-submit`...). A
+   * chaos kill (the fault plan's `handler` faults) is an injected fault, not the function's own timeout: not counted.
+   */
+  lambdaTimeouts(): Record<string, number>;
   /** Resolves once every queue is empty and no handler is running: all that was sent has been handled. */
   drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -299,6 +306,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     for (const client of sqsClients.splice(0)) client.destroy();
   });
   await createJobsTable(dynamodb, TABLE_NAME);
+  await createWorkspaceBudgetTable(dynamodb, BUDGET_TABLE_NAME);
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const functionTimeoutSeconds = options.functionTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS;
   const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? functionTimeoutSeconds);
@@ -306,12 +314,17 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const plan = options.faultPlan;
   let handlerDynamoUrl = dynamoUrl;
   let handlerSqsUrl = sqsUrl;
-  const awsRequests: AwsRequestCounts = { dynamodb: {}, sqs: {} };
+  const awsRequests: AwsRequestCounts = { dynamodb: {}, sqs: {}, budgetLedger: {} };
   if (plan || options.countAwsRequests) {
     const counter = (service: keyof AwsRequestCounts) => (operation: string) => {
       awsRequests[service][operation] = (awsRequests[service][operation] ?? 0) + 1;
     };
-    const dynamoProxy = await startAwsProxy('dynamodb', dynamoUrl, { plan, observe: counter('dynamodb') });
+    const countDynamo = counter('dynamodb');
+    const countLedger = counter('budgetLedger');
+    const dynamoProxy = await startAwsProxy('dynamodb', dynamoUrl, {
+      plan,
+      observe: (operation, body) => (body.includes(`"${BUDGET_TABLE_NAME}"`) ? countLedger : countDynamo)(operation),
+    });
     closers.push(() => dynamoProxy.close());
     // The handlers' own SQS proxy (same identity checks, plus faults and counting), so only their requests count.
     const handlerSqsProxy = await startAwsProxy('sqs', sqsServerUrl, {
@@ -339,6 +352,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     KUBERNETES_API_URL: kubernetes.url,
     EKS_CLUSTER_NAME: CLUSTER_NAME,
     JOBS_TABLE_NAME: TABLE_NAME,
+    WORKSPACE_BUDGET_TABLE_NAME: BUDGET_TABLE_NAME,
     // The SQS client sends to the queue URL's host (useQueueUrlAsEndpoint), so with a fault proxy the URLs name it.
     SUBMIT_QUEUE_URL: viaEndpoint(queues.submit, handlerSqsUrl),
     POLL_QUEUE_URL: viaEndpoint(queues.poll, handlerSqsUrl),
@@ -379,6 +393,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 
   const timeoutMs = functionTimeoutSeconds * 1000;
   const sources: SqsEventSource[] = [];
+  /** Per function, how many of its invocations timed out (read live). */
+  const timeoutCounters: Record<string, () => number> = {};
   for (const [name, queueUrl, handler] of [
     ['submit', queues.submit, submit.handler],
     ['poll', queues.poll, poll.handler],
@@ -397,13 +413,22 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       onError: reportRuntimeError,
     });
     sources.push(source);
+    timeoutCounters[`flyte-databricks-${name}`] = () => source.timeouts;
     closers.push(() => source.stop());
   }
 
-  closers.push(startSweepSchedule(sweep.handler, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, timeoutMs));
+  let sweepTimeouts = 0;
+  timeoutCounters['flyte-databricks-sweep'] = () => sweepTimeouts;
+  closers.push(
+    startSweepSchedule(sweep.handler, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, timeoutMs, () => {
+      sweepTimeouts += 1;
+    }),
+  );
 
   const sigv4 = options.sigv4 ?? true;
   const frontDoorCalls: FrontDoorCall[] = [];
+  let apiTimeouts = 0;
+  timeoutCounters['flyte-databricks-api'] = () => apiTimeouts;
   // Records what the function is invoked with (after API Gateway authorized the request), then runs it.
   const recordingHandler: ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context) => {
     frontDoorCalls.push({
@@ -430,7 +455,10 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       'DELETE /v1/jobs/{id}',
       'GET /v1/openapi.json',
     ],
-    onError: (error) => reportRuntimeError(error, 'invoke'),
+    onError: (error) => {
+      if (error instanceof LambdaTimeoutError) apiTimeouts += 1;
+      reportRuntimeError(error, 'invoke');
+    },
   });
   closers.push(() => frontDoor.close());
 
@@ -458,6 +486,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     queues,
     env,
     awsRequests,
+    lambdaTimeouts: () => Object.fromEntries(Object.entries(timeoutCounters).map(([name, count]) => [name, count()])),
     drain: async (drainTimeoutMs = 30_000) => {
       // In flow order (submit feeds poll, nothing feeds submit), so a queue seen empty stays empty.
       for (const source of sources) await source.drain({ timeoutMs: drainTimeoutMs });
@@ -474,6 +503,7 @@ function startSweepSchedule(
   handler: (event: ScheduledEvent, context: Context) => unknown,
   intervalMs: number,
   timeoutMs: number,
+  onTimeout: () => void,
 ): Closer {
   const functionName = 'flyte-databricks-sweep';
   let stopped = false;
@@ -484,10 +514,14 @@ function startSweepSchedule(
       const event = scheduledEvent({ ruleName: `${functionName}-schedule`, region: REGION, accountId: ACCOUNT_ID });
       const context = createLambdaContext({ functionName, timeoutMs, region: REGION, accountId: ACCOUNT_ID });
       // A failed sweep has logged why; the next one tries again, as on AWS.
-      running = invokeHandler(handler, event, context, timeoutMs).finally(() => {
-        running = undefined;
-        if (!stopped) schedule();
-      });
+      running = invokeHandler(handler, event, context, timeoutMs)
+        .then((outcome) => {
+          if (outcome.status === 'timedOut') onTimeout();
+        })
+        .finally(() => {
+          running = undefined;
+          if (!stopped) schedule();
+        });
     }, intervalMs);
   };
   schedule();

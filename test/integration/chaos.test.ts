@@ -1,32 +1,51 @@
 /**
  * The chaos scenario (what `npm run chaos` runs, there with 1,000 jobs), small and with a fixed seed: faults on every
- * dependency and killed invocations, and still no job lost, none run twice, no secret anywhere, every failure said why.
+ * dependency (slow and hung Databricks answers included), killed invocations and a workspace that browns out, and
+ * still no job lost, none run twice, no secret anywhere, every failure said why, nothing left in a DLQ, no Lambda
+ * timeout, and every job caught in the brownout ended SUCCEEDED. Timing (the healthy namespace's lag, the busiest
+ * second at a workspace) depends on the machine and is judged by the script only, never here.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ChaosResult, runChaosScenario } from '../../infra/local/chaos-scenario.js';
 import { DEPENDENCIES } from '../../infra/local/faults/fault-plan.js';
 
+const JOBS = 40;
+const SEED = 114843;
+const HEALTHY_SAMPLES = 3;
+
 let result: ChaosResult;
 
 beforeAll(async () => {
-  // The rarely called dependencies (the token endpoint, Kubernetes and STS, whose credentials are cached) and
-  // Databricks get higher rates, so a small run still injects faults of every kind; so do killed invocations, since a
-  // kill only counts when the invocation outlives its random 0-300 ms.
+  // The rarely called dependencies (the token endpoint, Kubernetes and STS, whose credentials are cached), slow answers
+  // and killed invocations get higher rates, so a small run still meets each. What makes the functions leave a
+  // workspace alone for 10 s or more (a hang, an error on the probe after it) stays rare, or the run drags on. The
+  // seed decides each emulator route's first fault before anything runs: with this one every route's first call
+  // fails, so even STS (its token is cached: it may be called once) and a hang are met.
   result = await runChaosScenario({
-    jobs: 40,
-    seed: 424242,
+    jobs: JOBS,
+    seed: SEED,
     rate: 0.05,
-    rates: { databricks: 0.15, token: 0.5, kubernetes: 0.5, sts: 0.5, handler: 0.25 },
+    rates: {
+      databricks: 0.05,
+      'databricks-latency': 0.05,
+      'databricks-hang': 0.01,
+      token: 0.5,
+      kubernetes: 0.5,
+      sts: 0.5,
+      handler: 0.1,
+    },
+    healthySamples: HEALTHY_SAMPLES,
+    brownoutMs: 4000,
     deadlineMs: 100_000,
   });
 }, 150_000);
 
 describe('the chaos scenario', () => {
   it('loses no job and every failed job says why', () => {
-    expect(result.jobs).toBe(40);
+    expect(result.jobs).toBe(JOBS);
     expect(result.lost).toBe(0);
     expect(result.failedWithoutReason).toBe(0);
-    expect(result.succeeded + result.failedWithReason).toBe(40);
+    expect(result.succeeded + result.failedWithReason).toBe(JOBS);
   });
 
   it('never starts a second Databricks run for a job', () => {
@@ -37,9 +56,42 @@ describe('the chaos scenario', () => {
     expect(result.secretsFound).toBe(0);
   });
 
+  it('leaves no message in a DLQ and lets no invocation reach its timeout', () => {
+    expect(result.dlqMessages).toBe(0);
+    expect(result.lambdaTimeouts).toBe(0);
+    expect(Object.keys(result.lambdaTimeoutsByFunction).sort()).toEqual(
+      ['api', 'cancel', 'poll', 'submit', 'sweep'].map((name) => `flyte-databricks-${name}`),
+    );
+  });
+
+  it('ends every job the brownout caught as its run ended', () => {
+    expect(result.brownoutJobs).toBeGreaterThan(0);
+    expect(result.brownoutLost).toBe(0);
+  });
+
+  it('times every healthy job, in both phases', () => {
+    expect(result.healthyLagsS.baseline).toHaveLength(HEALTHY_SAMPLES);
+    expect(result.healthyLagsS.brownout).toHaveLength(HEALTHY_SAMPLES);
+  });
+
+  it('counts rescues and workspace calls over what the run did', () => {
+    expect(Number.isInteger(result.rescues)).toBe(true);
+    expect(result.rescues).toBeGreaterThanOrEqual(0);
+    expect(result.rescues).toBeLessThanOrEqual(JOBS);
+    expect(result.workspaceBudgetRps).toBe(20);
+    for (const workspace of ['main', 'brownout', 'steady', 'healthy']) {
+      expect(result.requestsByWorkspace[workspace], workspace).toBeGreaterThan(0);
+      expect(result.peakRpsByWorkspace[workspace], workspace).toBeGreaterThan(0);
+      expect(result.peakRpsByWorkspace[workspace], workspace).toBeLessThanOrEqual(
+        result.requestsByWorkspace[workspace] ?? 0,
+      );
+    }
+    expect(result.peakWorkspaceRps).toBe(Math.max(...Object.values(result.peakRpsByWorkspace)));
+  });
+
   it('injected faults into every dependency', () => {
     const hit = new Set(Object.keys(result.faultsInjected).map((kind) => kind.split(':')[0]));
     for (const dependency of DEPENDENCIES) expect(hit.has(dependency), dependency).toBe(true);
-    expect(result.seed).toBe(424242);
+    expect(result.seed).toBe(SEED);
   });
 });

@@ -2,7 +2,10 @@
  * Feeds the emulators' own fault queues (Databricks Jobs API and token endpoint, Kubernetes API, STS) from the fault
  * plan. Every few milliseconds it looks at the requests each emulator recorded since the last look and rolls the plan
  * once per request for the route's next request (the first roll is made up front); a fault it decides on is queued
- * (at most one pending per route), so it lands on that route's next request. A pending fault is counted once a recorded request shows it was served (its status, 0 for a reset).
+ * (at most one pending per route), so it lands on that route's next request. A pending fault is counted once a
+ * recorded request shows it was served (its status, 0 for a reset or a hang, any answer for a slow one). The Jobs
+ * API has three routes feeding one queue (errors, slow answers, hangs), so a recorded request is matched to the
+ * earliest queued of them, as the emulator serves its queue in order.
  */
 import type { DatabricksWorkspace, Fault } from '../emulators/databricks-workspace.js';
 import type { KubernetesApi, KubernetesFault, KubernetesRoute } from '../emulators/kubernetes-api.js';
@@ -12,10 +15,14 @@ import type { Dependency, FaultPlan } from './fault-plan.js';
 /** The Kubernetes calls the connector makes (discovery, TokenRequest, Secrets), taking turns at the faults. */
 const CONNECTOR_ROUTES: readonly KubernetesRoute[] = ['list-serviceaccounts', 'create-token', 'get-secret'];
 
+/** What a served fault shows in the emulator's record: a status (0: no answer), or just an answer (a slow one). */
+type Served = number | 'answered';
+
 interface Route {
   dependency: Dependency;
-  inject(how: string): number;
-  pending?: { how: string; status: number };
+  inject(how: string): Served;
+  /** `seq` orders the faults queued on one emulator queue. */
+  pending?: { how: string; served: Served; seq: number };
 }
 
 const k8sStatus = (code: number, reason: string, message: string) => ({
@@ -43,12 +50,29 @@ export function feedEmulatorFaults(
       body: { error_code: status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', message: 'chaos' },
     };
   };
-  const [jobsApi, token, k8s, stsRoute] = [
+  const [jobsApi, latency, hang, token, k8s, stsRoute] = [
     {
       dependency: 'databricks',
       inject: (how) => {
         databricks.injectFaults('any', [databricksFault(how)]);
         return how.startsWith('reset') ? 0 : Number(how);
+      },
+    },
+    {
+      // Handled at once, answered late: a run is created even if the caller gives up waiting.
+      dependency: 'databricks-latency',
+      inject: (how) => {
+        const ms = plan.latencyMs();
+        databricks.injectFaults('any', [how === 'slow-body' ? { slowBodyMs: ms } : { delayMs: ms }]);
+        return 'answered';
+      },
+    },
+    {
+      // Never answered: the caller's own timeout (its invocation's deadline) must end the call.
+      dependency: 'databricks-hang',
+      inject: () => {
+        databricks.injectFaults('any', ['hang']);
+        return 0;
       },
     },
     {
@@ -89,38 +113,45 @@ export function feedEmulatorFaults(
       },
     },
   ] as Route[];
+  const jobsApiRoutes = [jobsApi, latency, hang] as Route[];
   const sources: {
     requests: readonly { status: number; path?: string }[];
     seen: number;
-    route: (path?: string) => Route;
+    routes: (path?: string) => Route[];
   }[] = [
     {
       requests: databricks.requests,
       seen: 0,
-      route: (path) => (path?.startsWith('/oidc/') ? token : jobsApi) as Route,
+      routes: (path) => (path?.startsWith('/oidc/') ? [token as Route] : jobsApiRoutes),
     },
-    { requests: kubernetes.requests, seen: 0, route: () => k8s as Route },
-    { requests: sts.requests, seen: 0, route: () => stsRoute as Route },
+    { requests: kubernetes.requests, seen: 0, routes: () => [k8s as Route] },
+    { requests: sts.requests, seen: 0, routes: () => [stsRoute as Route] },
   ];
+  let injected = 0;
   /** Decides the fate of the route's next request (one roll per request served, the first one rolled up front). */
   const roll = (route: Route) => {
     if (route.pending) return;
     const how = plan.decide(route.dependency);
-    if (how !== undefined) route.pending = { how, status: route.inject(how) };
+    if (how !== undefined) route.pending = { how, served: route.inject(how), seq: injected++ };
   };
-  for (const route of [jobsApi, token, k8s, stsRoute] as Route[]) roll(route);
+  const shows = (status: number, served: Served) => (served === 'answered' ? status !== 0 : status === served);
+  // The routes chaos has always had roll first, so a seed still decides their first faults as it used to.
+  for (const route of [jobsApi, token, k8s, stsRoute, latency, hang] as Route[]) roll(route);
   const tick = () => {
     for (const source of sources) {
       // Only the requests recorded since the last look (the emulators' lists only grow).
       for (; source.seen < source.requests.length; source.seen += 1) {
         const request = source.requests[source.seen];
         if (!request) break;
-        const route = source.route(request.path);
-        if (route.pending && request.status === route.pending.status) {
-          plan.count(route.dependency, route.pending.how);
-          route.pending = undefined;
+        const routes = source.routes(request.path);
+        const served = routes
+          .filter((route) => route.pending && shows(request.status, route.pending.served))
+          .sort((a, b) => (a.pending?.seq ?? 0) - (b.pending?.seq ?? 0))[0];
+        if (served?.pending) {
+          plan.count(served.dependency, served.pending.how);
+          served.pending = undefined;
         }
-        roll(route);
+        for (const route of routes) roll(route);
       }
     }
   };

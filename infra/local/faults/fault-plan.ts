@@ -4,8 +4,22 @@
  * the plan counts every fault it injected, by kind.
  */
 
-/** The dependencies the plan can fail; `handler` is a Lambda invocation killed by its timeout mid-batch. */
-export const DEPENDENCIES = ['dynamodb', 'sqs', 'databricks', 'token', 'kubernetes', 'sts', 'handler'] as const;
+/**
+ * The dependencies the plan can fail; `handler` is a Lambda invocation killed by its timeout mid-batch. A slow or
+ * hung Jobs API answer is its own dependency, each with its own rate: one hang makes the functions leave the whole
+ * workspace alone for a while, so hangs must stay much rarer than errors.
+ */
+export const DEPENDENCIES = [
+  'dynamodb',
+  'sqs',
+  'databricks',
+  'databricks-latency',
+  'databricks-hang',
+  'token',
+  'kubernetes',
+  'sts',
+  'handler',
+] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
 
 /** How each dependency fails; a kind is `<dependency>:<how>`. */
@@ -13,6 +27,8 @@ export const FAULT_KINDS = {
   dynamodb: ['throttled', 'internal-error', 'reset'],
   sqs: ['throttled', 'internal-error', 'reset'],
   databricks: ['429', '503', 'reset', 'reset-after'],
+  'databricks-latency': ['slow-headers', 'slow-body'],
+  'databricks-hang': ['hang'],
   token: ['503', 'reset'],
   kubernetes: ['503', 'reset'],
   sts: ['throttled', 'reset'],
@@ -28,6 +44,8 @@ export interface FaultPlanOptions {
   defaultRate?: number;
   /** A killed invocation is abandoned after a random delay in 0..maxKillDelayMs. Default 300. */
   maxKillDelayMs?: number;
+  /** A slow answer (`databricks-latency`) is late by a random delay in 0..maxLatencyMs. Default 2000. */
+  maxLatencyMs?: number;
 }
 
 /** mulberry32: a small, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
@@ -50,6 +68,7 @@ export class FaultPlan {
   readonly seed: number;
   readonly rates: Readonly<Record<Dependency, number>>;
   readonly maxKillDelayMs: number;
+  readonly maxLatencyMs: number;
   private readonly random: () => number;
   private readonly counts: Record<string, number> = {};
   private enabled = true;
@@ -65,6 +84,7 @@ export class FaultPlan {
     }
     this.rates = rates;
     this.maxKillDelayMs = options.maxKillDelayMs ?? 300;
+    this.maxLatencyMs = options.maxLatencyMs ?? 2000;
   }
 
   /** Whether this call of `dependency` fails, and how (undefined: let it through). Does not count it. */
@@ -97,9 +117,19 @@ export class FaultPlan {
     return Math.floor(this.random() * this.maxKillDelayMs);
   }
 
+  /** How late a slow answer is (seeded, like every other decision). */
+  latencyMs(): number {
+    return Math.floor(this.random() * this.maxLatencyMs);
+  }
+
   /** Stops injecting (e.g. once the scenario's load is over and only the audit remains). */
   disable(): void {
     this.enabled = false;
+  }
+
+  /** Injects again after disable() (e.g. once a fault-free baseline has been measured). */
+  enable(): void {
+    this.enabled = true;
   }
 
   /** What was injected so far, by kind (`<dependency>:<how>`), sorted by kind. */

@@ -89,6 +89,8 @@ export interface SqsEventSource {
   drain(options?: SqsEventSourceDrainOptions): Promise<void>;
   /** Live counters. */
   readonly stats: Readonly<SqsEventSourceStats>;
+  /** Invocations ended at the function timeout, live; a chaos kill (`killAfterMs`, an earlier end) is not one. */
+  readonly timeouts: number;
 }
 
 interface EventSourceIdentity {
@@ -260,6 +262,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   const stats: SqsEventSourceStats = { invocations: 0, recordsProcessed: 0, recordsFailed: 0, invocationErrors: 0 };
   const stopSignal = new AbortController();
   let batchesInFlight = 0;
+  let timeouts = 0;
   let stopped: Promise<void> | undefined;
 
   const report = (err: unknown, phase: SqsEventSourcePhase): void => {
@@ -354,6 +357,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     const killAfter = options.killAfterMs?.();
     const timeoutMs = killAfter === undefined ? functionTimeoutMs : Math.min(killAfter, functionTimeoutMs);
     const outcome = await invokeHandler(handler, { Records: records }, context, timeoutMs);
+    if (outcome.status === 'timedOut' && timeoutMs === functionTimeoutMs) timeouts += 1;
 
     let failedIds: ReadonlySet<string>;
     const allIds = new Set(byId.keys());
@@ -413,6 +417,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
 
   return {
     stats,
+    get timeouts() {
+      return timeouts;
+    },
     stop(): Promise<void> {
       if (!stopped) {
         stopSignal.abort();
