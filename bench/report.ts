@@ -25,6 +25,8 @@ export interface BenchResults {
     /** The workspace's live-job list Query, shared by a container's polls: amortised per poll. */
     liveListQueriesPerPoll: number;
     dynamoWritesPerPoll: number;
+    /** The workspace budget ledger's writes per unchanged poll (one per Databricks call). */
+    ledgerWritesPerPoll: number;
     /** Heartbeat writes per unchanged poll at the longest poll interval: the amortised worst case. */
     heartbeatWritesPerPollAtMaxInterval: number;
   };
@@ -140,6 +142,13 @@ export function rowsFor(r: BenchResults): Row[] {
       target: '<= 0.1 on average',
       met: p.dynamoWritesPerPoll <= 0.1 && p.heartbeatWritesPerPollAtMaxInterval <= 0.1,
     },
+    {
+      area: 'warm poll',
+      measure: 'workspace budget ledger writes per unchanged poll (its table; one per Databricks call)',
+      value: num(p.ledgerWritesPerPoll, 3),
+      target: '= 1',
+      met: p.ledgerWritesPerPoll === 1,
+    },
   );
   const t = r.tokens;
   rows.push(
@@ -245,7 +254,12 @@ export function summaryJson(r: BenchResults): string {
       { bundleBytes: f.bundleBytes, initMs: f.initMs, peakRssMb: f.peakRssMb },
     ]),
   );
-  const { heartbeatWritesPerPollAtMaxInterval: _, liveListQueriesPerPoll: __, ...poll } = r.poll;
+  const {
+    heartbeatWritesPerPollAtMaxInterval: _,
+    liveListQueriesPerPoll: __,
+    ledgerWritesPerPoll: ___,
+    ...poll
+  } = r.poll;
   return JSON.stringify({
     functions,
     sdkReference: r.sdkReference,

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
       dynamoReadsPerPoll: calls.dynamoReadsPerPoll,
       liveListQueriesPerPoll: calls.liveListQueriesPerPoll,
       dynamoWritesPerPoll: calls.dynamoWritesPerPoll,
+      ledgerWritesPerPoll: calls.ledgerWritesPerPoll,
       heartbeatWritesPerPollAtMaxInterval: schedule.writesPerUnchangedPoll,
     },
     tokens,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { measurePollCalls } from '../../bench/poll-calls.js';
 
 describe('Poll cost at the wire', () => {
-  it('an unchanged poll: 1 runs/get, 1 SendMessage, 1 GetItem, no write, no token request', async () => {
+  it('an unchanged poll: 1 runs/get, 1 SendMessage, 1 GetItem, no job write, 1 ledger write, no token request', async () => {
     const calls = await measurePollCalls({ jobs: 10, rounds: 3 });
     expect(calls.polls).toBe(30);
     expect(calls).toMatchObject({
@@ -14,6 +14,9 @@ describe('Poll cost at the wire', () => {
       sqsSendsPerPoll: 1,
       dynamoReadsPerPoll: 1,
       dynamoWritesPerPoll: 0,
+      // Its slot in the workspace's call budget: one conditional write to the ledger, nothing read.
+      ledgerWritesPerPoll: 1,
+      ledgerReadsPerPoll: 0,
       tokenRequestsPerPoll: 0,
     });
     // The workspace's live-job list is one Query per container per minute: at most one in a window this short.

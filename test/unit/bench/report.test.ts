@@ -24,6 +24,7 @@ function results(overrides: Partial<BenchResults> = {}): BenchResults {
       dynamoReadsPerPoll: 1,
       liveListQueriesPerPoll: 0.001,
       dynamoWritesPerPoll: 0,
+      ledgerWritesPerPoll: 1,
       heartbeatWritesPerPollAtMaxInterval: 0.1,
     },
     tokens: { requestsPer1000Polls: 6, tokenLifetimesSpanned: 6, maxRefreshesPerBatch: 1 },
