@@ -5,12 +5,13 @@
  * SQS sends may use the margin below the deadline (they are what a deferral is made of). Outside a deadline the
  * clients behave as the SDK does. Assertions count requests at the server; times only with wide margins.
  */
+
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSRecord } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqsBatchHandler } from '../../functions/sqs-batch.js';
 import { AWS_HTTP_TIMEOUTS, type AwsCallBound, deadlineAwareClient } from '../../shared/aws/clients.js';
@@ -23,7 +24,7 @@ import {
 import { SqsJobQueues } from '../../shared/jobs/job-queues.js';
 import { DynamoDbJobStore } from '../../shared/jobs/job-store.js';
 import { pollMessageSchema } from '../../shared/jobs/messages.js';
-import { lambdaContext, setFunctionEnv } from './fuzz/fixtures.js';
+import { lambdaContext, setFunctionEnv, sqsRecord } from './fuzz/fixtures.js';
 
 setFunctionEnv();
 
@@ -222,34 +223,22 @@ describe('AWS SDK calls within the invocation deadline', () => {
       return { ...lambdaContext('deadline'), getRemainingTimeInMillis: () => end - Date.now() };
     };
 
-    expect(await handlerWith('hand-off')({ Records: [sqsRecord(JOB_ID, 3)] }, context())).toEqual({
+    expect(
+      await handlerWith('hand-off')(
+        { Records: [sqsRecord(JSON.stringify({ jobId: JOB_ID, generation: 1 }), 3)] },
+        context(),
+      ),
+    ).toEqual({
       batchItemFailures: [],
     });
     expect(fake.sent).toEqual([1]);
 
     // Held to the record's deadline, the deferral itself could not be sent: the batch fails, its receive spent.
     fake.sent.length = 0;
-    const { error } = await settle(() => handlerWith('record')({ Records: [sqsRecord(JOB_ID, 3)] }, context()));
+    const { error } = await settle(() =>
+      handlerWith('record')({ Records: [sqsRecord(JSON.stringify({ jobId: JOB_ID, generation: 1 }), 3)] }, context()),
+    );
     expect(error).toMatchObject({ name: 'FullBatchFailureError' });
     expect(fake.sent).toEqual([]);
   });
 });
-
-function sqsRecord(jobId: string, receiveCount: number): SQSRecord {
-  return {
-    messageId: 'm-1',
-    receiptHandle: 'r-1',
-    body: JSON.stringify({ jobId, generation: 1 }),
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: '0',
-      SenderId: 'AROAEXAMPLEEXAMPLE123:test',
-      ApproximateFirstReceiveTimestamp: '0',
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
-    awsRegion: 'us-east-1',
-  };
-}
