@@ -26,6 +26,13 @@ const RUN_TIMING = { pendingMs: 200, runningMs: 6 * 3600 * 1000, terminatingMs: 
  * DATABRICKS_CLIENT_SECRET, FLYTE_DATABRICKS_AUTH_TYPE=oauth_m2m), so ours, the reference and the floor all do
  * OAuth M2M; and runs that stay RUNNING for hours. Fresh credentials at each call.
  */
+/**
+ * WORKSPACE_API_BUDGET_RPS for the stacks that measure one call's cost (cold starts, warm polls, calls per poll):
+ * far above their load, so each Databricks call still takes (and pays for) its ledger slot but never waits for one.
+ * What the budget does to a busy workspace is measured by the pacing simulation and the burst.
+ */
+export const MEASUREMENT_BUDGET_RPS = '10000';
+
 export function benchStackOptions(): Required<Pick<LocalStackOptions, 'env' | 'databricks'>> {
   const clientId = randomUUID();
   const clientSecret = `dose${randomBytes(24).toString('hex')}`;
@@ -34,6 +41,7 @@ export function benchStackOptions(): Required<Pick<LocalStackOptions, 'env' | 'd
       DATABRICKS_CLIENT_ID: clientId,
       DATABRICKS_CLIENT_SECRET: clientSecret,
       FLYTE_DATABRICKS_AUTH_TYPE: 'oauth_m2m',
+      WORKSPACE_API_BUDGET_RPS: MEASUREMENT_BUDGET_RPS,
     },
     databricks: {
       servicePrincipals: [{ applicationId: clientId, displayName: 'flyte-databricks-bench', secrets: [clientSecret] }],

@@ -11,7 +11,7 @@ import { toSqsRecord } from '../infra/local/lambda-runtime/sqs-event-source.js';
 import { type LocalStack, startLocalStack } from '../infra/local/local-stack.js';
 import { seedOAuthM2M } from '../infra/local/tenants.js';
 import { DynamoDbJobStore } from '../shared/jobs/job-store.js';
-import { benchApiClient, submitJobs, waitForPhases } from './bench-jobs.js';
+import { benchApiClient, MEASUREMENT_BUDGET_RPS, submitJobs, waitForPhases } from './bench-jobs.js';
 
 /** SQS's longest delay: the stack's own poll chains do not come back while a measurement runs. */
 const PARKED_POLL_SECONDS = 900;
@@ -40,10 +40,8 @@ export async function startPollBenchStack(options: {
     pollIntervalSeconds: { min: PARKED_POLL_SECONDS, max: PARKED_POLL_SECONDS },
     // No sweeper run during a measurement: a rescue would start a poll chain of its own.
     sweepIntervalMs: 3600_000,
-    // One poll's own cost is measured here, every job polled at once round after round: a budget far above that keeps
-    // the ledger's write in each poll (counted apart) without making polls wait for slots or defer. What the budget
-    // does to a busy workspace is the pacing simulation's and the burst's to measure.
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', WORKSPACE_API_BUDGET_RPS: '10000' },
+    // One poll's own cost, every job polled at once round after round (see MEASUREMENT_BUDGET_RPS).
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', WORKSPACE_API_BUDGET_RPS: MEASUREMENT_BUDGET_RPS },
   });
   try {
     const tenant = seedOAuthM2M(stack, 'bench-m2m');
