@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   );
   const calls = await timed('calls per unchanged poll', () => runScript<PollCalls>('./poll-calls.ts'));
   const tokens = await timed('token sharing', () => runScript<TokenSharing>('./token-sharing.ts'));
-  const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 420_000));
+  const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 720_000));
   const schedule = await timed('poll schedule simulation', () => simulateSchedule());
   const pacing = await timed('workspace pacing simulation', () => simulatePacing());
   const churn = await timed('workspace pacing simulation, with churn', () => simulatePacing({ churn: true }));

@@ -67,7 +67,7 @@ export async function measureThroughput(options: { jobs?: number } = {}): Promis
     const api = benchApiClient(stack);
     const started = Date.now();
     const jobIds = await submitJobs(api, tenant.namespace, `tp-${randomUUID().slice(0, 8)}`, jobs);
-    const phases = await waitForTerminalPhases(stack, jobIds.length, 240_000);
+    const phases = await waitForTerminalPhases(stack, jobIds.length, 600_000);
     const seconds = (Date.now() - started) / 1000;
     if ((phases.SUCCEEDED ?? 0) !== jobs) throw new Error(`not every job succeeded: ${JSON.stringify(phases)}`);
 
