@@ -18,8 +18,8 @@ export const DEADLINE_SAFETY_MARGIN_MS = 5000;
 /** The longest delay SQS allows on a message (DelaySeconds). */
 export const MAX_DEFER_SECONDS = 900;
 /**
- * No outbound attempt (AWS SDK, Kubernetes) starts with less than this left: it could not get an answer and still
- * leave the record time to be deferred. The same rule as the retry loop's MIN_ATTEMPT_MS (shared/http/retry-loop.ts).
+ * No outbound attempt (Databricks through shared/http/retry-loop.ts, the AWS SDK, Kubernetes) starts with less than
+ * this left: it could not get an answer and still leave the record time to be deferred.
  */
 export const MIN_ATTEMPT_TIME_MS = 1000;
 /** Kept back from the invocation's end even by a deferral's SendMessage: answering Lambda with the batch response. */

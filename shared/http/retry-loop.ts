@@ -3,7 +3,7 @@
  * full-jitter exponential backoff, `Retry-After` honoured as a floor, and a fresh per-attempt timeout signal.
  *
  * Every attempt fits the invocation's deadline (shared/invocation-deadline.ts): its timeout is what is left at most,
- * no attempt starts with less than MIN_ATTEMPT_MS left, and a backoff that would outlast the deadline, or a
+ * no attempt starts with less than MIN_ATTEMPT_TIME_MS left, and a backoff that would outlast the deadline, or a
  * `Retry-After` longer than the policy's cap, ends the call with a DeferError, so the record comes back later as a
  * new message instead of timing out the batch. The workspace's health is asked before and told after each attempt,
  * and each attempt waits for its slot in the workspace's call budget right before its request.
@@ -93,9 +93,6 @@ export interface RetryLoopOptions<F> {
   what?: string;
 }
 
-/** Below this much time left an attempt is not started: it could not get an answer and still defer the record. */
-export const MIN_ATTEMPT_MS = MIN_ATTEMPT_TIME_MS;
-
 export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs `attempt` until it succeeds, throws, or has failed transiently policy.maxAttempts times. */
@@ -115,7 +112,7 @@ export async function runWithRetries<T, F>(
   let repeating = false;
   for (;;) {
     // Never start what cannot finish inside the invocation: the record goes back instead, spending no receive.
-    if (remaining() < MIN_ATTEMPT_MS) {
+    if (remaining() < MIN_ATTEMPT_TIME_MS) {
       throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
     }
     // A repeat (a credential refreshed once) is the same attempt: admitted once, or a probe would refuse itself.
@@ -126,7 +123,7 @@ export async function runWithRetries<T, F>(
       slotTaken = true;
       if (!options.budget) return;
       await options.budget.take(remaining());
-      if (remaining() < MIN_ATTEMPT_MS) {
+      if (remaining() < MIN_ATTEMPT_TIME_MS) {
         throw new DeferError(`No time left in this invocation for ${what} after waiting for the workspace's budget`, 1);
       }
     };
@@ -177,7 +174,7 @@ export async function runWithRetries<T, F>(
     }
     if (failures >= policy.maxAttempts) throw giveUp(result.failure, failures);
     const delayMs = retryDelayMs(failures, result.retryAfter, policy, random, now());
-    if (delayMs + MIN_ATTEMPT_MS > remaining()) {
+    if (delayMs + MIN_ATTEMPT_TIME_MS > remaining()) {
       throw new DeferError(
         `No time left in this invocation to retry ${what} after ${failures} failed attempt(s)`,
         delayMs / 1000,

@@ -3,11 +3,10 @@ import { healthGate, PROBE_TIMEOUT_MS, WorkspaceHealth } from '../../../shared/d
 import {
   type AttemptContext,
   type AttemptResult,
-  MIN_ATTEMPT_MS,
   type RetryPolicy,
   runWithRetries,
 } from '../../../shared/http/retry-loop.js';
-import { DeferError } from '../../../shared/invocation-deadline.js';
+import { DeferError, MIN_ATTEMPT_TIME_MS } from '../../../shared/invocation-deadline.js';
 
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, requestTimeoutMs: 30_000 };
 const NOW = Date.parse('2026-10-21T07:28:00Z');
@@ -233,10 +232,10 @@ describe('runWithRetries: within the invocation deadline', () => {
       (error: unknown) => ({ error }),
     );
 
-  it('starts no attempt with less than MIN_ATTEMPT_MS left: the record is deferred, nothing is called', async () => {
+  it('starts no attempt with less than MIN_ATTEMPT_TIME_MS left: the record is deferred, nothing is called', async () => {
     const attempt = vi.fn(async () => success('ok'));
     const result = await settle(
-      runWithRetries(attempt, { ...base, remainingMs: () => MIN_ATTEMPT_MS - 1, what: 'Databricks runs/get' }),
+      runWithRetries(attempt, { ...base, remainingMs: () => MIN_ATTEMPT_TIME_MS - 1, what: 'Databricks runs/get' }),
     );
     expect(result).toEqual({ error: expect.any(DeferError) });
     expect((result as { error: DeferError }).error.message).toMatch(/No time left .* Databricks runs\/get/);
@@ -374,7 +373,7 @@ describe('runWithRetries and the workspace call budget', () => {
     let left = 10_000;
     const budget = {
       take: vi.fn(async () => {
-        left = MIN_ATTEMPT_MS - 1;
+        left = MIN_ATTEMPT_TIME_MS - 1;
       }),
     };
     const request = vi.fn();
