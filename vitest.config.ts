@@ -6,6 +6,8 @@ export default defineConfig({
     // Integration tests start an embedded stack on ephemeral 127.0.0.1 ports per file; two forks fit the 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    // The synthesized template (and the Lambda runtime the local stack runs it on), prepared once per run.
+    globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/fresh-container-state.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,

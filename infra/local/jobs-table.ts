@@ -1,65 +1,26 @@
 /**
- * Creates the jobs table (and the workspace budget table) on a local DynamoDB (dynalite) with the same key schema and indexes (namespace, liveness,
- * live jobs by workspace)
- * as the CDK stack's table (infra/constructs/jobs-table.ts): the local stack and the store's tests both use it.
- * dynalite has no TTL; a GSI is sparse there as on DynamoDB, so an item without the sort key is not in the index.
+ * The jobs table and the workspace budget table on a local DynamoDB (dynalite), created from the synthesized
+ * template's own definitions (key schema, attributes, GSIs), never from a second copy: the store's tests and the
+ * local stack get exactly the indexes `cdk deploy` creates. dynalite has no TTL; a GSI is sparse there as on DynamoDB.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NAMESPACE_INDEX } from '../../shared/jobs/job-store.js';
-import { LIVE_BY_WORKSPACE_INDEX, LIVENESS_INDEX } from '../../shared/jobs/liveness.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readStackTemplate, type TemplateTable } from './template/stack-template.js';
+import { synthLocalTemplate } from './template/synth-local-template.js';
+import { createTemplateTable } from './template/template-resources.js';
+
+/** The template's table whose logical id starts with `prefix` (CDK appends a hash). */
+function templateTable(prefix: string): TemplateTable {
+  const { cdkOut, stackName } = synthLocalTemplate();
+  const table = readStackTemplate(cdkOut, stackName).tables.find((t) => t.logicalId.startsWith(prefix));
+  if (!table) throw new Error(`the synthesized template has no ${prefix} table`);
+  return table;
+}
 
 export async function createJobsTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: 'jobId', AttributeType: 'S' },
-        { AttributeName: 'namespace', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
-        { AttributeName: 'liveShard', AttributeType: 'S' },
-        { AttributeName: 'heartbeatAt', AttributeType: 'S' },
-        { AttributeName: 'liveHost', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: NAMESPACE_INDEX,
-          KeySchema: [
-            { AttributeName: 'namespace', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-        {
-          IndexName: LIVENESS_INDEX,
-          KeySchema: [
-            { AttributeName: 'liveShard', KeyType: 'HASH' },
-            { AttributeName: 'heartbeatAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-        {
-          IndexName: LIVE_BY_WORKSPACE_INDEX,
-          KeySchema: [
-            { AttributeName: 'liveHost', KeyType: 'HASH' },
-            { AttributeName: 'jobId', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createTemplateTable(dynamodb, templateTable('JobsTable'), tableName);
 }
 
 /** The workspace budget table (infra/constructs/workspace-budget-table.ts): one ledger item per workspace. */
 export async function createWorkspaceBudgetTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'workspace', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'workspace', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createTemplateTable(dynamodb, templateTable('WorkspaceBudgetTable'), tableName);
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { anonymousIdentity } from './event-shapes.js';
-import { invokeHandler } from './invoke-handler.js';
+import { type Invoker, invokeHandler } from './invoke-handler.js';
 import { createLambdaContext, DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from './lambda-context.js';
 
 export type ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -29,7 +29,9 @@ export interface FrontDoorOptions {
    * false: like a custom domain mapped at its root, requests are made to /<path>.
    */
   stageInPath?: boolean;
-  handler: ApiGatewayLambdaHandler;
+  /** The function, run in this process; or `invoke`, how the function runs elsewhere (its execution environments). */
+  handler?: ApiGatewayLambdaHandler;
+  invoke?: Invoker;
   functionName: string;
   /**
    * The API's resources, with an optional method ('GET /v1/jobs/{id}'; no method means ANY). `{name}` matches
@@ -409,6 +411,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   const stageVariables = options.stageVariables ?? null;
   const resources = compileResources(options.resolveResource ?? options.routes ?? ['/', '/{proxy+}']);
   if (!options.functionName) throw new Error('startFrontDoor: functionName is required');
+  if (!options.handler && !options.invoke) throw new Error('startFrontDoor: handler or invoke is required');
   if (!/^[A-Za-z0-9_-]+$/.test(stage)) throw new Error(`startFrontDoor: invalid stage name ${stage}`);
 
   const report = (err: unknown): void => {
@@ -517,20 +520,22 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
         isBase64Encoded,
       };
 
-      const context = createLambdaContext({
-        functionName: options.functionName,
-        timeoutMs: functionTimeoutMs,
-        memoryMb: options.memoryMb,
-        region,
-        accountId,
-      });
       const integrationTimesOutFirst = integrationTimeoutMs < functionTimeoutMs;
-      const outcome = await invokeHandler(
-        options.handler,
-        event,
-        context,
-        integrationTimesOutFirst ? integrationTimeoutMs : functionTimeoutMs,
-      );
+      const timeoutMs = integrationTimesOutFirst ? integrationTimeoutMs : functionTimeoutMs;
+      const outcome = options.invoke
+        ? await options.invoke(event, { timeoutMs })
+        : await invokeHandler(
+            options.handler as ApiGatewayLambdaHandler,
+            event,
+            createLambdaContext({
+              functionName: options.functionName,
+              timeoutMs: functionTimeoutMs,
+              memoryMb: options.memoryMb,
+              region,
+              accountId,
+            }),
+            timeoutMs,
+          );
       if (outcome.status === 'timedOut' && integrationTimesOutFirst) {
         report(outcome.error);
         throw new GatewayResponseError(504, 'Endpoint request timed out', 'InternalServerErrorException');

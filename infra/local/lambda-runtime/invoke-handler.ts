@@ -55,3 +55,18 @@ export async function invokeHandler<TEvent>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * One invocation of a function, however it runs: in this process (inProcessInvoker: unit tests of the runtime's
+ * event sources) or in the function's own execution environments (the local stack). `timeoutMs` is when the
+ * invocation is ended at the latest (the function timeout, or earlier for an injected kill).
+ */
+export type Invoker = (event: unknown, options: { timeoutMs: number }) => Promise<InvocationOutcome>;
+
+/** Runs `handler` in this process, with a fresh Lambda context per invocation. */
+export function inProcessInvoker<TEvent>(
+  handler: (event: TEvent, context: Context) => unknown,
+  contextFor: (timeoutMs: number) => Context,
+): Invoker {
+  return (event, { timeoutMs }) => invokeHandler(handler, event as TEvent, contextFor(timeoutMs), timeoutMs);
+}

@@ -15,7 +15,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
-import { invokeHandler } from './invoke-handler.js';
+import { type InvocationOutcome, type Invoker, invokeHandler } from './invoke-handler.js';
 import { createLambdaContext, DEFAULT_REGION } from './lambda-context.js';
 
 // biome-ignore lint/suspicious/noConfusingVoidType: the same return type as aws-lambda's SQSHandler.
@@ -30,7 +30,9 @@ export interface SqsEventSourceOptions {
   queueArn?: string;
   /** The queue's region (the records' awsRegion). Defaults to the ARN's, the URL host's, then the client's. */
   region?: string;
-  handler: SqsLambdaHandler;
+  /** The function, run in this process; or `invoke`, how the function runs elsewhere (its execution environments). */
+  handler?: SqsLambdaHandler;
+  invoke?: Invoker;
   functionName: string;
   /** Records per invocation, 1..10. Default 10. */
   batchSize?: number;
@@ -120,6 +122,32 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** How the event source invokes its function: `invoke` as given, or `handler` in this process. */
+function eventSourceInvoker(
+  options: SqsEventSourceOptions,
+  functionTimeoutMs: number,
+): (event: unknown, invocation: { timeoutMs: number; identity: EventSourceIdentity }) => Promise<InvocationOutcome> {
+  if (options.invoke) {
+    const { invoke } = options;
+    return (event, { timeoutMs }) => invoke(event, { timeoutMs });
+  }
+  if (!options.handler) throw new Error('startSqsEventSource: handler or invoke is required');
+  const { handler } = options;
+  return (event, { timeoutMs, identity }) =>
+    invokeHandler(
+      handler,
+      event as SQSEvent,
+      createLambdaContext({
+        functionName: options.functionName,
+        timeoutMs: functionTimeoutMs,
+        memoryMb: options.memoryMb,
+        region: identity.awsRegion,
+        accountId: identity.accountId || undefined,
+      }),
+      timeoutMs,
+    );
 }
 
 /** The region of an AWS or LocalStack queue URL host (sqs.<region>.amazonaws.com, <region>.queue.amazonaws.com). */
@@ -258,7 +286,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   if (!options.functionName) throw new Error('startSqsEventSource: functionName is required');
   if (!options.queueArn) queueArnFromUrl(options.queueUrl, DEFAULT_REGION); // fail fast on an unusable queue URL
 
-  const { sqs, queueUrl, handler } = options;
+  const { sqs, queueUrl } = options;
+  const invoke = eventSourceInvoker(options, functionTimeoutMs);
   const stats: SqsEventSourceStats = { invocations: 0, recordsProcessed: 0, recordsFailed: 0, invocationErrors: 0 };
   const stopSignal = new AbortController();
   let batchesInFlight = 0;
@@ -346,17 +375,10 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     if (messages.length === 0) return;
 
     const records = messages.map((message) => toSqsRecord(message, identity));
-    const context = createLambdaContext({
-      functionName: options.functionName,
-      timeoutMs: functionTimeoutMs,
-      memoryMb: options.memoryMb,
-      region: identity.awsRegion,
-      accountId: identity.accountId || undefined,
-    });
     stats.invocations += 1;
     const killAfter = options.killAfterMs?.();
     const timeoutMs = killAfter === undefined ? functionTimeoutMs : Math.min(killAfter, functionTimeoutMs);
-    const outcome = await invokeHandler(handler, { Records: records }, context, timeoutMs);
+    const outcome = await invoke({ Records: records }, { timeoutMs, identity });
     if (outcome.status === 'timedOut' && timeoutMs === functionTimeoutMs) timeouts += 1;
 
     let failedIds: ReadonlySet<string>;
