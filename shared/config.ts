@@ -10,11 +10,48 @@ import { parseCallerNamespaces } from './caller-namespaces.js';
 import { parseEndpointBudgets } from './databricks/workspace-call-budget.js';
 import { type HostPattern, parseHostPattern } from './databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
-import { parseNamespaceMap } from './namespace-map.js';
+import { parseNamespaceOidcClientIds, parseNamespaceWorkspaces } from './namespace-settings.js';
 
 export { type CallerNamespaceRule, parseCallerNamespaces } from './caller-namespaces.js';
 
-const seconds = (fallback: number, max: number) => z.coerce.number().int().min(0).max(max).default(fallback);
+/** A whole-number setting: the values allowed and the one the functions apply when it is unset. */
+export interface IntegerSetting {
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+}
+
+/**
+ * The whole-number settings the stack also takes as context keys (infra/stack-config.ts): their bounds and defaults
+ * are defined here only. The stack checks the same bounds, and either always sets the variable (with this default)
+ * or leaves it out when its key is unset, so the functions apply it.
+ */
+export const SETTINGS = {
+  /** The poll schedule's bounds (shared/jobs/poll-schedule.ts); at most SQS's 900 s delay. */
+  POLL_INTERVAL_MIN_SECONDS: { min: 0, max: 900, default: DEFAULT_POLL_SCHEDULE.minSeconds },
+  POLL_INTERVAL_MAX_SECONDS: { min: 0, max: 900, default: DEFAULT_POLL_SCHEDULE.maxSeconds },
+  /** Databricks sets per-workspace Jobs API limits; 20 leaves room under the commonly documented ones. */
+  WORKSPACE_API_BUDGET_RPS: { min: 0, max: 10_000, default: 20 },
+  /** SQS's redrive maxReceiveCount allows 1 to 1000. */
+  MAX_RECEIVE_COUNT: { min: 1, max: 1000, default: 5 },
+  JOB_RETENTION_DAYS: { min: 1, max: 3650, default: 30 },
+  SECRET_CACHE_SECONDS: { min: 0, max: 3600, default: 60 },
+  NAMESPACE_DISCOVERY_CACHE_SECONDS: { min: 0, max: 3600, default: 300 },
+  /** The TokenRequest API accepts 600 s to the cluster's maximum (24 h by default). */
+  KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: { min: 600, max: 86_400, default: 3600 },
+  /** STS GetWebIdentityToken accepts 60 to 3600 s. */
+  OIDC_STS_DURATION_SECONDS: { min: 60, max: 3600, default: 300 },
+} as const satisfies Record<string, IntegerSetting>;
+
+export const DEFAULT_SECRET_NAME_TEMPLATE = 'flyte/{namespace}/{name}';
+export const DATABRICKS_API_VERSIONS = ['2.1', '2.2'] as const;
+export const DEFAULT_DATABRICKS_API_VERSION = '2.2';
+export const NAMESPACE_SECRET_SOURCES = ['secrets-manager', 'kubernetes'] as const;
+export const OIDC_SUBJECT_TOKEN_SOURCES = ['auto', 'file', 'sts'] as const;
+
+const integer = ({ min, max, default: fallback }: IntegerSetting) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const seconds = (fallback: number, max: number) => integer({ min: 0, max, default: fallback });
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
   .default('false')
@@ -40,7 +77,7 @@ const configSchema = z
     FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: optionalString,
     FLYTE_DATABRICKS_SERVICE_CREDENTIAL_PROVIDER: optionalString,
     /** Where namespace secrets (`databricks-token`, `databricks-oauth`) are read from. */
-    NAMESPACE_SECRET_SOURCE: z.enum(['secrets-manager', 'kubernetes']).default('secrets-manager'),
+    NAMESPACE_SECRET_SOURCE: z.enum(NAMESPACE_SECRET_SOURCES).default('secrets-manager'),
     /** Name of the per-namespace OAuth secret (upstream contract). */
     FLYTE_DATABRICKS_OAUTH_SECRET_NAME: z.string().min(1).default('databricks-oauth'),
     /** Connector-level service principal (upstream contract: no FLYTE_ prefix). */
@@ -54,36 +91,36 @@ const configSchema = z
     /** Default OIDC audience (Model 2 TokenRequest audience when the SA has none; the STS JWT's audience). */
     FLYTE_DATABRICKS_OIDC_AUDIENCE: z.string().min(1).default('databricks'),
     /** Model 1 subject token: a file, STS GetWebIdentityToken, or `auto` (a file if one exists, else STS). */
-    OIDC_SUBJECT_TOKEN_SOURCE: z.enum(['auto', 'file', 'sts']).default('auto'),
-    OIDC_STS_DURATION_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
+    OIDC_SUBJECT_TOKEN_SOURCE: z.enum(OIDC_SUBJECT_TOKEN_SOURCES).default('auto'),
+    OIDC_STS_DURATION_SECONDS: integer(SETTINGS.OIDC_STS_DURATION_SECONDS),
     /** Kubernetes API for Model 2 and Kubernetes secrets: URL + CA, and an EKS token for the named cluster. */
     KUBERNETES_API_URL: optionalString,
     KUBERNETES_CA_DATA: optionalString,
     EKS_CLUSTER_NAME: optionalString,
     /** A static bearer token for the Kubernetes API (local stack, or a cluster that is not EKS). */
     KUBERNETES_TOKEN: optionalString,
-    KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: z.coerce.number().int().min(600).max(86_400).default(3600),
-    NAMESPACE_DISCOVERY_CACHE_SECONDS: seconds(300, 3600),
+    KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS: integer(SETTINGS.KUBERNETES_SA_TOKEN_EXPIRATION_SECONDS),
+    NAMESPACE_DISCOVERY_CACHE_SECONDS: integer(SETTINGS.NAMESPACE_DISCOVERY_CACHE_SECONDS),
     /** Where a namespace's secrets live in Secrets Manager; `{namespace}` and `{name}` are substituted. */
     SECRET_NAME_TEMPLATE: z
       .string()
-      .default('flyte/{namespace}/{name}')
+      .default(DEFAULT_SECRET_NAME_TEMPLATE)
       .superRefine((template, ctx) => {
         const problem = secretNameTemplateProblem(template);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
     /** How long a warm container may reuse a secret value it read; a 401 drops it sooner. */
-    SECRET_CACHE_SECONDS: seconds(60, 3600),
+    SECRET_CACHE_SECONDS: integer(SETTINGS.SECRET_CACHE_SECONDS),
     /** The poll schedule (shared/jobs/poll-schedule.ts): the wait is a fraction of the run's time, within bounds. */
-    POLL_INTERVAL_MIN_SECONDS: seconds(DEFAULT_POLL_SCHEDULE.minSeconds, 900),
-    POLL_INTERVAL_MAX_SECONDS: seconds(DEFAULT_POLL_SCHEDULE.maxSeconds, 900),
+    POLL_INTERVAL_MIN_SECONDS: integer(SETTINGS.POLL_INTERVAL_MIN_SECONDS),
+    POLL_INTERVAL_MAX_SECONDS: integer(SETTINGS.POLL_INTERVAL_MAX_SECONDS),
     POLL_INTERVAL_FRACTION: z.coerce.number().gt(0).max(1).default(DEFAULT_POLL_SCHEDULE.fraction),
     /**
      * Requests a second one workspace may get from the connector, every call together: runs/submit, runs/get,
      * runs/cancel and token requests (shared/databricks/workspace-call-budget.ts), with polls spread to fit it
      * (shared/jobs/workspace-pacing.ts). 0 turns the budget and pacing off.
      */
-    WORKSPACE_API_BUDGET_RPS: z.coerce.number().int().min(0).max(10_000).default(20),
+    WORKSPACE_API_BUDGET_RPS: integer(SETTINGS.WORKSPACE_API_BUDGET_RPS),
     /**
      * Lower limits of single endpoints within the budget, for workspaces whose limits are lower there:
      * `runs/submit=10,runs/cancel=5` (endpoints: runs/submit, runs/get, runs/cancel, token).
@@ -122,9 +159,9 @@ const configSchema = z
     /** At most this many stale jobs are looked at per sweep (spread over the liveness shards). */
     SWEEP_MAX_JOBS: z.coerce.number().int().min(1).max(1000).default(100),
     /** The queues' redrive maxReceiveCount: on the last receive a handler records why the job failed. */
-    MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
-    JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-    DATABRICKS_API_VERSION: z.enum(['2.1', '2.2']).default('2.2'),
+    MAX_RECEIVE_COUNT: integer(SETTINGS.MAX_RECEIVE_COUNT),
+    JOB_RETENTION_DAYS: integer(SETTINGS.JOB_RETENTION_DAYS),
+    DATABRICKS_API_VERSION: z.enum(DATABRICKS_API_VERSIONS).default(DEFAULT_DATABRICKS_API_VERSION),
     /**
      * Workspace host patterns a job may name, comma-separated (`dbc-1.cloud.databricks.com`, `*.cloud.databricks.com`,
      * `host:8443`; shared/databricks/workspace-hosts.ts). Any other host is refused before a credential is read. Unset,
@@ -138,39 +175,9 @@ const configSchema = z
      * namespace (or "*" for every namespace) to exact workspace hosts. A namespace's own credentials may also name
      * their workspaces (a `host` key in its secret, a `flyte.org/databricks-host` ServiceAccount annotation).
      */
-    NAMESPACE_WORKSPACES: optionalString.transform((text, ctx) => {
-      if (text === undefined) return undefined;
-      const map = parseNamespaceMap(text, (value) => {
-        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return { problem: 'must list hosts' };
-        const patterns: HostPattern[] = [];
-        for (const [index, entry] of (value as string[]).entries()) {
-          const pattern = parseHostPattern(entry);
-          if ('problem' in pattern) return { problem: `host ${index + 1} ${pattern.problem}` };
-          if (pattern.wildcard) return { problem: `host ${index + 1} is a wildcard; name exact workspace hosts` };
-          patterns.push(pattern);
-        }
-        return { value: patterns };
-      });
-      if (typeof map === 'string') {
-        ctx.addIssue({ code: 'custom', message: map });
-        return z.NEVER;
-      }
-      return map;
-    }),
+    NAMESPACE_WORKSPACES: optionalString.transform(parsedOrNever(parseNamespaceWorkspaces)),
     /** OIDC Model 1 (the connector's identity): the service principal per namespace; else DATABRICKS_CLIENT_ID. */
-    NAMESPACE_OIDC_CLIENT_IDS: optionalString.transform((text, ctx) => {
-      if (text === undefined) return undefined;
-      const map = parseNamespaceMap(text, (value) =>
-        typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)
-          ? { value }
-          : { problem: 'must be a service principal application id' },
-      );
-      if (typeof map === 'string') {
-        ctx.addIssue({ code: 'custom', message: map });
-        return z.NEVER;
-      }
-      return map;
-    }),
+    NAMESPACE_OIDC_CLIENT_IDS: optionalString.transform(parsedOrNever(parseNamespaceOidcClientIds)),
     /** Absolute directories a task's databricksOidcTokenFile may name a file in; none: tasks may name no file. */
     OIDC_TOKEN_FILE_DIRS: z
       .string()
@@ -198,15 +205,7 @@ const configSchema = z
      * (the caller API Gateway verified) and the submit function (a direct submission's SQS SenderId). Unset, nobody
      * may use any namespace unless INSECURE_ANY_CALLER_ANY_NAMESPACE opts out.
      */
-    CALLER_NAMESPACES: optionalString.transform((text, ctx) => {
-      if (text === undefined) return undefined;
-      const rules = parseCallerNamespaces(text);
-      if (typeof rules === 'string') {
-        ctx.addIssue({ code: 'custom', message: rules });
-        return z.NEVER;
-      }
-      return rules;
-    }),
+    CALLER_NAMESPACES: optionalString.transform(parsedOrNever(parseCallerNamespaces)),
     /** Explicit opt-out for single-tenant stacks: any caller IAM lets in may use any namespace. */
     INSECURE_ANY_CALLER_ANY_NAMESPACE: flag,
   })
@@ -222,6 +221,17 @@ const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** An optional variable's transform by a parser that returns the value or what is wrong with the text. */
+function parsedOrNever<T>(parse: (text: string) => T | string) {
+  return (text: string | undefined, ctx: z.RefinementCtx): T | undefined => {
+    if (text === undefined) return undefined;
+    const parsed = parse(text);
+    if (typeof parsed !== 'string') return parsed;
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  };
+}
 
 /** ALLOWED_DATABRICKS_HOSTS: comma-separated host patterns, exact or wildcard. */
 function hostPatterns(text: string, ctx: z.RefinementCtx): HostPattern[] {

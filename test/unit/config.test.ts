@@ -110,6 +110,17 @@ describe('Function: parseConfig()', () => {
     });
   });
 
+  it("reads NAMESPACE_OIDC_CLIENT_IDS by the stack's rule (shared/namespace-settings.ts): ids trimmed, '*' allowed", () => {
+    const ids = parseConfig({ ...base, NAMESPACE_OIDC_CLIENT_IDS: '{"team-a": " app-1 ", "*": "app-2"}' });
+    expect(Object.fromEntries(ids.NAMESPACE_OIDC_CLIENT_IDS?.entries ?? [])).toEqual({
+      'team-a': 'app-1',
+      '*': 'app-2',
+    });
+    expect(() => parseConfig({ ...base, NAMESPACE_OIDC_CLIENT_IDS: '{"team-a": "has space"}' })).toThrow(
+      /^Invalid configuration: NAMESPACE_OIDC_CLIENT_IDS: entry 1: must be a service principal's application \(client\) id/,
+    );
+  });
+
   it('treats a blank fallback token as unset', () => {
     expect(parseConfig({ ...base, FLYTE_DATABRICKS_ACCESS_TOKEN: '  ' }).FLYTE_DATABRICKS_ACCESS_TOKEN).toBeUndefined();
   });

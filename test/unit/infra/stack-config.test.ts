@@ -12,6 +12,7 @@ import {
   secretNamePrefix,
   withContextFile,
 } from '../../../infra/stack-config.js';
+import { ConfigError, parseConfig } from '../../../shared/config.js';
 import { SAFE_CONTEXT } from './synth-stack.js';
 
 /** Parses `context` alone, as `cdk synth` with exactly these values would. */
@@ -568,14 +569,14 @@ describe('Function: parseStackConfig() workspaces', () => {
       { 'team-a': ['dbc-2.cloud.databricks.com'] },
       /each host of "team-a" must be one of allowedDatabricksHosts \(dbc-1\.cloud\.databricks\.com\)/,
     ],
-    ['a wildcard', { 'team-a': ['*.cloud.databricks.com'] }, /not a wildcard/],
+    ['a wildcard', { 'team-a': ['*.cloud.databricks.com'] }, /host 1 is a wildcard; name exact workspace hosts/],
     [
       'a namespace that is not one',
       { Team_A: ['dbc-1.cloud.databricks.com'] },
       /neither "\*" nor a Kubernetes namespace/,
     ],
     ['an empty list', { 'team-a': [] }, /non-empty list/],
-    ['a host that is not a string', { 'team-a': [443] }, /non-empty list/],
+    ['a host that is not a string', { 'team-a': [443] }, /must be a list of exact workspace hosts/],
     ['a list', '["dbc-1.cloud.databricks.com"]', /must be a JSON object/],
     ['broken JSON', '{"team-a": [', /not valid JSON/],
   ])('refuses namespaceWorkspaces with %s', (_name, value, problem) => {
@@ -636,6 +637,69 @@ describe('Function: parseStackConfig() callers and secrets', () => {
     expect(parse({ secretNameTemplate: 'flyte/{name}/{namespace}' }).secretNameTemplate).toBe(
       'flyte/{name}/{namespace}',
     );
+  });
+});
+
+describe('Function: parseStackConfig() and the functions (shared/config.ts)', () => {
+  const env = (variables: Record<string, string>) =>
+    parseConfig({
+      JOBS_TABLE_NAME: 'jobs',
+      SUBMIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/submit',
+      POLL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/poll',
+      CANCEL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/cancel',
+      ...variables,
+    });
+
+  it("defaults what it always passes on to the functions' own defaults, and leaves the rest to them", () => {
+    // Act
+    const stack = parse({});
+    const functions = env({});
+
+    // Assess
+    expect({
+      POLL_INTERVAL_MIN_SECONDS: stack.pollIntervalMinSeconds,
+      POLL_INTERVAL_MAX_SECONDS: stack.pollIntervalMaxSeconds,
+      POLL_INTERVAL_FRACTION: stack.pollIntervalFraction,
+      WORKSPACE_API_BUDGET_RPS: stack.workspaceApiBudgetRps,
+      MAX_RECEIVE_COUNT: stack.maxReceiveCount,
+      JOB_RETENTION_DAYS: stack.jobRetentionDays,
+      DATABRICKS_API_VERSION: stack.databricksApiVersion,
+      SECRET_NAME_TEMPLATE: stack.secretNameTemplate,
+    }).toEqual({
+      POLL_INTERVAL_MIN_SECONDS: functions.POLL_INTERVAL_MIN_SECONDS,
+      POLL_INTERVAL_MAX_SECONDS: functions.POLL_INTERVAL_MAX_SECONDS,
+      POLL_INTERVAL_FRACTION: functions.POLL_INTERVAL_FRACTION,
+      WORKSPACE_API_BUDGET_RPS: functions.WORKSPACE_API_BUDGET_RPS,
+      MAX_RECEIVE_COUNT: functions.MAX_RECEIVE_COUNT,
+      JOB_RETENTION_DAYS: functions.JOB_RETENTION_DAYS,
+      DATABRICKS_API_VERSION: functions.DATABRICKS_API_VERSION,
+      SECRET_NAME_TEMPLATE: functions.SECRET_NAME_TEMPLATE,
+    });
+    // With STS the stack sets the duration (its grant's cap) to the functions' default.
+    expect(parse({ oidcModel1Sts: true, oidcAudience: 'databricks' }).oidcStsDurationSeconds).toBe(
+      functions.OIDC_STS_DURATION_SECONDS,
+    );
+  });
+
+  it.each<[ContextKey, string, unknown]>([
+    ['namespaceWorkspaces', 'NAMESPACE_WORKSPACES', { Team_A: ['dbc-1.cloud.databricks.com'] }],
+    ['namespaceWorkspaces', 'NAMESPACE_WORKSPACES', { 'team-a': ['*.cloud.databricks.com'] }],
+    ['namespaceWorkspaces', 'NAMESPACE_WORKSPACES', { 'team-a': ['https://dbc-1.cloud.databricks.com/x'] }],
+    ['namespaceWorkspaces', 'NAMESPACE_WORKSPACES', { 'team-a': 'dbc-1.cloud.databricks.com' }],
+    ['namespaceOidcClientIds', 'NAMESPACE_OIDC_CLIENT_IDS', { 'team-a': 'has space' }],
+    ['namespaceOidcClientIds', 'NAMESPACE_OIDC_CLIENT_IDS', { 'team-a': 42 }],
+    ['callerNamespaces', 'CALLER_NAMESPACES', { 'arn:aws:iam::123456789012:role/*x': ['team-a'] }],
+    ['callerNamespaces', 'CALLER_NAMESPACES', { 'arn:aws:iam::123456789012:role/a': 'team-a' }],
+  ])('refuses %s as the functions refuse %s, with the same problem: %j', (key, variable, value) => {
+    // Act
+    const error = errorFor({ [key]: value });
+    const attempt = () => env({ [variable]: JSON.stringify(value) });
+
+    // Assess
+    expect(error.key).toBe(key);
+    expect(attempt).toThrow(ConfigError);
+    const problem = error.message.slice(`CDK context '${key}' `.length, error.message.indexOf('. Set it in'));
+    expect(attempt).toThrow(`${variable}: ${problem}`);
   });
 });
 
