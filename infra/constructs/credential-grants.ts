@@ -59,7 +59,10 @@ export function grantDatabricksCredentials(fn: JobFunction, config: StackConfig)
           actions: ['sts:GetWebIdentityToken'],
           resources: ['*'],
           conditions: {
-            StringEquals: { 'sts:IdentityTokenAudience': config.oidcAudience },
+            // sts:IdentityTokenAudience is multivalued (a request may ask for several audiences): every audience
+            // asked for must be this one. A plain StringEquals on a multivalued key matches nothing; ForAnyValue would
+            // let a request add audiences of its choosing beside this one.
+            'ForAllValues:StringEquals': { 'sts:IdentityTokenAudience': [config.oidcAudience] },
             // The functions request exactly OIDC_STS_DURATION_SECONDS, set from the same context value.
             NumericLessThanEquals: { 'sts:DurationSeconds': config.oidcStsDurationSeconds },
           },

@@ -183,7 +183,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
       expect(functionsGranted(full, 'sts:GetWebIdentityToken')).toEqual([...CONSUMERS].sort());
       for (const statement of statements) {
         expect(statement.Condition).toEqual({
-          StringEquals: { 'sts:IdentityTokenAudience': 'databricks' },
+          'ForAllValues:StringEquals': { 'sts:IdentityTokenAudience': ['databricks'] },
           // No oidcStsDurationSeconds: the functions' default, passed explicitly so the two cannot drift apart.
           NumericLessThanEquals: { 'sts:DurationSeconds': 300 },
         });
@@ -309,7 +309,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
       expect(functionsGranted(auth, 'sts:GetWebIdentityToken')).toEqual([...CONSUMERS].sort());
       for (const statement of statements) {
         expect(statement.Condition).toEqual({
-          StringEquals: { 'sts:IdentityTokenAudience': 'https://accounts.cloud.databricks.com' },
+          'ForAllValues:StringEquals': { 'sts:IdentityTokenAudience': ['https://accounts.cloud.databricks.com'] },
           NumericLessThanEquals: { 'sts:DurationSeconds': 900 },
         });
       }
