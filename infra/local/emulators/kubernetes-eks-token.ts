@@ -1,6 +1,7 @@
 /**
  * EKS bearer tokens (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL): the server-side check the
- * Kubernetes API emulator runs, mirroring aws-iam-authenticator, and a client-side builder.
+ * Kubernetes API emulator runs, mirroring aws-iam-authenticator. Tokens are built by the product's own builder
+ * (shared/kube/eks-token.ts) or by `aws eks get-token`; this file only verifies.
  *
  * Verified (kubernetes-sigs/aws-iam-authenticator pkg/token/token.go, read in full):
  * - Token at most 4 KiB; `k8s-aws-v1.` prefix; base64 RawURL (no padding); https scheme; STS host; path `/`; only the
@@ -9,13 +10,14 @@
  *   x-k8s-aws-id among X-Amz-SignedHeaders; 0 <= X-Amz-Expires <= 900; X-Amz-Date present and not older than 15 min.
  * - The authenticator then replays the URL against STS with `x-k8s-aws-id: <its cluster id>` and `accept:
  *   application/json`; STS checks the signature, so a token for another cluster fails there. Any failure is a 401.
- * - The generator signs `host;x-k8s-aws-id` with X-Amz-Expires=60 (ignored by STS).
+ * - The generators sign `host;x-k8s-aws-id` with X-Amz-Expires=60 (ignored by STS); `aws eks get-token` (aws-cli
+ *   1.45, run here) presigns for the regional host `sts.<region>.amazonaws.com` of its --region, older CLIs for the
+ *   global `sts.amazonaws.com` in us-east-1.
+ * - The authenticator accepts the regional STS hosts of its partition, so any `sts.<region>.amazonaws.com` (and the
+ *   global host) is accepted; the credential scope must name the host's region (checked with the signature).
  *
- * Assumed: the authenticator accepts every regional STS host of the partition; we accept the configured region's
- * host and the global one only (stricter). STS rejecting a Version other than 2011-06-15.
+ * Assumed: STS rejecting a Version other than 2011-06-15; FIPS and China hosts are not accepted here.
  */
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { parseAmzDate, verifyPresignedSts } from './sts-presign.js';
 
 export const EKS_TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -35,7 +37,7 @@ const WHITELIST = new Set([
 
 export interface EksTokenCheck {
   clusterName: string;
-  /** The STS region; the global endpoint (us-east-1 scope) is accepted too. */
+  /** The cluster's region: documentation only, since every regional STS host is accepted (see above). */
   region: string;
   /** accessKeyId -> secretAccessKey known to the emulated STS. */
   credentials: Record<string, string>;
@@ -70,12 +72,8 @@ export function verifyEksToken(token: string, check: EksTokenCheck): EksTokenRes
   }
   if (url.protocol !== 'https:')
     return formatError(`unexpected scheme "${url.protocol.slice(0, -1)}" in pre-signed URL`);
-  const hostRegion =
-    url.host === 'sts.amazonaws.com'
-      ? 'us-east-1'
-      : url.host === `sts.${check.region}.amazonaws.com`
-        ? check.region
-        : '';
+  const regional = /^sts\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com$/.exec(url.host);
+  const hostRegion = url.host === 'sts.amazonaws.com' ? 'us-east-1' : (regional?.[1] ?? '');
   if (!hostRegion) return formatError(`unexpected hostname "${url.host}" in pre-signed URL`);
   if (url.pathname !== '/') return formatError('unexpected path in pre-signed URL');
 
@@ -118,39 +116,4 @@ export function verifyEksToken(token: string, check: EksTokenCheck): EksTokenRes
     return stsError(`error from AWS (expected 200, got ${result.failure.status}). Body: ${result.failure.code}`);
   }
   return { ok: true, accessKeyId: result.identity.accessKeyId };
-}
-
-export interface EksTokenOptions {
-  clusterName: string;
-  region?: string;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Defaults to now. */
-  signingDate?: Date;
-}
-
-/** Builds an EKS token like `aws eks get-token` / aws-iam-authenticator (regional STS endpoint). */
-export async function createEksToken(options: EksTokenOptions): Promise<string> {
-  const region = options.region ?? 'us-east-1';
-  const hostname = `sts.${region}.amazonaws.com`;
-  const signer = new SignatureV4({
-    service: 'sts',
-    region,
-    credentials: options.credentials,
-    sha256: Hash.bind(null, 'sha256'),
-  });
-  const signed = await signer.presign(
-    {
-      method: 'GET',
-      protocol: 'https:',
-      hostname,
-      path: '/',
-      query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
-      headers: { host: hostname, 'x-k8s-aws-id': options.clusterName },
-    },
-    { expiresIn: 60, ...(options.signingDate ? { signingDate: options.signingDate } : {}) },
-  );
-  const query = Object.entries(signed.query ?? {})
-    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
-    .join('&');
-  return `${EKS_TOKEN_PREFIX}${Buffer.from(`https://${hostname}/?${query}`).toString('base64url')}`;
 }

@@ -26,7 +26,8 @@ const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const KEY = '[A-Za-z0-9][-A-Za-z0-9_./]*';
 
-function validKey(key: string): boolean {
+/** A qualified name: label and annotation keys. */
+export function validKey(key: string): boolean {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
@@ -34,7 +35,8 @@ function validKey(key: string): boolean {
   return name.length <= 63 && NAME.test(name);
 }
 
-const validValue = (value: string): boolean => value === '' || (value.length <= 63 && NAME.test(value));
+/** A label value. */
+export const validValue = (value: string): boolean => value === '' || (value.length <= 63 && NAME.test(value));
 
 function splitRequirements(text: string): string[] {
   const parts: string[] = [];

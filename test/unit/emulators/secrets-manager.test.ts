@@ -1,11 +1,18 @@
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
+  type ListSecretsCommandInput,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   SecretsManagerClient,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SecretsManagerEmulator, startSecretsManager } from '../../../infra/local/emulators/secrets-manager.js';
@@ -194,5 +201,104 @@ describe('Secrets Manager emulator', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('describes a secret: description, tags, versions by stage; DescribeSecret still answers once deletion is scheduled', async () => {
+    const created = await client.send(
+      new CreateSecretCommand({
+        Name: 'described',
+        SecretString: 'v1',
+        Description: 'first',
+        Tags: [{ Key: 'team', Value: 'a' }],
+      }),
+    );
+    const updated = await client.send(
+      new UpdateSecretCommand({ SecretId: 'described', SecretString: 'v2', Description: 'second' }),
+    );
+    await client.send(new TagResourceCommand({ SecretId: 'described', Tags: [{ Key: 'env', Value: 'dev' }] }));
+    await client.send(new UntagResourceCommand({ SecretId: 'described', TagKeys: ['team'] }));
+    const described = await client.send(new DescribeSecretCommand({ SecretId: 'described' }));
+
+    expect(described).toMatchObject({
+      Name: 'described',
+      Description: 'second',
+      Tags: [{ Key: 'env', Value: 'dev' }],
+      VersionIdsToStages: {
+        [created.VersionId as string]: ['AWSPREVIOUS'],
+        [updated.VersionId as string]: ['AWSCURRENT'],
+      },
+    });
+    expect(described.DeletedDate).toBeUndefined();
+    expect(sm.inspect('described')).toMatchObject({ description: 'second', tags: { env: 'dev' } });
+
+    await client.send(new DeleteSecretCommand({ SecretId: 'described' }));
+    expect((await client.send(new DescribeSecretCommand({ SecretId: 'described' }))).DeletedDate).toBeInstanceOf(Date);
+    await expect(
+      client.send(new TagResourceCommand({ SecretId: 'described', Tags: [{ Key: 'x', Value: 'y' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidRequestException' });
+    await client.send(new RestoreSecretCommand({ SecretId: 'described' }));
+    expect((await client.send(new GetSecretValueCommand({ SecretId: 'described' }))).SecretString).toBe('v2');
+  });
+
+  it('lists secrets: filters by name prefix and tag, pages, and leaves out scheduled deletions unless asked', async () => {
+    const other = await startSecretsManager({ credentials: 'any' });
+    const c = new SecretsManagerClient({
+      endpoint: other.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    try {
+      for (const name of ['team-a/one', 'team-a/two', 'team-b/one']) {
+        await c.send(
+          new CreateSecretCommand({ Name: name, SecretString: 'x', Tags: [{ Key: 'owner', Value: name.slice(0, 6) }] }),
+        );
+      }
+      await c.send(new DeleteSecretCommand({ SecretId: 'team-a/two', RecoveryWindowInDays: 7 }));
+      const names = async (input: ListSecretsCommandInput) =>
+        ((await c.send(new ListSecretsCommand(input))).SecretList ?? []).map((s) => s.Name);
+
+      expect(await names({})).toEqual(['team-a/one', 'team-b/one']);
+      expect(await names({ IncludePlannedDeletion: true })).toEqual(['team-a/one', 'team-a/two', 'team-b/one']);
+      expect(await names({ Filters: [{ Key: 'name', Values: ['team-a/'] }] })).toEqual(['team-a/one']);
+      expect(await names({ Filters: [{ Key: 'tag-value', Values: ['team-b'] }] })).toEqual(['team-b/one']);
+      expect(await names({ Filters: [{ Key: 'name', Values: ['!team-a'] }] })).toEqual(['team-b/one']);
+      const first = await c.send(new ListSecretsCommand({ MaxResults: 1 }));
+      const second = await c.send(new ListSecretsCommand({ MaxResults: 1, NextToken: first.NextToken }));
+      expect([first.SecretList?.[0]?.Name, second.SecretList?.[0]?.Name, second.NextToken]).toEqual([
+        'team-a/one',
+        'team-b/one',
+        undefined,
+      ]);
+      expect(other.requests.filter((r) => r.operation === 'ListSecrets')).toHaveLength(7);
+    } finally {
+      c.destroy();
+      await other.close();
+    }
+  });
+
+  it('refuses a recovery window with force-delete, and one outside 7-30 days', async () => {
+    await client.send(new CreateSecretCommand({ Name: 'windowed', SecretString: 'x' }));
+    await expect(
+      client.send(
+        new DeleteSecretCommand({ SecretId: 'windowed', RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      client.send(new DeleteSecretCommand({ SecretId: 'windowed', RecoveryWindowInDays: 3 })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+  });
+
+  it('injects faults per operation and logs every request', async () => {
+    sm.injectFaults('GetSecretValue', [{ status: 500 }]);
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'taken' }))).rejects.toMatchObject({
+      name: 'InternalServiceError',
+    });
+    expect((await client.send(new GetSecretValueCommand({ SecretId: 'taken' }))).SecretString).toBe('a');
+    expect(sm.requests.slice(-2)).toEqual([
+      { operation: 'GetSecretValue', status: 500, error: 'InternalServiceError' },
+      { operation: 'GetSecretValue', status: 200 },
+    ]);
   });
 });

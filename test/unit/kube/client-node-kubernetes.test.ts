@@ -1,32 +1,29 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import { AuthConfigError, ConnectorError } from '../../../shared/errors.js';
 import { ClientNodeKubernetes } from '../../../shared/kube/client-node-kubernetes.js';
 import { loadKubeConfig } from '../../../shared/kube/kube-config.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { queryOf, seedServiceAccounts, startKubeApi } from './kube-api-emulator.js';
 
 const TOKEN = 'connector-static-token';
 const enabled = { 'flyte.org/databricks-enabled': 'true' };
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 let port: ClientNodeKubernetes;
 /** Only for the test of the timeout itself. */
 let impatientPort: ClientNodeKubernetes;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
   const loaded = loadKubeConfig({ apiUrl: fake.url, staticToken: TOKEN }, {});
   // Generous: a loaded CI machine must not turn a slow answer into a false timeout.
   port = new ClientNodeKubernetes(loaded.kubeConfig, { describe: loaded.describe(), timeoutMs: 10_000 });
   const impatient = loadKubeConfig({ apiUrl: fake.url, staticToken: TOKEN }, {});
   impatientPort = new ClientNodeKubernetes(impatient.kubeConfig, { describe: impatient.describe(), timeoutMs: 300 });
 });
-afterAll(() => fake.stop());
+afterAll(() => fake.close());
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.failures = [];
-  fake.serviceAccounts.clear();
-  fake.secrets.clear();
-  fake.issueToken = (namespace, sa, audiences) => `jwt.${namespace}.${sa}.${audiences.join(',')}`;
+  fake.reset();
 });
 
 async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
@@ -50,12 +47,12 @@ describe('Class: ClientNodeKubernetes', () => {
       const [request] = fake.requests;
       expect(request?.method).toBe('GET');
       expect(request?.path).toBe('/api/v1/namespaces/team-a/serviceaccounts');
-      expect(request?.query.get('labelSelector')).toBe('flyte.org/databricks-enabled=true');
+      expect(queryOf(request).get('labelSelector')).toBe('flyte.org/databricks-enabled=true');
       expect(request?.authorization).toBe(`Bearer ${TOKEN}`);
     });
 
     it('keeps labelled ServiceAccounts with a non-empty client id, trimming client id and audience', async () => {
-      fake.serviceAccounts.set('team-a', [
+      seedServiceAccounts(fake, 'team-a', [
         { name: 'default' }, // not labelled: filtered by the API
         { name: 'spark', labels: { 'flyte.org/databricks-enabled': 'false' } },
         {
@@ -88,11 +85,12 @@ describe('Class: ClientNodeKubernetes', () => {
 
   describe('Method: createServiceAccountToken', () => {
     it('POSTs a TokenRequest with the audience and lifetime, no bound object, and returns status.token', async () => {
-      fake.serviceAccounts.set('team-a', [{ name: 'dbx' }]);
+      seedServiceAccounts(fake, 'team-a', [{ name: 'dbx' }]);
 
       const token = await port.createServiceAccountToken('team-a', 'dbx', 'databricks', 3600);
 
-      expect(token).toBe('jwt.team-a.dbx.databricks');
+      expect(token).toBe(fake.tokenRequests.at(-1)?.token);
+      expect(fake.tokenRequests.at(-1)).toMatchObject({ namespace: 'team-a', audiences: ['databricks'] });
       const [request] = fake.requests;
       expect(request?.method).toBe('POST');
       expect(request?.path).toBe('/api/v1/namespaces/team-a/serviceaccounts/dbx/token');
@@ -110,26 +108,27 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it('treats an empty token as an error', async () => {
-      fake.serviceAccounts.set('team-a', [{ name: 'dbx' }]);
-      fake.issueToken = () => '';
+      seedServiceAccounts(fake, 'team-a', [{ name: 'dbx' }]);
+      // An API server that answers 201 without a token.
+      fake.injectFaults('create-token', [{ status: 201, body: { kind: 'TokenRequest', status: { token: '' } } }]);
       const error = await failure(port.createServiceAccountToken('team-a', 'dbx', 'databricks', 3600));
       expect(error).toBeInstanceOf(AuthConfigError);
       expect(error.message).toContain("TokenRequest for ServiceAccount 'team-a/dbx' returned no token");
     });
 
-    it("reports a rejected request (400) as permanent, with the API's reason", async () => {
-      fake.serviceAccounts.set('team-a', [{ name: 'dbx' }]);
+    it("reports a rejected request (422 Invalid, as the API server validates it) as permanent, with the API's reason", async () => {
+      seedServiceAccounts(fake, 'team-a', [{ name: 'dbx' }]);
       const error = await failure(port.createServiceAccountToken('team-a', 'dbx', 'databricks', 60));
       expect(error).not.toBeInstanceOf(AuthConfigError);
       expect(error.permanent).toBe(true);
-      expect(error.message).toContain('HTTP 400');
+      expect(error.message).toContain('HTTP 422');
       expect(error.message).toContain('may not specify a duration less than 10 minutes');
     });
   });
 
   describe('Method: readSecret', () => {
     it('base64-decodes the data to UTF-8', async () => {
-      fake.secrets.set('team-a/databricks-oauth', { client_id: 'sp-1', client_secret: 'sëcret ✓' });
+      fake.putSecret('team-a', 'databricks-oauth', { client_id: 'sp-1', client_secret: 'sëcret ✓' });
       await expect(port.readSecret('team-a', 'databricks-oauth')).resolves.toEqual({
         client_id: 'sp-1',
         client_secret: 'sëcret ✓',
@@ -138,7 +137,7 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it('returns a secret without the expected keys as it is', async () => {
-      fake.secrets.set('team-a/databricks-token', { other: 'x' });
+      fake.putSecret('team-a', 'databricks-token', { other: 'x' });
       await expect(port.readSecret('team-a', 'databricks-token')).resolves.toEqual({ other: 'x' });
     });
 
@@ -147,8 +146,8 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it('fails on 403 instead of reporting "not found"', async () => {
-      fake.secrets.set('team-a/databricks-token', { token: 'dapi-value' });
-      fake.failures = [{ status: 403, pathIncludes: '/secrets/' }];
+      fake.putSecret('team-a', 'databricks-token', { token: 'dapi-value' });
+      fake.injectFaults('get-secret', [{ status: 403 }]);
       const error = await failure(port.readSecret('team-a', 'databricks-token'));
       expect(error).toBeInstanceOf(AuthConfigError);
       expect(error.message).toContain("may not get secrets 'databricks-token' in namespace 'team-a'");
@@ -174,18 +173,18 @@ describe('Class: ClientNodeKubernetes', () => {
         rule: 'resources ["secrets"], verbs ["get"]',
       },
     ])('403 to $what names the RBAC rule needed', async ({ call, what, rule }) => {
-      fake.failures = [{ status: 403 }];
+      fake.injectFaults('any', [{ status: 403 }]);
       const error = await failure(call());
       expect(error).toBeInstanceOf(AuthConfigError);
       expect(error.permanent).toBe(true);
       expect(error.message).toContain(`Forbidden: the connector may not ${what}`);
       expect(error.message).toContain(rule);
       expect(error.message).toContain(fake.url);
-      expect(error.message).toContain('Kubernetes said: injected failure');
+      expect(error.message).toContain('Kubernetes said: injected fault');
     });
 
     it('401 says the API rejected the credentials, permanently', async () => {
-      fake.failures = [{ status: 401 }];
+      fake.injectFaults('any', [{ status: 401 }]);
       const error = await failure(port.listDatabricksServiceAccounts('team-a'));
       expect(error).toBeInstanceOf(AuthConfigError);
       expect(error.permanent).toBe(true);
@@ -193,8 +192,8 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it.each([500, 503, 429])('%i is transient, so SQS retries', async (status) => {
-      fake.secrets.set('team-a/databricks-token', { token: 'dapi-value' });
-      fake.failures = [{ status }];
+      fake.putSecret('team-a', 'databricks-token', { token: 'dapi-value' });
+      fake.injectFaults('any', [{ status }]);
       const error = await failure(port.readSecret('team-a', 'databricks-token'));
       expect(error).not.toBeInstanceOf(AuthConfigError);
       expect(error.permanent).toBe(false);
@@ -203,7 +202,7 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it('a request that gets no answer times out as a transient error', async () => {
-      fake.failures = [{ status: 0, hang: true }];
+      fake.injectFaults('any', ['hang']);
       const started = Date.now();
       const error = await failure(impatientPort.listDatabricksServiceAccounts('team-a'));
       expect(Date.now() - started).toBeLessThan(5_000);
@@ -212,9 +211,9 @@ describe('Class: ClientNodeKubernetes', () => {
     });
 
     it('a refused connection is a transient error', async () => {
-      const closed = await new FakeKubeApi().start();
+      const closed = await startKubeApi();
       const url = closed.url;
-      await closed.stop();
+      await closed.close();
       const unreachable = new ClientNodeKubernetes(loadKubeConfig({ apiUrl: url, staticToken: TOKEN }, {}).kubeConfig);
 
       const error = await failure(unreachable.readSecret('team-a', 'databricks-token'));

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import {
   createKubernetes,
   isKubernetesConfigured,
   type KubernetesConfig,
 } from '../../../shared/kube/create-kubernetes.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { seedServiceAccounts, startKubeApi } from './kube-api-emulator.js';
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
 });
-afterAll(() => fake.stop());
+afterAll(() => fake.close());
 
 const config = (overrides: Partial<KubernetesConfig> = {}): KubernetesConfig => ({
   KUBERNETES_API_URL: fake.url,
@@ -25,22 +26,26 @@ const config = (overrides: Partial<KubernetesConfig> = {}): KubernetesConfig => 
 
 describe('Function: createKubernetes()', () => {
   it('wires discovery, TokenRequest and secrets to the configured API', async () => {
-    fake.serviceAccounts.set('team-a', [
+    seedServiceAccounts(fake, 'team-a', [
       {
         name: 'dbx',
         labels: { 'flyte.org/databricks-enabled': 'true' },
         annotations: { 'flyte.org/databricks-client-id': 'sp-1' },
       },
     ]);
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-1' });
 
     const kube = createKubernetes(config(), {});
 
     const sa = await kube.discovery.discover('team-a');
     expect(sa).toEqual({ name: 'dbx', clientId: 'sp-1', audience: undefined });
-    await expect(kube.port.createServiceAccountToken('team-a', 'dbx', 'databricks', 3600)).resolves.toBe(
-      'jwt.team-a.dbx.databricks',
-    );
+    const token = await kube.port.createServiceAccountToken('team-a', 'dbx', 'databricks', 3600);
+    expect(token).toBe(fake.tokenRequests.at(-1)?.token);
+    expect(fake.tokenRequests.at(-1)).toMatchObject({
+      namespace: 'team-a',
+      serviceAccount: 'dbx',
+      audiences: ['databricks'],
+    });
     await expect(kube.secrets.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-1' });
     expect(kube.describe).toBe(
       `Kubernetes API ${fake.url} from KUBERNETES_API_URL, static token from KUBERNETES_TOKEN, no TLS (loopback)`,
@@ -50,7 +55,7 @@ describe('Function: createKubernetes()', () => {
 
   it('caches discovery for NAMESPACE_DISCOVERY_CACHE_SECONDS', async () => {
     const kube = createKubernetes(config({ NAMESPACE_DISCOVERY_CACHE_SECONDS: 300 }), {});
-    fake.requests.length = 0;
+    fake.clearLogs();
     await kube.discovery.discover('team-z');
     await kube.discovery.discover('team-z');
     expect(fake.requests).toHaveLength(1);
@@ -62,7 +67,7 @@ describe('Function: createKubernetes()', () => {
       { AWS_REGION: 'eu-west-1' },
       { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } },
     );
-    fake.requests.length = 0;
+    fake.clearLogs();
     await kube.port.listDatabricksServiceAccounts('team-a');
     expect(fake.requests[0]?.authorization).toMatch(/^Bearer k8s-aws-v1\./);
     expect(kube.describe).toContain("EKS token for cluster 'flyte-prod' in eu-west-1");

@@ -2,29 +2,28 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import { AuthConfigError } from '../../../shared/errors.js';
 import { ClientNodeKubernetes } from '../../../shared/kube/client-node-kubernetes.js';
 import { loadKubeConfig } from '../../../shared/kube/kube-config.js';
-import { FakeKubeApi } from './fake-kube-api.js';
-import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
+import { startKubeApi } from './kube-api-emulator.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key-never-printed' };
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 let dir: string;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
   dir = mkdtempSync(join(tmpdir(), 'kube-config-'));
 });
 afterAll(async () => {
-  await fake.stop();
+  await fake.close();
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.failures = [];
+  fake.reset();
 });
 
 function kubeconfigYaml(server: string, token: string, context = 'dev'): string {
@@ -58,7 +57,7 @@ function writeKubeconfig(name: string, yaml: string): string {
 
 /** The Authorization header the fake API saw on a list call made through this config. */
 async function authorizationSent(loaded: ReturnType<typeof loadKubeConfig>): Promise<string | undefined> {
-  fake.requests.length = 0;
+  fake.clearLogs();
   await new ClientNodeKubernetes(loaded.kubeConfig).listDatabricksServiceAccounts('ns');
   return fake.requests.at(-1)?.authorization;
 }
@@ -262,15 +261,19 @@ describe('Function: loadKubeConfig()', () => {
 });
 
 describe('TLS to the API (as to an EKS endpoint with its own CA)', () => {
-  let tlsFake: FakeKubeApi;
+  let tlsFake: KubernetesApi;
   beforeAll(async () => {
-    tlsFake = await new FakeKubeApi().start({ cert: TEST_CERT, key: TEST_KEY });
+    tlsFake = await startKubeApi({ tls: true });
   });
-  afterAll(() => tlsFake.stop());
+  afterAll(() => tlsFake.close());
 
   it('trusts the server through KUBERNETES_CA_DATA', async () => {
     const loaded = loadKubeConfig(
-      { apiUrl: tlsFake.url, caData: Buffer.from(TEST_CERT).toString('base64'), staticToken: 'tls-token' },
+      {
+        apiUrl: tlsFake.url,
+        caData: Buffer.from(tlsFake.caCertificate ?? '').toString('base64'),
+        staticToken: 'tls-token',
+      },
       {},
     );
     await new ClientNodeKubernetes(loaded.kubeConfig).listDatabricksServiceAccounts('ns');

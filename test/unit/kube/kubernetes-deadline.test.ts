@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import { deadlineAwareClient } from '../../../shared/aws/clients.js';
 import { ConnectorError } from '../../../shared/errors.js';
 import { DeferError, runWithDeadline } from '../../../shared/invocation-deadline.js';
@@ -16,24 +17,22 @@ import { ClientNodeKubernetes } from '../../../shared/kube/client-node-kubernete
 import { describeEksCluster } from '../../../shared/kube/eks-cluster.js';
 import { loadKubeConfig } from '../../../shared/kube/kube-config.js';
 import { KubernetesSecrets } from '../../../shared/kube/kubernetes-secrets.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { startKubeApi } from './kube-api-emulator.js';
 
 const TOKEN = 'connector-static-token';
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 /** A 10 s timeout per request: anything shorter seen here comes from the deadline. */
 let port: ClientNodeKubernetes;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
   const loaded = loadKubeConfig({ apiUrl: fake.url, staticToken: TOKEN }, {});
   port = new ClientNodeKubernetes(loaded.kubeConfig, { describe: loaded.describe(), timeoutMs: 10_000 });
 });
-afterAll(() => fake.stop());
+afterAll(() => fake.close());
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.failures = [];
-  fake.secrets.clear();
+  fake.reset();
 });
 
 async function settle(call: () => Promise<unknown>): Promise<{ error: unknown; endedAt: number }> {
@@ -46,7 +45,7 @@ async function settle(call: () => Promise<unknown>): Promise<{ error: unknown; e
 
 describe('Kubernetes calls within the invocation deadline', () => {
   it('a hung request ends by the deadline, not at its 10 s timeout, as a DeferError naming the call', async () => {
-    fake.failures = [{ status: 0, hang: true }];
+    fake.injectFaults('any', ['hang']);
     const deadline = Date.now() + 1500;
     const { error, endedAt } = await settle(() =>
       runWithDeadline(deadline, () => port.listDatabricksServiceAccounts('team-a')),
@@ -60,7 +59,7 @@ describe('Kubernetes calls within the invocation deadline', () => {
   });
 
   it('a body that stalls after the headers is cut at the deadline too (through the secret cache)', async () => {
-    fake.failures = [{ status: 0, stallBody: true }];
+    fake.injectFaults('any', [{ slowBodyMs: 60_000 }]);
     const secrets = new KubernetesSecrets(port, { cacheMs: 60_000 });
     const deadline = Date.now() + 1500;
     const { error, endedAt } = await settle(() =>
@@ -71,8 +70,7 @@ describe('Kubernetes calls within the invocation deadline', () => {
     expect(fake.requests).toHaveLength(1);
     expect(endedAt - deadline).toBeLessThan(3000);
     // Not cached: once the API answers, the next read gets the secret.
-    fake.failures = [];
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-value' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-value' });
     await expect(secrets.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-value' });
   });
 
@@ -85,7 +83,7 @@ describe('Kubernetes calls within the invocation deadline', () => {
   });
 
   it('outside a deadline the configured timeout still applies, as a transient error', async () => {
-    fake.failures = [{ status: 0, hang: true }];
+    fake.injectFaults('any', ['hang']);
     const impatient = loadKubeConfig({ apiUrl: fake.url, staticToken: TOKEN }, {});
     const shortPort = new ClientNodeKubernetes(impatient.kubeConfig, { timeoutMs: 300 });
     const { error } = await settle(() => shortPort.listDatabricksServiceAccounts('team-a'));

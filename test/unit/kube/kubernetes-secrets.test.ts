@@ -1,25 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import { AuthConfigError } from '../../../shared/errors.js';
 import { ClientNodeKubernetes } from '../../../shared/kube/client-node-kubernetes.js';
 import { loadKubeConfig } from '../../../shared/kube/kube-config.js';
 import { KubernetesSecrets } from '../../../shared/kube/kubernetes-secrets.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { startKubeApi } from './kube-api-emulator.js';
 
 const CACHE_MS = 60_000;
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 let port: ClientNodeKubernetes;
 let clock: number;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
   port = new ClientNodeKubernetes(loadKubeConfig({ apiUrl: fake.url, staticToken: 't' }, {}).kubeConfig);
 });
-afterAll(() => fake.stop());
+afterAll(() => fake.close());
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.failures = [];
-  fake.secrets.clear();
+  fake.reset();
 });
 
 function secrets(cacheMs = CACHE_MS): KubernetesSecrets {
@@ -37,7 +36,7 @@ describe('Class: KubernetesSecrets', () => {
   });
 
   it('reads the namespace Secret, decoded and trimmed like the Secrets Manager source', async () => {
-    fake.secrets.set('team-a/databricks-oauth', { client_id: 'sp-1\n', client_secret: ' s3cret ' });
+    fake.putSecret('team-a', 'databricks-oauth', { client_id: 'sp-1\n', client_secret: ' s3cret ' });
     await expect(secrets().read('team-a', 'databricks-oauth')).resolves.toEqual({
       client_id: 'sp-1',
       client_secret: 's3cret',
@@ -45,11 +44,11 @@ describe('Class: KubernetesSecrets', () => {
   });
 
   it('reuses a value for cacheMs, then reads again', async () => {
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-1' });
     const s = secrets();
 
     await s.read('team-a', 'databricks-token');
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-2' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-2' });
     clock += CACHE_MS - 1;
     await expect(s.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-1' });
     expect(reads()).toBe(1);
@@ -60,11 +59,11 @@ describe('Class: KubernetesSecrets', () => {
   });
 
   it('forgets a value on invalidate (a rotated secret after a 401)', async () => {
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-1' });
     const s = secrets();
     await s.read('team-a', 'databricks-token');
 
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-rotated' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-rotated' });
     s.invalidate('team-a', 'databricks-token');
 
     await expect(s.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-rotated' });
@@ -79,25 +78,24 @@ describe('Class: KubernetesSecrets', () => {
   });
 
   it('keeps secrets of different namespaces apart', async () => {
-    fake.secrets.set('team-a/databricks-token', { token: 'a' });
-    fake.secrets.set('team-b/databricks-token', { token: 'b' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'a' });
+    fake.putSecret('team-b', 'databricks-token', { token: 'b' });
     const s = secrets();
     await expect(s.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'a' });
     await expect(s.read('team-b', 'databricks-token')).resolves.toEqual({ token: 'b' });
   });
 
   it('fails when denied, and does not cache the failure', async () => {
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
-    fake.failures = [{ status: 403 }];
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-1' });
+    fake.injectFaults('any', [{ status: 403 }]);
     const s = secrets();
 
     await expect(s.read('team-a', 'databricks-token')).rejects.toThrow(AuthConfigError);
-    fake.failures = [];
     await expect(s.read('team-a', 'databricks-token')).resolves.toEqual({ token: 'dapi-1' });
   });
 
   it('reads every time with cacheMs 0', async () => {
-    fake.secrets.set('team-a/databricks-token', { token: 'dapi-1' });
+    fake.putSecret('team-a', 'databricks-token', { token: 'dapi-1' });
     const s = secrets(0);
     await s.read('team-a', 'databricks-token');
     await s.read('team-a', 'databricks-token');

@@ -1,25 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KubernetesApi } from '../../../infra/local/emulators/kubernetes-api.js';
 import { AuthConfigError } from '../../../shared/errors.js';
 import { ClientNodeKubernetes } from '../../../shared/kube/client-node-kubernetes.js';
 import { loadKubeConfig } from '../../../shared/kube/kube-config.js';
 import { ServiceAccountDiscovery } from '../../../shared/kube/service-account-discovery.js';
-import { FakeKubeApi, type FakeServiceAccount } from './fake-kube-api.js';
+import { type SeedServiceAccount, seedServiceAccounts, startKubeApi } from './kube-api-emulator.js';
 
 const TTL_MS = 300_000;
 
-let fake: FakeKubeApi;
+let fake: KubernetesApi;
 let port: ClientNodeKubernetes;
 let clock: number;
 
 beforeAll(async () => {
-  fake = await new FakeKubeApi().start();
+  fake = await startKubeApi();
   port = new ClientNodeKubernetes(loadKubeConfig({ apiUrl: fake.url, staticToken: 't' }, {}).kubeConfig);
 });
-afterAll(() => fake.stop());
+afterAll(() => fake.close());
 afterEach(() => {
-  fake.requests.length = 0;
-  fake.failures = [];
-  fake.serviceAccounts.clear();
+  fake.reset();
 });
 
 function discovery(ttlMs = TTL_MS): ServiceAccountDiscovery {
@@ -27,7 +26,7 @@ function discovery(ttlMs = TTL_MS): ServiceAccountDiscovery {
   return new ServiceAccountDiscovery(port, { ttlMs, now: () => clock });
 }
 
-const labelled = (name: string, clientId = `sp-${name}`, audience?: string): FakeServiceAccount => ({
+const labelled = (name: string, clientId = `sp-${name}`, audience?: string): SeedServiceAccount => ({
   name,
   labels: { 'flyte.org/databricks-enabled': 'true' },
   annotations: {
@@ -43,17 +42,17 @@ const listCalls = (namespace?: string) =>
 describe('Class: ServiceAccountDiscovery', () => {
   describe('rules', () => {
     it('returns the one Databricks-enabled ServiceAccount', async () => {
-      fake.serviceAccounts.set('team-a', [{ name: 'default' }, labelled('dbx', ' sp-1 ', ' aud ')]);
+      seedServiceAccounts(fake, 'team-a', [{ name: 'default' }, labelled('dbx', ' sp-1 ', ' aud ')]);
       await expect(discovery().discover('team-a')).resolves.toEqual({ name: 'dbx', clientId: 'sp-1', audience: 'aud' });
     });
 
     it('returns undefined when there is none (Model 1 applies)', async () => {
-      fake.serviceAccounts.set('team-a', [{ name: 'default' }, labelled('blank', '  ')]);
+      seedServiceAccounts(fake, 'team-a', [{ name: 'default' }, labelled('blank', '  ')]);
       await expect(discovery().discover('team-a')).resolves.toBeUndefined();
     });
 
     it('refuses to choose between several, naming them sorted', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('zeta'), labelled('alpha'), labelled('skipped', ' ')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('zeta'), labelled('alpha'), labelled('skipped', ' ')]);
       const error = await discovery()
         .discover('team-a')
         .catch((e: unknown) => e);
@@ -66,7 +65,7 @@ describe('Class: ServiceAccountDiscovery', () => {
 
   describe('cache', () => {
     it('serves hits from the cache until the TTL passes', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
       const d = discovery();
 
       await d.discover('team-a');
@@ -74,7 +73,7 @@ describe('Class: ServiceAccountDiscovery', () => {
       await expect(d.discover('team-a')).resolves.toMatchObject({ name: 'dbx' });
       expect(listCalls()).toBe(1);
 
-      fake.serviceAccounts.set('team-a', [labelled('renamed')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('renamed')]);
       clock += 1;
       await expect(d.discover('team-a')).resolves.toMatchObject({ name: 'renamed' });
       expect(listCalls()).toBe(2);
@@ -83,14 +82,14 @@ describe('Class: ServiceAccountDiscovery', () => {
     it('caches misses too', async () => {
       const d = discovery();
       await expect(d.discover('team-a')).resolves.toBeUndefined();
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
       await expect(d.discover('team-a')).resolves.toBeUndefined();
       expect(listCalls()).toBe(1);
     });
 
     it('keeps namespaces apart', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('a')]);
-      fake.serviceAccounts.set('team-b', [labelled('b')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('a')]);
+      seedServiceAccounts(fake, 'team-b', [labelled('b')]);
       const d = discovery();
       await expect(d.discover('team-a')).resolves.toMatchObject({ name: 'a' });
       await expect(d.discover('team-b')).resolves.toMatchObject({ name: 'b' });
@@ -99,12 +98,12 @@ describe('Class: ServiceAccountDiscovery', () => {
     });
 
     it('lists again after evict, and only for that namespace', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
       const d = discovery();
       await d.discover('team-a');
       await d.discover('team-b');
 
-      fake.serviceAccounts.set('team-a', [labelled('dbx', 'sp-rotated')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx', 'sp-rotated')]);
       d.evict('team-a');
 
       await expect(d.discover('team-a')).resolves.toMatchObject({ clientId: 'sp-rotated' });
@@ -114,7 +113,7 @@ describe('Class: ServiceAccountDiscovery', () => {
     });
 
     it('shares one list call between concurrent lookups of a namespace', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
       const d = discovery();
 
       const results = await Promise.all([d.discover('team-a'), d.discover('team-a'), d.discover('team-a')]);
@@ -124,7 +123,7 @@ describe('Class: ServiceAccountDiscovery', () => {
     });
 
     it('does not cache a lookup that was evicted while in flight', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
       const d = discovery();
 
       const pending = d.discover('team-a');
@@ -136,22 +135,21 @@ describe('Class: ServiceAccountDiscovery', () => {
     });
 
     it('does not cache errors', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('dbx')]);
-      fake.failures = [{ status: 500 }];
+      seedServiceAccounts(fake, 'team-a', [labelled('dbx')]);
+      fake.injectFaults('any', [{ status: 500 }]);
       const d = discovery();
 
       await expect(d.discover('team-a')).rejects.toMatchObject({ permanent: false });
-      fake.failures = [];
       await expect(d.discover('team-a')).resolves.toMatchObject({ name: 'dbx' });
       expect(listCalls()).toBe(2);
     });
 
     it('does not cache the several-ServiceAccounts error either', async () => {
-      fake.serviceAccounts.set('team-a', [labelled('one'), labelled('two')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('one'), labelled('two')]);
       const d = discovery();
       await expect(d.discover('team-a')).rejects.toThrow(AuthConfigError);
 
-      fake.serviceAccounts.set('team-a', [labelled('one')]);
+      seedServiceAccounts(fake, 'team-a', [labelled('one')]);
       await expect(d.discover('team-a')).resolves.toMatchObject({ name: 'one' });
     });
 
