@@ -12,10 +12,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     env: {
-      // Dummy credentials: the embedded stack never checks them, and no real AWS endpoint is ever reached.
+      // The local stack's operator (infra/local/template/local-context.ts): dummy keys its IAM gateways accept with
+      // an administrator's policy, so SDK clients in the tests inspect its tables and queues. No real AWS is reached.
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
       POWERTOOLS_LOG_LEVEL: 'WARN',
       // This machine runs Node 20; Lambda runs Node 22. The SDK's notice about that is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -1,121 +1,125 @@
 /**
- * The embedded local stack: everything the functions talk to, on 127.0.0.1, in this Node process, no Docker.
- * DynamoDB is dynalite, SQS is local-aws-sqs, Secrets Manager and the Databricks workspace are our emulators;
- * the handlers run behind an API Gateway-style front door, Lambda-style SQS event sources and, for the sweeper, a
- * timer that invokes it with an EventBridge scheduled event, as its schedule rule does on AWS. Handlers
- * reach the AWS emulators only through the SDK's AWS_ENDPOINT_URL_* variables, as they would reach LocalStack.
- * Every SQS request (the handlers', the event sources', the stack's own clients') goes through a proxy that checks
- * its SigV4 signature against the stack's principals and stamps each message with its signer's SenderId, as SQS does
- * (emulators/sqs-identity.ts).
+ * The embedded local stack, driven by the synthesized CDK template: `startLocalStack` synthesizes the app with the
+ * local context (template/synth-local-template.ts, cached), creates the template's tables and queues on the local
+ * emulators (DynamoDB is dynalite, SQS is local-aws-sqs; Secrets Manager, STS, EKS, the Kubernetes API and the
+ * Databricks workspace are ours), runs every function from its built asset under the Node the template names,
+ * through the Lambda Runtime API (lambda-runtime/function-environments.ts: one process per execution environment),
+ * feeds them from the template's event source mappings, schedule and API methods, and authorizes every AWS request
+ * a function makes against its role's policies from the template (iam/aws-gateway.ts). Where the local stack
+ * differs from the template (emulator endpoints, faster clocks for tests) it says so in one place,
+ * template/local-overrides.ts, and `differences` lists it. Everything listens on 127.0.0.1; no Docker.
  */
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayEventIdentity, APIGatewayProxyEvent, Context, ScheduledEvent } from 'aws-lambda';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayEventIdentity } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
-import { CONNECTOR_SUBJECT, OIDC_AUDIENCE } from './connector-identity.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
   startDatabricksWorkspace,
 } from './emulators/databricks-workspace.js';
+import { startEks } from './emulators/eks.js';
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
-import { SqsIdentity } from './emulators/sqs-identity.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
-import { startAwsProxy } from './faults/aws-fault-proxy.js';
 import { feedEmulatorFaults } from './faults/emulator-faults.js';
 import type { FaultPlan } from './faults/fault-plan.js';
-import { createJobsTable, createWorkspaceBudgetTable } from './jobs-table.js';
-import { type ApiGatewayLambdaHandler, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
-import { scheduledEvent } from './lambda-runtime/event-shapes.js';
-import { type ApiCaller, callerIdentity, sigV4Authorization } from './lambda-runtime/front-door-sigv4.js';
-import { invokeHandler, LambdaTimeoutError } from './lambda-runtime/invoke-handler.js';
-import { createLambdaContext } from './lambda-runtime/lambda-context.js';
-import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
+import { startAwsGateway } from './iam/aws-gateway.js';
+import type { AwsService } from './iam/aws-request-action.js';
+import type { PolicyDocument } from './iam/iam-policy-evaluation.js';
+import { IamPrincipals } from './iam/iam-principals.js';
+import type { LeastPrivilegeReport } from './iam/least-privilege-report.js';
+import { SqsSenderIds } from './iam/sqs-sender-ids.js';
+import { type StackFunctions, startStackFunctions } from './stack-functions.js';
+import {
+  type AccessKeyPair,
+  type ApiCaller,
+  type FunctionPrincipal,
+  functionPrincipals,
+  localPrincipals,
+} from './stack-principals.js';
+import { type IntrinsicScope, resolveIntrinsics } from './template/intrinsics.js';
+import {
+  CONNECTOR_CLIENT_ID,
+  CONNECTOR_SUBJECT,
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CALLER,
+  LOCAL_CLUSTER_NAME,
+  LOCAL_REGION,
+  OIDC_AUDIENCE,
+} from './template/local-context.js';
+import { physicalResources } from './template/physical-resources.js';
+import { parseStackTemplate, type StackTemplate } from './template/stack-template.js';
+import { synthLocalTemplate } from './template/synth-local-template.js';
+import { createTemplateQueues, createTemplateTable } from './template/template-resources.js';
+
+export type { AccessKeyPair, ApiCaller } from './stack-principals.js';
 
 const HOST = '127.0.0.1';
-const REGION = 'us-east-1';
-const TABLE_NAME = 'flyte-databricks-jobs';
-const BUDGET_TABLE_NAME = 'flyte-databricks-workspace-budget';
-const FUNCTION_TIMEOUT_SECONDS = 20;
-const ACCOUNT_ID = '123456789012';
-const CLUSTER_NAME = 'local-eks';
-/** The handlers' AWS identity: what STS and the Kubernetes API see them as. */
-const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-/** The IAM user behind the caller key pair generated at each start. */
-const CALLER_USER = 'flyte-databricks-local-caller';
-/** How many front door invocations `frontDoorCalls` keeps (the most recent). */
-const MAX_RECORDED_CALLS = 1000;
-/** The sweeper's schedule here; AWS runs it every 5 minutes (infra/stack.ts), the local stack more often. */
-const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export interface LocalStackOptions {
-  /** The functions' timeout (default 20 s): an invocation is abandoned after it, as Lambda ends it. */
+  /** Replaces every function's timeout (the template's are 15-90 s): an invocation is ended after it, as Lambda does. */
   functionTimeoutSeconds?: number;
   /** Further workspace hosts ALLOWED_DATABRICKS_HOSTS names besides the stack's own (e.g. a second emulator). */
   extraAllowedHosts?: string[];
   /**
-   * CALLER_NAMESPACES for this stack, given the local caller's ARN and principal id (default: that caller may use
-   * every namespace, at the front door and as a queue producer).
+   * CALLER_NAMESPACES for this stack, given the local caller's ARN and principal id (default: the template's, where
+   * the local caller and the operator's sessions may use every namespace).
    */
   callerNamespaces?: (caller: LocalCallers) => Record<string, string[]>;
   /** Front door port; 0 picks a free one. */
   port?: number;
   databricks?: DatabricksWorkspaceOptions;
-  /** Extra environment for the handlers (e.g. FLYTE_DATABRICKS_ACCESS_TOKEN), applied before they load. */
+  /** Extra environment for every function (e.g. FLYTE_DATABRICKS_ACCESS_TOKEN, STALE_AFTER_SECONDS). */
   env?: Record<string, string>;
+  /** Replaces the queues' redrive maxReceiveCount and the functions' MAX_RECEIVE_COUNT (the template's: 5). */
   maxReceiveCount?: number;
-  /** Queue visibility timeout; Lambda wants at least the function timeout (AWS advises 6x). */
+  /** Replaces the work queues' visibility timeout (the template's: 6x the consumer's timeout). */
   visibilityTimeoutSeconds?: number;
+  /** Replaces the poll interval bounds (the template's: 10 and 180 s). */
   pollIntervalSeconds?: { min: number; max: number };
-  /**
-   * How often the sweeper runs (default 60 s). What it finds stale is set through `env` (STALE_AFTER_SECONDS,
-   * HEARTBEAT_SECONDS, MAX_RESCUES), as on Lambda.
-   */
+  /** How often the sweeper runs (the template's schedule: every 5 minutes). */
   sweepIntervalMs?: number;
   /**
-   * IAM (SigV4) authorization on the front door, as the deployed API has on every method (default true): requests
-   * must be signed for `execute-api` in the stack's region by a known key. false lets unsigned requests through.
+   * IAM (SigV4) authorization on the front door, as the template's methods have (default true). false lets unsigned
+   * requests through and makes the stack an open one (INSECURE_ANY_CALLER_ANY_NAMESPACE): a listed difference.
    */
   sigv4?: boolean;
-  /**
-   * Access keys the front door (and SQS) accept besides the defaults (the stack's own `local` key, an IAM role, and
-   * the caller key pair generated at start, an IAM user; see LocalStack.callerCredentials).
-   */
+  /** Further callers (key pairs and who they are) the front door and SQS accept, with a caller's policy. */
   apiCallers?: ApiCaller[];
   /**
-   * Chaos (infra/local/chaos.ts): inject faults per this plan. The handlers then reach DynamoDB and SQS through a
-   * fault proxy (AWS-shaped errors, connection resets), the Databricks, Kubernetes and STS emulators' fault queues
-   * are fed from it, and the SQS event sources kill invocations at its `handler` rate. The stack's own `dynamodb`
-   * and `sqs` clients (and the event sources' receive/delete, which are AWS's side) get no faults (SQS requests still
-   * go through the identity proxy, without faults).
+   * Chaos (infra/local/chaos.ts): inject faults per this plan: the functions' DynamoDB and SQS requests through
+   * faulty gateways, the Databricks, Kubernetes and STS emulators' fault queues fed from it, and invocations killed
+   * at its `handler` rate. The stack's own clients and the event sources' receive/delete get no faults.
    */
   faultPlan?: FaultPlan;
-  /** Batches each SQS event source processes at once (default 2). */
+  /** Caps each event source's concurrent batches below the template's maxConcurrency (tests: fewer processes). */
   eventSourceConcurrency?: number;
-  /**
-   * Count the handlers' DynamoDB and SQS requests by operation, at the wire (LocalStack.awsRequests): the handlers
-   * then reach both through a counting proxy. The stack's own clients and the event sources' receive/delete are not
-   * counted. With a fault plan the fault proxies count.
-   */
+  /** Count the functions' DynamoDB and SQS requests by operation (LocalStack.awsRequests). */
   countAwsRequests?: boolean;
+  /**
+   * Changes the synthesized template before the stack is built from it (negative controls: a grant removed, a
+   * variable dropped, a handler renamed). The template file in cdk.out is never modified.
+   */
+  editTemplate?: (template: TemplateJson) => void;
+  /** POWERTOOLS_LOG_LEVEL / AWS_LAMBDA_LOG_LEVEL for every function (default: the template's). */
+  logLevel?: string;
+  /** Each line the functions print (default: this process's stdout/stderr, unchanged). */
+  onFunctionLog?: (line: string, functionName: string, stream: 'stdout' | 'stderr') => void;
 }
 
-/** The handlers' AWS requests seen at the wire, per service and operation (e.g. dynamodb GetItem). */
-/** The handlers' AWS requests by operation; the workspace budget ledger's DynamoDB requests apart from the jobs'. */
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped.
+export type TemplateJson = any;
+
+/** The functions' AWS requests by operation; the workspace budget ledger's DynamoDB requests apart from the jobs'. */
 export type AwsRequestCounts = Record<'dynamodb' | 'sqs' | 'budgetLedger', Record<string, number>>;
-
-export interface AccessKeyPair {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
 
 /** One request the front door passed to the api function, with the caller identity the function saw. */
 export interface FrontDoorCall {
@@ -134,66 +138,8 @@ export interface QueueUrls {
   cancelDlq: string;
 }
 
-export interface LocalStack {
-  frontDoorUrl: string;
-  region: string;
-  /** Whether the front door requires SigV4 (LocalStackOptions.sigv4). */
-  sigv4: boolean;
-  /** A key pair generated at start that the front door and SQS accept (an IAM user); dummy, local only. */
-  callerCredentials: AccessKeyPair;
-  /** The IAM user ARN behind callerCredentials. */
-  callerArn: string;
-  /**
-   * The IAM user id (`AIDA` + 17) behind callerCredentials, generated with them: the SenderId of the messages it
-   * sends, and `requestContext.identity.user`/`caller` of its front door requests.
-   */
-  callerPrincipalId: string;
-  /** Every key pair the front door and SQS accept, and whose it is (each with its principalId). */
-  apiCallers: readonly ApiCaller[];
-  /** The latest requests the api function handled (up to 1000), oldest first, with the caller identity it saw. */
-  frontDoorCalls: FrontDoorCall[];
-  databricks: DatabricksWorkspace;
-  secrets: SecretsManagerEmulator;
-  kubernetes: KubernetesApi;
-  sts: StsEmulator;
-  /** The IAM role ARN the handlers run as (the `sub` of their STS web identity tokens). */
-  functionRoleArn: string;
-  /** The connector's service principal for OIDC Model 1 (DATABRICKS_CLIENT_ID), trusting both connector identities. */
-  connectorClientId: string;
-  /**
-   * The unique id (`AROA` + 17, fixed) of that role. Its session here is named after the access key, `local`, as the
-   * local STS answers GetCallerIdentity: messages the handlers and the stack's `sqs` client send have SenderId
-   * `<functionRoleId>:local`.
-   */
-  functionRoleId: string;
-  /** A private folder for files the stack's tenants need (projected token files); removed by stop(). */
-  scratchDir: string;
-  dynamodb: DynamoDBClient;
-  /** Signs as the functions' role, through the SQS identity proxy. */
-  sqs: SQSClient;
-  /**
-   * An SQS client signing with `credentials`, through the SQS identity proxy: its messages arrive with that
-   * principal's SenderId; a key the stack does not know is refused (InvalidClientTokenId). Destroyed by stop().
-   */
-  sqsAs(credentials: AccessKeyPair): SQSClient;
-  tableName: string;
-  /** The queues, by URLs that name the SQS identity proxy. */
-  queues: QueueUrls;
-  /** The environment the handlers run with (also what `sam local` / LocalStack deployments need). */
-  env: Record<string, string>;
-  /** With `countAwsRequests` (or a fault plan): the handlers' requests so far, live. Empty otherwise. */
-  awsRequests: AwsRequestCounts;
-  /**
-   * Invocations the runtime ended at their function timeout so far, per function (`flyte-databricks-submit`...). A
-   * chaos kill (the fault plan's `handler` faults) is an injected fault, not the function's own timeout: not counted.
-   */
-  lambdaTimeouts(): Record<string, number>;
-  /** Resolves once every queue is empty and no handler is running: all that was sent has been handled. */
-  drain(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
-}
-
-type Closer = () => Promise<void>;
+/** Short names of the suite's functions, as the template's logical ids name them (`SubmitFunction` -> submit). */
+export type FunctionKey = 'api' | 'submit' | 'poll' | 'cancel' | 'sweep';
 
 /** The local principals CALLER_NAMESPACES can name. */
 export interface LocalCallers {
@@ -201,18 +147,79 @@ export interface LocalCallers {
   callerArn: string;
   /** Its unique id: what SQS stamps as SenderId on what it sends. */
   callerPrincipalId: string;
-  /** The functions' role (key `local`), which the CLI signs with when no other credentials are configured. */
+  /** The operator's role (key `local`), which the CLI signs with when no other credentials are configured. */
   functionRoleArn: string;
 }
 
-/**
- * The local stack's default: the generated caller (at the front door and as a queue producer) and sessions of the
- * functions' role (the CLI with no credentials of its own) may use any namespace. Scenarios bind tighter.
- */
-function defaultCallerNamespaces({ callerArn, callerPrincipalId, functionRoleArn }: LocalCallers) {
-  const roleSessions = `${functionRoleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/*`;
-  return { [callerArn]: ['*'], [callerPrincipalId]: ['*'], [roleSessions]: ['*'] };
+export interface StackDescription {
+  /** The template the stack runs, in its cdk.out. */
+  template: string;
+  /** The functions' runtime, from the template (`nodejs22.x`). */
+  runtime: string;
+  /** Every way the local stack differs from the template, per function (template/local-overrides.ts). */
+  differences: Record<string, string[]>;
 }
+
+export interface LocalStack {
+  frontDoorUrl: string;
+  region: string;
+  /** Whether the front door requires SigV4 (LocalStackOptions.sigv4). */
+  sigv4: boolean;
+  /** A key pair generated at start for the local caller (an IAM user); dummy, local only. */
+  callerCredentials: AccessKeyPair;
+  /** The IAM user ARN behind callerCredentials. */
+  callerArn: string;
+  /** The IAM user id behind callerCredentials: SenderId of the messages it sends, identity.user at the front door. */
+  callerPrincipalId: string;
+  /** Every further caller, with its principalId. */
+  apiCallers: readonly (ApiCaller & { principalId: string })[];
+  /** The latest requests the api function handled (up to 1000), oldest first, with the caller identity it saw. */
+  frontDoorCalls: FrontDoorCall[];
+  databricks: DatabricksWorkspace;
+  secrets: SecretsManagerEmulator;
+  kubernetes: KubernetesApi;
+  sts: StsEmulator;
+  /** The operator's role ARN (the stack's own clients, the CLI without credentials). */
+  functionRoleArn: string;
+  /** Each function's execution role ARN, from the template. */
+  functionRoleArns: Record<FunctionKey, string>;
+  /** The session ARN each function's calls are made as (`arn:aws:sts::…:assumed-role/<role>/<function>`). */
+  functionSessionArns: Record<FunctionKey, string>;
+  /** The connector's service principal for OIDC Model 1 (DATABRICKS_CLIENT_ID), trusting the connector identities. */
+  connectorClientId: string;
+  /** The operator role's unique id. */
+  functionRoleId: string;
+  /** A private folder for files the stack's tenants need (projected token files); removed by stop(). */
+  scratchDir: string;
+  /** Signs as the operator. */
+  dynamodb: DynamoDBClient;
+  /** Signs as the operator. */
+  sqs: SQSClient;
+  /** An SQS client signing with `credentials`; a key the stack does not know is refused. Destroyed by stop(). */
+  sqsAs(credentials: AccessKeyPair): SQSClient;
+  tableName: string;
+  budgetTableName: string;
+  queues: QueueUrls;
+  /**
+   * A function's environment as it runs (template + overrides), with the operator's credentials instead of the
+   * function's: for tests and tools in this process that read the configuration (shared/config.ts).
+   */
+  env: Record<string, string>;
+  /** With `countAwsRequests` (or a fault plan): the functions' requests so far, live. Empty otherwise. */
+  awsRequests: AwsRequestCounts;
+  /** Invocations ended at their function timeout so far, per function (physical name). */
+  lambdaTimeouts(): Record<string, number>;
+  /** Cold and warm starts per function so far. */
+  functionStarts(): Record<string, { cold: number; warm: number }>;
+  /** Granted, used and unused IAM grants per principal, and every denied call, so far. */
+  iamReport(): LeastPrivilegeReport;
+  describe: StackDescription;
+  /** Resolves once every queue is empty and no function is running: all that was sent has been handled. */
+  drain(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Closer = () => Promise<void>;
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const closers: Closer[] = [];
@@ -224,322 +231,281 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
+/** The synthesized template, with the scenario's edits. */
+function loadTemplate(options: LocalStackOptions): StackTemplate {
+  const { cdkOut, stackName } = synthLocalTemplate();
+  const path = join(cdkOut, `${stackName}.template.json`);
+  const json = JSON.parse(readFileSync(path, 'utf8')) as TemplateJson;
+  options.editTemplate?.(json);
+  return parseStackTemplate(json, { path, cdkOut, stackName });
+}
+
+const keyOf = (logicalId: string): FunctionKey => logicalId.replace(/Function$/, '').toLowerCase() as FunctionKey;
+
 async function start(options: LocalStackOptions, closers: Closer[]): Promise<LocalStack> {
-  // The local stack runs on the developer's Node (20 here); the functions run on Lambda's Node 22 or newer.
+  // The local stack runs on the developer's Node (20 here); the functions run on the template's Node 22.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const credentials = CREDENTIALS;
+  const region = LOCAL_REGION;
+  const accountId = LOCAL_ACCOUNT_ID;
+  const template = loadTemplate(options);
   const scratchDir = mkdtempSync(join(tmpdir(), 'fdl-local-'));
   closers.push(async () => rmSync(scratchDir, { recursive: true, force: true }));
-  const knownKeys = { [credentials.accessKeyId]: credentials.secretAccessKey };
-  const functionRoleArn = `arn:aws:iam::${ACCOUNT_ID}:role/${credentials.accessKeyId}`;
-  // The role id STS GetCallerIdentity and the front door derive from the ARN, so all three agree.
-  const functionRoleId = principalIdOf({ ...credentials, principalArn: functionRoleArn });
-  const callerCredentials = generateAccessKeyPair();
-  const callerArn = `arn:aws:iam::${ACCOUNT_ID}:user/${CALLER_USER}`;
-  const callerPrincipalId = generateUniqueId('AIDA');
-  const apiCallers: ApiCaller[] = [
-    { ...credentials, principalArn: functionRoleArn, principalId: functionRoleId },
-    { ...callerCredentials, principalArn: callerArn, principalId: callerPrincipalId },
-    ...(options.apiCallers ?? []).map((caller) => ({ ...caller, principalId: principalIdOf(caller) })),
-  ];
-  // SQS knows every principal of the stack; each message is received with its signer's SenderId.
-  const sqsIdentity = new SqsIdentity({
-    region: REGION,
-    principals: apiCallers.map((caller) => ({
-      accessKeyId: caller.accessKeyId,
-      secretAccessKey: caller.secretAccessKey,
-      senderId: callerIdentity(caller.accessKeyId, caller.principalArn, caller.principalId).caller ?? '',
-    })),
-  });
 
+  // Names, ARNs and role ids first: policies and redrive policies refer to them before anything exists.
+  let scope: IntrinsicScope = physicalResources(template, { region, accountId });
+  const functions = functionPrincipals(template, scope);
+  const queueArn = (prefix: string) => arnOf(template, scope, 'AWS::SQS::Queue', prefix);
+  const api = template.apis[0];
+  const apiId = api ? (scope.resources.get(api.logicalId)?.ref ?? '') : '';
+  const local = localPrincipals({
+    apiArns: api ? [`arn:aws:execute-api:${region}:${accountId}:${apiId}/*`] : [],
+    submitQueueArn: queueArn('SubmitQueue'),
+    apiCallers: options.apiCallers ?? [],
+  });
+  const principals = new IamPrincipals({ accountId, principals: [...functions.map((f) => f.init), ...local.inits] });
+  for (const policy of template.queuePolicies) {
+    const document = resolveIntrinsics(policy.document, scope, policy.logicalId) as PolicyDocument;
+    for (const queue of policy.queueLogicalIds) {
+      const arn = scope.resources.get(queue)?.attributes.Arn;
+      if (arn) principals.setResourcePolicy(arn, document);
+    }
+  }
+
+  // The emulators.
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, HOST, resolve));
   closers.push(() => new Promise((resolve) => dynamo.close(() => resolve())));
-  const dynamoUrl = `http://${HOST}:${(dynamo.address() as AddressInfo).port}`;
-
-  const sqsServer = await createSqsServer({ port: 0, hostname: HOST, emulateQueueCreationLifecycle: false });
+  const sqsServer = await createSqsServer({ port: 0, hostname: HOST, emulateQueueCreationLifecycle: false, region });
   closers.push(() => new Promise((resolve) => sqsServer.close(() => resolve())));
-  const sqsServerUrl = `http://${HOST}:${(sqsServer.address() as AddressInfo).port}`;
-  // Nothing reaches local-aws-sqs but through an identity proxy: this one for the stack's own clients.
-  const sqsProxy = await startAwsProxy('sqs', sqsServerUrl, { guard: sqsIdentity });
-  closers.push(() => sqsProxy.close());
-  const sqsUrl = sqsProxy.url;
-
-  const secrets = await startSecretsManager({ port: 0, region: REGION, credentials: 'any' });
+  const secrets = await startSecretsManager({ port: 0, region, accountId, credentials: 'any' });
   closers.push(() => secrets.close());
   const databricks = await startDatabricksWorkspace(options.databricks ?? {});
   closers.push(() => databricks.close());
-  // The EKS cluster: the handlers authenticate with EKS tokens presigned with their AWS credentials, as on Lambda.
+  const knownKeys = Object.fromEntries(principals.all().map((p) => [p.accessKeyId, p.secretAccessKey]));
+  const principalArnOf = (accessKeyId: string) => principals.byAccessKeyId(accessKeyId)?.principalArn ?? '';
+  // The EKS cluster: the functions authenticate with EKS tokens presigned with their role sessions, as on Lambda.
   const kubernetes = await startKubernetesApi({
     port: 0,
-    clusterName: CLUSTER_NAME,
-    acceptEksTokens: { region: REGION, credentials: knownKeys, accountId: ACCOUNT_ID },
+    clusterName: LOCAL_CLUSTER_NAME,
+    acceptEksTokens: { region, credentials: knownKeys, accountId },
   });
   closers.push(() => kubernetes.close());
-  const sts = await startSts({ port: 0, region: REGION, accountId: ACCOUNT_ID, credentials: knownKeys });
+  const sts = await startSts({ port: 0, region, accountId, credentials: knownKeys, roleArnFor: principalArnOf });
   closers.push(() => sts.close());
-  // The connector's own service principal (OIDC Model 1), chosen by the operator (DATABRICKS_CLIENT_ID), never by a
-  // task: it trusts the connector's projected ServiceAccount token and the functions' role via STS.
-  const connectorClientId = randomUUID();
-  databricks.addServicePrincipal({
-    applicationId: connectorClientId,
-    displayName: 'flyte-connector',
-    federationPolicies: [
-      { issuer: kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject: CONNECTOR_SUBJECT },
-      { issuer: sts.issuer, audiences: [OIDC_AUDIENCE], subject: functionRoleArn },
-    ],
+  const eks = await startEks({
+    region,
+    accountId,
+    cluster: {
+      name: LOCAL_CLUSTER_NAME,
+      endpoint: kubernetes.url,
+      caData: Buffer.from('-----BEGIN CERTIFICATE-----\nlocal\n-----END CERTIFICATE-----\n').toString('base64'),
+      oidcIssuer: kubernetes.issuer,
+    },
   });
+  closers.push(() => eks.close());
 
-  const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoUrl, credentials });
-  const sqs = new SQSClient({ region: REGION, endpoint: sqsUrl, credentials });
-  const sqsClients: SQSClient[] = [];
-  const sqsAs = (keys: AccessKeyPair): SQSClient => {
-    const client = new SQSClient({
-      region: REGION,
-      endpoint: sqsUrl,
-      credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
-    });
-    sqsClients.push(client);
-    return client;
-  };
-  closers.push(async () => {
-    for (const client of sqsClients.splice(0)) client.destroy();
-  });
-  await createJobsTable(dynamodb, TABLE_NAME);
-  await createWorkspaceBudgetTable(dynamodb, BUDGET_TABLE_NAME);
-  const maxReceiveCount = options.maxReceiveCount ?? 3;
-  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS;
-  const queues = await createQueues(sqs, maxReceiveCount, options.visibilityTimeoutSeconds ?? functionTimeoutSeconds);
-
-  const plan = options.faultPlan;
-  let handlerDynamoUrl = dynamoUrl;
-  let handlerSqsUrl = sqsUrl;
+  // The IAM gateways: every AWS request is signed by a known key and authorized before an emulator sees it.
+  const sqsSenderIds = new SqsSenderIds();
   const awsRequests: AwsRequestCounts = { dynamodb: {}, sqs: {}, budgetLedger: {} };
-  if (plan || options.countAwsRequests) {
-    const counter = (service: keyof AwsRequestCounts) => (operation: string) => {
-      awsRequests[service][operation] = (awsRequests[service][operation] ?? 0) + 1;
-    };
-    const countDynamo = counter('dynamodb');
-    const countLedger = counter('budgetLedger');
-    const dynamoProxy = await startAwsProxy('dynamodb', dynamoUrl, {
-      plan,
-      observe: (operation, body) => (body.includes(`"${BUDGET_TABLE_NAME}"`) ? countLedger : countDynamo)(operation),
-    });
-    closers.push(() => dynamoProxy.close());
-    // The handlers' own SQS proxy (same identity checks, plus faults and counting), so only their requests count.
-    const handlerSqsProxy = await startAwsProxy('sqs', sqsServerUrl, {
-      plan,
-      observe: counter('sqs'),
-      guard: sqsIdentity,
-    });
-    closers.push(() => handlerSqsProxy.close());
-    handlerDynamoUrl = dynamoProxy.url;
-    handlerSqsUrl = handlerSqsProxy.url;
-  }
+  const budgetTableName =
+    scope.resources.get(logicalIdOf(template, 'AWS::DynamoDB::Table', 'WorkspaceBudgetTable'))?.ref ?? '';
+  const count = (service: keyof AwsRequestCounts) => (operation: string) => {
+    awsRequests[service][operation] = (awsRequests[service][operation] ?? 0) + 1;
+  };
+  const counting = options.countAwsRequests || options.faultPlan !== undefined;
+  const gateway = async (
+    service: AwsService,
+    upstreamUrl: string,
+    extra: Partial<Parameters<typeof startAwsGateway>[0]> = {},
+  ) => {
+    const started = await startAwsGateway({ service, upstreamUrl, region, accountId, principals, ...extra });
+    closers.push(() => started.close());
+    return started.url;
+  };
+  const dynamoUrl = `http://${HOST}:${(dynamo.address() as AddressInfo).port}`;
+  const sqsServerUrl = `http://${HOST}:${(sqsServer.address() as AddressInfo).port}`;
+  const plan = options.faultPlan;
+  // The stack's own clients and the event sources (AWS's side) go through gateways without faults or counting.
+  const quietDynamoUrl = await gateway('dynamodb', dynamoUrl);
+  const quietSqsUrl = await gateway('sqs', sqsServerUrl, { sqsSenderIds });
+  const fnDynamoUrl = counting
+    ? await gateway('dynamodb', dynamoUrl, {
+        ...(plan ? { plan } : {}),
+        observe: (operation, body) =>
+          (body.includes(`"${budgetTableName}"`) ? count('budgetLedger') : count('dynamodb'))(operation),
+      })
+    : quietDynamoUrl;
+  const fnSqsUrl = counting
+    ? await gateway('sqs', sqsServerUrl, { sqsSenderIds, ...(plan ? { plan } : {}), observe: count('sqs') })
+    : quietSqsUrl;
+  const secretsUrl = await gateway('secretsmanager', secrets.url, { secretArn: secretArnLookup(secrets.url, region) });
+  const stsUrl = await gateway('sts', sts.url);
+  const eksUrl = await gateway('eks', eks.url);
   if (plan) {
     const stopFeeding = feedEmulatorFaults({ databricks, kubernetes, sts }, plan);
     closers.push(async () => stopFeeding());
   }
 
-  const env: Record<string, string> = {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: handlerDynamoUrl,
-    AWS_ENDPOINT_URL_SQS: handlerSqsUrl,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_ENDPOINT_URL_STS: sts.url,
-    KUBERNETES_API_URL: kubernetes.url,
-    EKS_CLUSTER_NAME: CLUSTER_NAME,
-    JOBS_TABLE_NAME: TABLE_NAME,
-    WORKSPACE_BUDGET_TABLE_NAME: BUDGET_TABLE_NAME,
-    // The SQS client sends to the queue URL's host (useQueueUrlAsEndpoint), so with a fault proxy the URLs name it.
-    SUBMIT_QUEUE_URL: viaEndpoint(queues.submit, handlerSqsUrl),
-    POLL_QUEUE_URL: viaEndpoint(queues.poll, handlerSqsUrl),
-    CANCEL_QUEUE_URL: viaEndpoint(queues.cancel, handlerSqsUrl),
-    FLYTE_DATABRICKS_INSTANCE: databricks.url,
-    // The stack's trust bindings, declared here as an operator declares them (infra/example.context.json): the
-    // workspace jobs may use, the namespaces it is bound to, and who may use which namespace (the local caller, by
-    // ARN at the front door and by principal id as a queue producer).
-    ALLOWED_DATABRICKS_HOSTS: [new URL(databricks.url).host, ...(options.extraAllowedHosts ?? [])].join(','),
-    DATABRICKS_CLIENT_ID: connectorClientId,
-    // Tasks may name Model 1 token files only in the stack's scratch folder (where its tenants' files are written).
-    OIDC_TOKEN_FILE_DIRS: scratchDir,
-    NAMESPACE_WORKSPACES: JSON.stringify({ '*': [new URL(databricks.url).host] }),
-    // A front door without SigV4 identifies no caller, so such a stack can only be an explicitly open one.
-    ...((options.sigv4 ?? true)
-      ? {
-          CALLER_NAMESPACES: JSON.stringify(
-            (options.callerNamespaces ?? defaultCallerNamespaces)({ callerArn, callerPrincipalId, functionRoleArn }),
-          ),
-        }
-      : { INSECURE_ANY_CALLER_ANY_NAMESPACE: 'true' }),
-    ALLOW_INSECURE_LOOPBACK_DATABRICKS: 'true',
-    MAX_RECEIVE_COUNT: String(maxReceiveCount),
-    POLL_INTERVAL_MIN_SECONDS: String(options.pollIntervalSeconds?.min ?? 1),
-    POLL_INTERVAL_MAX_SECONDS: String(options.pollIntervalSeconds?.max ?? 2),
-    ...options.env,
+  // The stack's own clients: the operator.
+  const operatorCredentials = {
+    accessKeyId: local.operator.accessKeyId,
+    secretAccessKey: local.operator.secretAccessKey,
   };
-  Object.assign(process.env, env);
+  const dynamodb = new DynamoDBClient({ region, endpoint: quietDynamoUrl, credentials: operatorCredentials });
+  const sqs = new SQSClient({ region, endpoint: quietSqsUrl, credentials: operatorCredentials });
+  const sqsClients: SQSClient[] = [];
+  const sqsAs = (keys: AccessKeyPair): SQSClient => {
+    const client = new SQSClient({ region, endpoint: quietSqsUrl, credentials: keys });
+    sqsClients.push(client);
+    return client;
+  };
+  closers.push(async () => {
+    for (const client of [dynamodb, sqs, ...sqsClients.splice(0)]) client.destroy();
+  });
 
-  // Loaded only now: the handlers read their configuration from the environment on first use.
-  const [api, submit, poll, cancel, sweep] = await Promise.all([
-    import('../../functions/api/handler.js'),
-    import('../../functions/submit/handler.js'),
-    import('../../functions/poll/handler.js'),
-    import('../../functions/cancel/handler.js'),
-    import('../../functions/sweep/handler.js'),
-  ]);
-
-  const timeoutMs = functionTimeoutSeconds * 1000;
-  const sources: SqsEventSource[] = [];
-  /** Per function, how many of its invocations timed out (read live). */
-  const timeoutCounters: Record<string, () => number> = {};
-  for (const [name, queueUrl, handler] of [
-    ['submit', queues.submit, submit.handler],
-    ['poll', queues.poll, poll.handler],
-    ['cancel', queues.cancel, cancel.handler],
-  ] as const) {
-    const source = startSqsEventSource({
-      sqs,
-      queueUrl,
-      region: REGION,
-      handler,
-      functionName: `flyte-databricks-${name}`,
-      batchSize: 10,
-      functionTimeoutMs: timeoutMs,
-      concurrency: options.eventSourceConcurrency ?? 2,
-      ...(plan ? { killAfterMs: () => plan.killAfterMs() } : {}),
-      onError: reportRuntimeError,
-    });
-    sources.push(source);
-    timeoutCounters[`flyte-databricks-${name}`] = () => source.timeouts;
-    closers.push(() => source.stop());
+  // The template's tables and queues.
+  for (const table of template.tables) {
+    await createTemplateTable(dynamodb, table, scope.resources.get(table.logicalId)?.ref ?? table.logicalId);
   }
-
-  let sweepTimeouts = 0;
-  timeoutCounters['flyte-databricks-sweep'] = () => sweepTimeouts;
-  closers.push(
-    startSweepSchedule(sweep.handler, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, timeoutMs, () => {
-      sweepTimeouts += 1;
-    }),
+  const maxReceiveCount = options.maxReceiveCount;
+  const edited =
+    maxReceiveCount === undefined
+      ? template
+      : {
+          ...template,
+          queues: template.queues.map((q) => (q.redrive ? { ...q, redrive: { ...q.redrive, maxReceiveCount } } : q)),
+        };
+  const queueUrls = await createTemplateQueues(sqs, edited, scope, {
+    ...(options.visibilityTimeoutSeconds !== undefined
+      ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
+      : {}),
+  });
+  // The functions reach SQS at the queue URL's host (the SDK's useQueueUrlAsEndpoint): their own gateway's.
+  scope = physicalResources(
+    template,
+    { region, accountId },
+    mapValues(queueUrls, (url) => viaEndpoint(url, fnSqsUrl)),
   );
+  const quietQueue = (prefix: string) =>
+    viaEndpoint(queueUrls.get(logicalIdOf(template, 'AWS::SQS::Queue', prefix)) ?? '', quietSqsUrl);
+  const queues: QueueUrls = {
+    submit: quietQueue('SubmitQueue'),
+    poll: quietQueue('PollQueue'),
+    cancel: quietQueue('CancelQueue'),
+    submitDlq: quietQueue('SubmitQueueDeadLetterQueue'),
+    pollDlq: quietQueue('PollQueueDeadLetterQueue'),
+    cancelDlq: quietQueue('CancelQueueDeadLetterQueue'),
+  };
+
+  // The connector's own service principal (OIDC Model 1), the operator's (DATABRICKS_CLIENT_ID): it trusts the
+  // connector's projected ServiceAccount token and, through STS, the roles of the functions that call Databricks.
+  const databricksCallers = functions.filter((f) => 'DATABRICKS_CLIENT_ID' in f.fn.environment);
+  databricks.addServicePrincipal({
+    applicationId: CONNECTOR_CLIENT_ID,
+    displayName: 'flyte-connector',
+    federationPolicies: [
+      { issuer: kubernetes.issuer, audiences: [OIDC_AUDIENCE], subject: CONNECTOR_SUBJECT },
+      ...databricksCallers.map((f) => ({ issuer: sts.issuer, audiences: [OIDC_AUDIENCE], subject: f.roleArn })),
+    ],
+  });
 
   const sigv4 = options.sigv4 ?? true;
-  const frontDoorCalls: FrontDoorCall[] = [];
-  let apiTimeouts = 0;
-  timeoutCounters['flyte-databricks-api'] = () => apiTimeouts;
-  // Records what the function is invoked with (after API Gateway authorized the request), then runs it.
-  const recordingHandler: ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context) => {
-    frontDoorCalls.push({
-      method: event.httpMethod,
-      path: event.path,
-      resource: event.resource,
-      identity: event.requestContext.identity,
-    });
-    if (frontDoorCalls.length > MAX_RECORDED_CALLS) frontDoorCalls.shift();
-    return api.handler(event, context);
+  const callers: LocalCallers = {
+    callerArn: LOCAL_CALLER.arn,
+    callerPrincipalId: LOCAL_CALLER.uniqueId,
+    functionRoleArn: local.operator.principalArn,
   };
-  const frontDoor = await startFrontDoor({
-    port: options.port ?? 0,
-    host: HOST,
-    region: REGION,
-    accountId: ACCOUNT_ID,
-    handler: recordingHandler,
-    ...(sigv4 ? { identity: sigV4Authorization({ region: REGION, callers: apiCallers }) } : {}),
-    functionName: 'flyte-databricks-api',
-    resolveResource: [
-      'POST /v1/jobs',
-      'GET /v1/jobs',
-      'GET /v1/jobs/{id}',
-      'DELETE /v1/jobs/{id}',
-      'GET /v1/openapi.json',
-    ],
-    onError: (error) => {
-      if (error instanceof LambdaTimeoutError) apiTimeouts += 1;
-      reportRuntimeError(error, 'invoke');
+  const stackFunctions: StackFunctions = await startStackFunctions({
+    template,
+    scope,
+    functions,
+    principals,
+    region,
+    accountId,
+    apiId,
+    overrides: {
+      endpoints: {
+        databricksUrl: databricks.url,
+        tokenFileDir: scratchDir,
+        aws: { DYNAMODB: fnDynamoUrl, SQS: fnSqsUrl, SECRETS_MANAGER: secretsUrl, STS: stsUrl, EKS: eksUrl },
+      },
+      timing: {
+        ...(options.pollIntervalSeconds ? { pollIntervalSeconds: options.pollIntervalSeconds } : {}),
+        ...(maxReceiveCount !== undefined ? { maxReceiveCount } : {}),
+      },
+      ...(sigv4
+        ? options.callerNamespaces
+          ? { callerNamespaces: options.callerNamespaces(callers) }
+          : {}
+        : { callerNamespaces: 'insecure-any' as const }),
+      ...(options.extraAllowedHosts ? { extraAllowedHosts: options.extraAllowedHosts } : {}),
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      ...(options.env ? { extra: options.env } : {}),
     },
-  });
-  closers.push(() => frontDoor.close());
-
-  return {
-    frontDoorUrl: frontDoor.url,
-    region: REGION,
+    ...(options.functionTimeoutSeconds !== undefined ? { functionTimeoutSeconds: options.functionTimeoutSeconds } : {}),
+    eventSourceSqsUrl: quietSqsUrl,
+    ...(options.eventSourceConcurrency !== undefined ? { eventSourceConcurrency: options.eventSourceConcurrency } : {}),
+    ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+    ...(plan ? { faultPlan: plan } : {}),
     sigv4,
-    callerCredentials,
-    callerArn,
-    callerPrincipalId,
-    apiCallers,
-    frontDoorCalls,
+    port: options.port ?? 0,
+    ...(api?.policy ? { apiPolicy: resolveIntrinsics(api.policy, scope, api.logicalId) as PolicyDocument } : {}),
+    ...(options.onFunctionLog ? { onLog: options.onFunctionLog } : {}),
+  });
+  closers.push(() => stackFunctions.stop());
+
+  const byKey = <T>(pick: (f: FunctionPrincipal) => T) =>
+    Object.fromEntries(functions.map((f) => [keyOf(f.fn.logicalId), pick(f)])) as Record<FunctionKey, T>;
+  const submitEnv = stackFunctions.environments.SubmitFunction ?? {};
+  return {
+    frontDoorUrl: stackFunctions.frontDoorUrl,
+    region,
+    sigv4,
+    callerCredentials: { accessKeyId: local.caller.accessKeyId, secretAccessKey: local.caller.secretAccessKey },
+    callerArn: local.caller.principalArn,
+    callerPrincipalId: local.caller.principalId,
+    apiCallers: local.apiCallers,
+    frontDoorCalls: stackFunctions.frontDoorCalls,
     databricks,
     secrets,
     kubernetes,
     sts,
-    functionRoleArn,
-    connectorClientId,
-    functionRoleId,
+    functionRoleArn: local.operator.principalArn,
+    functionRoleArns: byKey((f) => f.roleArn),
+    functionSessionArns: byKey((f) => principals.byAccessKeyId(f.keys.accessKeyId)?.sessionArn ?? ''),
+    connectorClientId: CONNECTOR_CLIENT_ID,
+    functionRoleId: local.operator.principalId,
     scratchDir,
     dynamodb,
     sqs,
     sqsAs,
-    tableName: TABLE_NAME,
+    tableName: scope.resources.get(logicalIdOf(template, 'AWS::DynamoDB::Table', 'JobsTable'))?.ref ?? '',
+    budgetTableName,
     queues,
-    env,
-    awsRequests,
-    lambdaTimeouts: () => Object.fromEntries(Object.entries(timeoutCounters).map(([name, count]) => [name, count()])),
-    drain: async (drainTimeoutMs = 30_000) => {
-      // In flow order (submit feeds poll, nothing feeds submit), so a queue seen empty stays empty.
-      for (const source of sources) await source.drain({ timeoutMs: drainTimeoutMs });
+    env: {
+      ...submitEnv,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: operatorCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: operatorCredentials.secretAccessKey,
+      // In this process the operator reaches SQS through its own gateway.
+      SUBMIT_QUEUE_URL: queues.submit,
+      POLL_QUEUE_URL: queues.poll,
+      CANCEL_QUEUE_URL: queues.cancel,
+      AWS_ENDPOINT_URL_DYNAMODB: quietDynamoUrl,
+      AWS_ENDPOINT_URL_SQS: quietSqsUrl,
     },
+    awsRequests,
+    lambdaTimeouts: () => stackFunctions.timeouts(),
+    functionStarts: () => stackFunctions.starts(),
+    iamReport: () => principals.report(),
+    describe: {
+      template: template.path,
+      runtime: [...new Set(template.functions.map((f) => f.runtime))].join(','),
+      differences: stackFunctions.differences,
+    },
+    drain: (drainTimeoutMs = 30_000) => stackFunctions.drain(drainTimeoutMs),
     stop: () => closeAll(closers),
   };
-}
-
-/**
- * Invokes the sweeper every `intervalMs` with the event an EventBridge schedule rule sends, one run at a time (the
- * next is scheduled when one ends). Returns the closer: no new run, and the one in progress is waited for.
- */
-function startSweepSchedule(
-  handler: (event: ScheduledEvent, context: Context) => unknown,
-  intervalMs: number,
-  timeoutMs: number,
-  onTimeout: () => void,
-): Closer {
-  const functionName = 'flyte-databricks-sweep';
-  let stopped = false;
-  let running: Promise<unknown> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    timer = setTimeout(() => {
-      const event = scheduledEvent({ ruleName: `${functionName}-schedule`, region: REGION, accountId: ACCOUNT_ID });
-      const context = createLambdaContext({ functionName, timeoutMs, region: REGION, accountId: ACCOUNT_ID });
-      // A failed sweep has logged why; the next one tries again, as on AWS.
-      running = invokeHandler(handler, event, context, timeoutMs)
-        .then((outcome) => {
-          if (outcome.status === 'timedOut') onTimeout();
-        })
-        .finally(() => {
-          running = undefined;
-          if (!stopped) schedule();
-        });
-    }, intervalMs);
-  };
-  schedule();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
-}
-
-/**
- * Failures of the emulated Lambda runtime. A handler's own failures are already in its structured logs, and
- * the records come back through the queue as on AWS; what is worth a line here is the runtime failing to talk
- * to the queue.
- */
-function reportRuntimeError(error: unknown, phase: string): void {
-  if (phase === 'invoke' || phase === 'response') return;
-  console.error(`[local-stack] ${phase}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 async function closeAll(closers: Closer[]): Promise<void> {
@@ -549,57 +515,45 @@ async function closeAll(closers: Closer[]): Promise<void> {
   }
 }
 
+/** The logical id of the template's resource of `type` whose id starts with `prefix` (CDK appends a hash). */
+function logicalIdOf(template: StackTemplate, type: string, prefix: string): string {
+  const matches = template.resources.filter(
+    (r) => r.type === type && r.logicalId.startsWith(prefix) && /^[0-9A-F]{8}$/.test(r.logicalId.slice(prefix.length)),
+  );
+  if (matches.length !== 1) throw new Error(`the template has ${matches.length} ${type} named ${prefix}<hash>`);
+  return (matches[0] as { logicalId: string }).logicalId;
+}
+
+function arnOf(template: StackTemplate, scope: IntrinsicScope, type: string, prefix: string): string | undefined {
+  return scope.resources.get(logicalIdOf(template, type, prefix))?.attributes.Arn;
+}
+
+function mapValues<T>(map: ReadonlyMap<string, string>, f: (value: string) => T): Map<string, T> {
+  return new Map([...map].map(([key, value]) => [key, f(value)]));
+}
+
 /** The queue URL with its origin replaced by `endpoint`'s. */
 function viaEndpoint(queueUrl: string, endpoint: string): string {
   const url = new URL(queueUrl);
-  const target = new URL(endpoint);
-  url.host = target.host;
+  url.host = new URL(endpoint).host;
   return url.toString();
 }
 
-const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** An IAM-user-shaped key pair (AKIA + 16, 40-character secret): dummy values for the local front door. */
-function generateAccessKeyPair(): AccessKeyPair {
-  const accessKeyId = `AKIA${[...randomBytes(16)].map((byte) => ID_ALPHABET[byte % 32]).join('')}`;
-  const secretAccessKey = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
-  return { accessKeyId, secretAccessKey };
-}
-
-/** A random IAM unique id: `prefix` (AIDA for a user, AROA for a role) + 17 upper-case base32 characters. */
-function generateUniqueId(prefix: 'AIDA' | 'AROA'): string {
-  return prefix + [...randomBytes(17)].map((byte) => ID_ALPHABET[byte % 32]).join('');
-}
-
-/** A caller's IAM unique id: its own, or the stable one the front door derives from its ARN (a role's, no session). */
-function principalIdOf(caller: ApiCaller): string {
-  if (caller.principalId) return caller.principalId;
-  const { caller: id = '' } = callerIdentity(caller.accessKeyId, caller.principalArn);
-  return (id ?? '').split(':')[0] ?? '';
-}
-
-async function createQueues(sqs: SQSClient, maxReceiveCount: number, visibilitySeconds: number): Promise<QueueUrls> {
-  const create = async (name: string, attributes: Record<string, string> = {}) => {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-    if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
-    return QueueUrl;
+/**
+ * A secret's full ARN (with its random suffix) from the name or partial ARN a request gives, asked of the emulator
+ * itself (behind the gateway, so the lookup is never authorized or counted): IAM decides on the full ARN.
+ */
+function secretArnLookup(emulatorUrl: string, region: string): (secretId: string) => Promise<string | undefined> {
+  const client = new SecretsManagerClient({
+    region,
+    endpoint: emulatorUrl,
+    credentials: { accessKeyId: 'lookup', secretAccessKey: 'lookup' },
+  });
+  return async (secretId) => {
+    try {
+      return (await client.send(new DescribeSecretCommand({ SecretId: secretId }))).ARN;
+    } catch {
+      return undefined;
+    }
   };
-  const arnOf = async (url: string) => {
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-    );
-    return Attributes?.QueueArn ?? '';
-  };
-  const withDlq = async (name: string) => {
-    const dlq = await create(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
-    const queue = await create(name, {
-      VisibilityTimeout: String(visibilitySeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await arnOf(dlq), maxReceiveCount }),
-    });
-    return [queue, dlq] as const;
-  };
-  const [submit, submitDlq] = await withDlq('flyte-databricks-submit');
-  const [poll, pollDlq] = await withDlq('flyte-databricks-poll');
-  const [cancel, cancelDlq] = await withDlq('flyte-databricks-cancel');
-  return { submit, poll, cancel, submitDlq, pollDlq, cancelDlq };
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 export const CLI_NAME = 'flyte-databricks-lambda';
 /** The front door of `npm start`. */
-export const LOCAL_STACK_URL = 'http://127.0.0.1:3000/local';
+export const LOCAL_STACK_URL = 'http://127.0.0.1:3000/prod';
 export const URL_ENV = 'FLYTE_DATABRICKS_API_URL';
 
 export type Command =

@@ -32,6 +32,7 @@ export const LOCAL_OPERATOR = {
   roleName: 'flyte-databricks-local-operator',
   arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/flyte-databricks-local-operator`,
   uniqueId: 'AROALOCALOPERATOR2ABCD',
+  keys: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
 /** The connector's service principal for OIDC Model 1 (DATABRICKS_CLIENT_ID): fixed, the emulator registers it. */

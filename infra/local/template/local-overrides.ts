@@ -47,10 +47,12 @@ export function overrideEnvironment(
   overrides: LocalEnvironmentOverrides,
 ): OverriddenEnvironment {
   const env = { ...templateEnv };
-  const differences: string[] = [];
+  // Why each variable differs, by name: one line per variable however many overrides touch it.
+  const changes = new Map<string, string[]>();
+  const note = (name: string, why: string) => changes.set(name, [...(changes.get(name) ?? []), why]);
   const set = (name: string, value: string, why: string) => {
     if (env[name] === value) return;
-    differences.push(`${name}: ${env[name] === undefined ? '(not set)' : 'template value'} -> ${why}`);
+    note(name, why);
     env[name] = value;
   };
   const { endpoints } = overrides;
@@ -85,6 +87,7 @@ export function overrideEnvironment(
   if (env.CALLER_NAMESPACES !== undefined && overrides.callerNamespaces !== undefined) {
     if (overrides.callerNamespaces === 'insecure-any') {
       delete env.CALLER_NAMESPACES;
+      note('CALLER_NAMESPACES', 'a front door without SigV4 identifies no caller');
       set('INSECURE_ANY_CALLER_ANY_NAMESPACE', 'true', 'a front door without SigV4 identifies no caller');
     } else {
       set('CALLER_NAMESPACES', JSON.stringify(overrides.callerNamespaces), "the scenario's callers");
@@ -104,5 +107,12 @@ export function overrideEnvironment(
     set('AWS_LAMBDA_LOG_LEVEL', overrides.logLevel, 'the local log level');
   }
   for (const [name, value] of Object.entries(overrides.extra ?? {})) set(name, value, "the scenario's setting");
+  const differences = [...changes]
+    .filter(([name]) => env[name] !== templateEnv[name])
+    .map(([name, whys]) => {
+      const from = templateEnv[name] === undefined ? '(not set)' : 'template value';
+      const to = env[name] === undefined ? '(not set): ' : '';
+      return `${name}: ${from} -> ${to}${whys.join('; ')}`;
+    });
   return { env, differences };
 }

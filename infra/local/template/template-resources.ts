@@ -34,6 +34,11 @@ export async function createTemplateTable(
 export interface QueueOverrides {
   /** Replaces every work queue's visibility timeout (tests redeliver in seconds, not minutes). */
   visibilityTimeoutSeconds?: number;
+  /**
+   * Replaces every work queue's redrive maxReceiveCount; the functions' MAX_RECEIVE_COUNT must equal it
+   * (local-overrides.ts's timing.maxReceiveCount: set both together).
+   */
+  maxReceiveCount?: number;
 }
 
 /**
@@ -79,7 +84,7 @@ function queueAttributes(
               scope,
               `${queue.logicalId}.RedrivePolicy`,
             ),
-            maxReceiveCount: queue.redrive.maxReceiveCount,
+            maxReceiveCount: overrides.maxReceiveCount ?? queue.redrive.maxReceiveCount,
           }),
         }
       : {}),

@@ -26,6 +26,10 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     databricks: { timing: { pendingMs: 150, runningMs: 400, terminatingMs: 50 } },
     pollIntervalSeconds: { min: 0, max: 1 },
     visibilityTimeoutSeconds: 3,
+    // Two batches per queue at once: fewer processes per stack on this 2-core machine (the template allows 2-10).
+    eventSourceConcurrency: 2,
+    // The functions' logs at the test run's level (vitest.config.ts: WARN), not the template's INFO.
+    ...(process.env.POWERTOOLS_LOG_LEVEL ? { logLevel: process.env.POWERTOOLS_LOG_LEVEL } : {}),
     ...options,
   });
   const token = seedDemoNamespace(stack, NAMESPACE);
