@@ -63,6 +63,8 @@ import { createTemplateQueues, createTemplateTable } from './template/template-r
 export type { AccessKeyPair, ApiCaller } from './stack-principals.js';
 
 const HOST = '127.0.0.1';
+/** How many function log lines `functionLogs` keeps (the most recent). */
+const MAX_FUNCTION_LOG_LINES = 20_000;
 
 export interface LocalStackOptions {
   /** Replaces every function's timeout (the template's are 15-90 s): an invocation is ended after it, as Lambda does. */
@@ -109,9 +111,17 @@ export interface LocalStackOptions {
    * variable dropped, a handler renamed). The template file in cdk.out is never modified.
    */
   editTemplate?: (template: TemplateJson) => void;
+  /**
+   * Initialize one execution environment per function at start, as a provisioned concurrency of 1 would (default
+   * true), so a scenario's first invocations do not wait for a cold start. false: every first invocation is cold.
+   */
+  prewarm?: boolean;
   /** POWERTOOLS_LOG_LEVEL / AWS_LAMBDA_LOG_LEVEL for every function (default: the template's). */
   logLevel?: string;
-  /** Each line the functions print (default: this process's stdout/stderr, unchanged). */
+  /**
+   * Each line the functions print, besides LocalStack.functionLogs (default: also this process's stdout/stderr,
+   * unchanged, as CloudWatch Logs would show them).
+   */
   onFunctionLog?: (line: string, functionName: string, stream: 'stdout' | 'stderr') => void;
 }
 
@@ -205,6 +215,10 @@ export interface LocalStack {
    * function's: for tests and tools in this process that read the configuration (shared/config.ts).
    */
   env: Record<string, string>;
+  /** The latest lines the functions printed (up to 20,000), oldest first: what CloudWatch Logs would hold. */
+  functionLogs: string[];
+  /** A function's role session keys: for a test acting as that function (a message only it may send). */
+  credentialsOf(fn: FunctionKey): AccessKeyPair;
   /** With `countAwsRequests` (or a fault plan): the functions' requests so far, live. Empty otherwise. */
   awsRequests: AwsRequestCounts;
   /** Invocations ended at their function timeout so far, per function (physical name). */
@@ -287,7 +301,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const kubernetes = await startKubernetesApi({
     port: 0,
     clusterName: LOCAL_CLUSTER_NAME,
-    acceptEksTokens: { region, credentials: knownKeys, accountId },
+    // EKS access entries map IAM roles to Kubernetes users: a function's user is its role's ARN.
+    acceptEksTokens: { region, credentials: knownKeys, accountId, principalFor: principalArnOf },
   });
   closers.push(() => kubernetes.close());
   const sts = await startSts({ port: 0, region, accountId, credentials: knownKeys, roleArnFor: principalArnOf });
@@ -410,6 +425,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   });
 
   const sigv4 = options.sigv4 ?? true;
+  const functionLogs: string[] = [];
   const callers: LocalCallers = {
     callerArn: LOCAL_CALLER.arn,
     callerPrincipalId: LOCAL_CALLER.uniqueId,
@@ -449,8 +465,14 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     ...(plan ? { faultPlan: plan } : {}),
     sigv4,
     port: options.port ?? 0,
+    prewarm: options.prewarm ?? true,
     ...(api?.policy ? { apiPolicy: resolveIntrinsics(api.policy, scope, api.logicalId) as PolicyDocument } : {}),
-    ...(options.onFunctionLog ? { onLog: options.onFunctionLog } : {}),
+    onLog: (line, functionName, stream) => {
+      functionLogs.push(line);
+      if (functionLogs.length > MAX_FUNCTION_LOG_LINES) functionLogs.splice(0, functionLogs.length - MAX_FUNCTION_LOG_LINES);
+      if (options.onFunctionLog) options.onFunctionLog(line, functionName, stream);
+      else (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
+    },
   });
   closers.push(() => stackFunctions.stop());
 
@@ -495,6 +517,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       AWS_ENDPOINT_URL_SQS: quietSqsUrl,
     },
     awsRequests,
+    functionLogs,
+    credentialsOf: (fn) => {
+      const found = functions.find((f) => keyOf(f.fn.logicalId) === fn);
+      if (!found) throw new Error(`no ${fn} function in the template`);
+      return { ...found.keys };
+    },
     lambdaTimeouts: () => stackFunctions.timeouts(),
     functionStarts: () => stackFunctions.starts(),
     iamReport: () => principals.report(),

@@ -56,6 +56,8 @@ export interface StackFunctionsOptions {
   faultPlan?: FaultPlan;
   sigv4: boolean;
   port: number;
+  /** Initialize one environment per function at start (provisioned concurrency of 1): first invocations warm. */
+  prewarm?: boolean;
   apiPolicy?: PolicyDocument;
   onLog?: (line: string, functionName: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -146,6 +148,7 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
       pools.set(fn.logicalId, pool);
       names.set(fn.logicalId, functionName);
       closers.push(() => pool.stop());
+      if (options.prewarm) await pool.prewarm(1);
     }),
   );
   const poolOf = (logicalId: string): FunctionEnvironments => {

@@ -92,6 +92,11 @@ export interface EnvironmentStats {
 export interface FunctionEnvironments {
   readonly functionName: string;
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeOutcome>;
+  /**
+   * Initializes up to `count` environments ahead of any invocation (as provisioned concurrency does), so the first
+   * invocations are warm; resolves when they are ready. An init that fails is dropped (the next invoke reports it).
+   */
+  prewarm(count: number): Promise<void>;
   stats(): EnvironmentStats;
   /** Kills every process and closes every server; waiting invocations reject. Idempotent. */
   stop(): Promise<void>;
@@ -311,6 +316,21 @@ export async function startFunctionEnvironments(
       const started = await coldStart();
       if (!(started instanceof Environment)) return { ...started, requestId };
       return run(started, payload, requestId, true, invoke);
+    },
+    async prewarm(count) {
+      const starting: Array<Promise<unknown>> = [];
+      for (let i = 0; i < count && live.size + reserved < spec.maxEnvironments && !stopping; i++) {
+        reserved++;
+        starting.push(
+          coldStart().then(
+            (started) => {
+              if (started instanceof Environment) release(started);
+            },
+            () => undefined,
+          ),
+        );
+      }
+      await Promise.all(starting);
     },
     stats: () => ({ ...counts, environments: live.size }),
     stop() {
