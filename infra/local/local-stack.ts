@@ -25,6 +25,7 @@ import {
   type DatabricksWorkspaceOptions,
   startDatabricksWorkspace,
 } from './emulators/databricks-workspace.js';
+import { trustIssuerCa } from './emulators/databricks-oidc-federation.js';
 import { startEks } from './emulators/eks.js';
 import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
@@ -298,13 +299,19 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const knownKeys = Object.fromEntries(principals.all().map((p) => [p.accessKeyId, p.secretAccessKey]));
   const principalArnOf = (accessKeyId: string) => principals.byAccessKeyId(accessKeyId)?.principalArn ?? '';
   // The EKS cluster: the functions authenticate with EKS tokens presigned with their role sessions, as on Lambda.
+  // Over TLS with a CA of its own, written to the scratch folder: kubectl and the functions trust it (the functions
+  // read it from eks:DescribeCluster, as on EKS).
   const kubernetes = await startKubernetesApi({
     port: 0,
     clusterName: LOCAL_CLUSTER_NAME,
+    tls: { directory: scratchDir },
     // EKS access entries map IAM roles to Kubernetes users: a function's user is its role's ARN.
     acceptEksTokens: { region, credentials: knownKeys, accountId, principalFor: principalArnOf },
   });
   closers.push(() => kubernetes.close());
+  if (!kubernetes.caCertificate) throw new Error('the Kubernetes API emulator started without TLS');
+  // Databricks fetches the cluster's OIDC issuer keys over that TLS (on the internet a public CA would sign it).
+  trustIssuerCa(kubernetes.caCertificate);
   const sts = await startSts({ port: 0, region, accountId, credentials: knownKeys, roleArnFor: principalArnOf });
   closers.push(() => sts.close());
   const eks = await startEks({
@@ -313,7 +320,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     cluster: {
       name: LOCAL_CLUSTER_NAME,
       endpoint: kubernetes.url,
-      caData: Buffer.from('-----BEGIN CERTIFICATE-----\nlocal\n-----END CERTIFICATE-----\n').toString('base64'),
+      caData: Buffer.from(kubernetes.caCertificate).toString('base64'),
       oidcIssuer: kubernetes.issuer,
     },
   });

@@ -14,6 +14,9 @@
  * when no key matches the token (key rotation); a policy subject matches a list-valued claim (e.g. Entra `groups`) when
  * the list contains it. The emulator accepts plain http only for 127.0.0.1 issuers (tests); real issuers are https.
  */
+import { get as httpGetPlain } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -66,15 +69,27 @@ function assertFetchable(raw: string, what: string): URL {
   throw new FederationRejection('untrusted', `${what} ${raw} must use https.`);
 }
 
+/**
+ * CA certificates (PEM) trusted for issuers besides the system's: the local stack's Kubernetes API serves its issuer
+ * over TLS with a CA it generates, which Databricks, on the internet, would trust through a public CA instead.
+ */
+const trustedIssuerCas = new Set<string>();
+
+export function trustIssuerCa(caPem: string): void {
+  trustedIssuerCas.add(caPem);
+}
+
 async function getJson(url: URL, what: string): Promise<Record<string, unknown>> {
-  let res: Response;
+  let status: number;
+  let text: string;
   try {
-    res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    ({ status, text } = await httpGet(url));
   } catch {
     throw new FederationRejection('untrusted', `could not fetch the ${what} from ${url.href}.`);
   }
-  const text = await res.text().catch(() => '');
-  if (!res.ok) throw new FederationRejection('untrusted', `the ${what} at ${url.href} answered HTTP ${res.status}.`);
+  if (status < 200 || status > 299) {
+    throw new FederationRejection('untrusted', `the ${what} at ${url.href} answered HTTP ${status}.`);
+  }
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
@@ -84,6 +99,24 @@ async function getJson(url: URL, what: string): Promise<Record<string, unknown>>
     // fall through
   }
   throw new FederationRejection('untrusted', `the ${what} at ${url.href} is not a JSON object.`);
+}
+
+/** GET without following redirects, within FETCH_TIMEOUT_MS; https trusts the system's CAs and trustedIssuerCas. */
+function httpGet(url: URL): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      timeout: FETCH_TIMEOUT_MS,
+      ...(url.protocol === 'https:' && trustedIssuerCas.size > 0 ? { ca: [...rootCertificates, ...trustedIssuerCas] } : {}),
+    };
+    const req = (url.protocol === 'https:' ? httpsGet : httpGetPlain)(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
 }
 
 async function discoverKeys(issuer: string): Promise<JSONWebKeySet> {
