@@ -6,9 +6,9 @@
  * namespace's jobs are timed, POST to terminal, in a baseline phase before any fault or load and again during the
  * brownout. N jobs in all, the load paced (some POSTed twice, some sent twice as a whole request straight to the
  * submit queue), then the guarantees: every job ends, failed jobs say why, no job has two Databricks runs, no secret
- * reaches the table, the logs or a DLQ, no message is left in a DLQ, no invocation reaches its timeout, every job
- * caught in the brownout ends as it should, the healthy namespace is not slowed by the brownout, and no workspace
- * gets more calls a second than its budget.
+ * reaches the table, the logs or a DLQ, no message is left in a DLQ, no invocation reaches its timeout, IAM denies
+ * no request (each function's unused grants are listed), every job caught in the brownout ends as it should, the
+ * healthy namespace is not slowed by the brownout, and no workspace gets more calls a second than its budget.
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,6 +20,7 @@ import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
 import { median, peakPerSecond, rescuedJobs } from './chaos-measures.js';
 import { namespaceWorkspaces, type SideWorkspace, seedSideTenants, startSideWorkspace } from './chaos-workspaces.js';
 import type { DatabricksWorkspace, OutageMode } from './emulators/databricks-workspace.js';
+import { stackSummary } from './demo-scenario.js';
 import { type Dependency, FaultPlan } from './faults/fault-plan.js';
 import { type LocalStack, startLocalStack } from './local-stack.js';
 import { callerMayUseOnly, seedTenants, type Tenant, tenantNamespaces } from './tenants.js';
@@ -82,6 +83,10 @@ export interface ChaosResult {
   peakWorkspaceRps: number;
   workspaceBudgetRps: number;
   seed: number;
+  /** Requests IAM denied, any principal's (least privilege, measured): a denied call fails the run. */
+  deniedCalls: number;
+  /** Per function (principals named `…Function`), the grants of its role no request used. */
+  unusedGrants: Record<string, string[]>;
   /** Not in the summary line: details for a failing run. */
   failedWithoutReason: number;
   failureReasons: Record<string, number>;
@@ -120,7 +125,7 @@ const BASELINE_SPACING_MS = 250;
 /**
  * The result is a pass: nothing lost (the brownout's jobs included), no duplicate run, no secret anywhere, every
  * failure with a reason, no DLQ message, no Lambda timeout, the healthy namespace not slowed by the brownout beyond
- * 1.5x its baseline plus 2 s, and no workspace called more often a second than its budget.
+ * 1.5x its baseline plus 2 s, no workspace called more often a second than its budget, and no request denied by IAM.
  */
 export function chaosPassed(result: ChaosResult): boolean {
   return (
@@ -131,6 +136,7 @@ export function chaosPassed(result: ChaosResult): boolean {
     result.dlqMessages === 0 &&
     result.brownoutLost === 0 &&
     result.lambdaTimeouts === 0 &&
+    result.deniedCalls === 0 &&
     result.healthyLagP50S <= 1.5 * result.healthyBaselineP50S + 2 &&
     result.peakWorkspaceRps <= result.workspaceBudgetRps
   );
@@ -139,7 +145,7 @@ export function chaosPassed(result: ChaosResult): boolean {
 export function summaryLine(result: ChaosResult): string {
   const { jobs, succeeded, failedWithReason, lost, duplicateRuns, secretsFound, faultsInjected } = result;
   const { dlqMessages, rescues, lambdaTimeouts, healthyLagP50S, healthyBaselineP50S, brownoutJobs } = result;
-  const { brownoutLost, peakWorkspaceRps, workspaceBudgetRps, seed } = result;
+  const { brownoutLost, peakWorkspaceRps, workspaceBudgetRps, seed, deniedCalls, unusedGrants } = result;
   return JSON.stringify({
     jobs,
     succeeded,
@@ -158,6 +164,8 @@ export function summaryLine(result: ChaosResult): string {
     peakWorkspaceRps,
     workspaceBudgetRps,
     seed,
+    deniedCalls,
+    unusedGrants,
   });
 }
 
@@ -192,7 +200,7 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
       `seed ${plan.seed}`,
   );
 
-  // Everything the process writes while the scenario runs (handler logs included) is kept for the secret scan.
+  // Everything the process writes while the scenario runs, and every function log line, is kept for the secret scan.
   const output: string[] = [];
   const writes = { out: process.stdout.write, err: process.stderr.write };
   const capture = ((chunk: unknown) => {
@@ -233,6 +241,9 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
       },
       eventSourceConcurrency: 8,
       faultPlan: plan,
+      // The functions' log lines (their worker processes print them) go straight to the secret scan and the rescue
+      // count, every one of them (stack.functionLogs keeps only the latest), and are not printed.
+      onFunctionLog: (line) => output.push(`${line}\n`),
       callerNamespaces: callerMayUseOnly([
         ...Object.values(tenantNamespaces()),
         ...Object.keys(namespaceWorkspaces(sides)),
@@ -377,6 +388,7 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
       ]),
     );
     const lambdaTimeoutsByFunction = live.lambdaTimeouts();
+    const { deniedCalls, unusedGrants } = stackSummary(live);
 
     const table = await scanJobs(live, undefined);
     const dlqBodies = await Promise.all(
@@ -407,6 +419,8 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
       peakWorkspaceRps: Math.max(...Object.values(peakRpsByWorkspace)),
       workspaceBudgetRps: Number(live.env.WORKSPACE_API_BUDGET_RPS),
       seed: plan.seed,
+      deniedCalls,
+      unusedGrants,
       failedWithoutReason,
       failureReasons,
       lambdaTimeoutsByFunction,

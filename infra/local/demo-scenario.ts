@@ -15,7 +15,16 @@ import { callerMayUseOnly, seedOAuthM2M, seedTenants, type Tenant, tenantNamespa
 /** Databricks tokens live this long in the demo, so the long job sees them expire several times. */
 export const DEMO_TOKEN_TTL_SECONDS = 4;
 const LONG_RUN_NAME = 'long-running';
-const LONG_RUN_MS = 13_000;
+/**
+ * The long run lasts five token lifetimes, so the poll function (a batch every ~6 s: a 1-2 s poll delay, then the
+ * template's 5 s batching window) polls it at least three times, each time with its previous token expired.
+ */
+const LONG_RUN_MS = 20_000;
+/**
+ * Token endpoint calls the long job must at least make: each execution environment caches its own tokens, so the
+ * submit function's first token, the poll function's first token, then two refreshes as the poll function's expire.
+ */
+const LONG_JOB_MIN_TOKEN_REQUESTS = 4;
 /** The job the demo cancels runs long enough that the cancellation always finds it running. */
 const CANCELLED_RUN_NAME = 'cancelled-while-running';
 const CANCELLED_RUN_MS = 60_000;
@@ -28,6 +37,8 @@ const LONG_JOB_NAMESPACE = 'team-m2m-long';
 export const demoStackOptions: LocalStackOptions = {
   // The demo's caller may use its tenants' namespaces and no other, as an operator would bind it.
   callerNamespaces: callerMayUseOnly([...Object.values(tenantNamespaces()), LONG_JOB_NAMESPACE]),
+  // Polls 1-2 s apart rather than the template's 10-180 s, so the demo's jobs end in seconds (a listed difference).
+  pollIntervalSeconds: { min: 1, max: 2 },
   databricks: {
     timing: { pendingMs: 500, runningMs: 3000, terminatingMs: 300 },
     oauthTokenTtlSeconds: DEMO_TOKEN_TTL_SECONDS,
@@ -54,9 +65,40 @@ export interface DemoJobResult {
   principal: string | null;
 }
 
+/** Least privilege, measured: what the stack ran and how its IAM grants were used. */
+export interface StackSummary {
+  /** The template the stack ran, in its cdk.out. */
+  template: string;
+  /** The functions' runtime, from the template. */
+  runtime: string;
+  /** Requests IAM denied, any principal's. */
+  deniedCalls: number;
+  /** Per function (principals named `…Function`), the grants of its role no request used. */
+  unusedGrants: Record<string, string[]>;
+}
+
 export interface DemoResult {
+  /** Every job as expected and no request denied. */
   ok: boolean;
   jobs: DemoJobResult[];
+  stack: StackSummary;
+}
+
+/** The stack's template, runtime and IAM usage so far: denied calls, and each function's unused grants. */
+export function stackSummary(stack: LocalStack): StackSummary {
+  const report = stack.iamReport();
+  const unusedGrants = Object.fromEntries(
+    Object.entries(report.principals)
+      .filter(([principal]) => principal.endsWith('Function'))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([principal, usage]) => [principal, [...usage.unused]]),
+  );
+  return {
+    template: stack.describe.template,
+    runtime: stack.describe.runtime,
+    deniedCalls: report.deniedCalls.reduce((sum, call) => sum + call.count, 0),
+    unusedGrants,
+  };
 }
 
 interface DemoJob {
@@ -65,7 +107,7 @@ interface DemoJob {
   expected: 'SUCCEEDED' | 'ABORTED';
   cancel?: boolean;
   runName?: string;
-  /** Token endpoint calls the job must at least have made (the long job: first token + two expiries). */
+  /** Token endpoint calls the job must at least have made (the long job: LONG_JOB_MIN_TOKEN_REQUESTS). */
   minTokenRequests?: number;
 }
 
@@ -82,7 +124,7 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
       tenant: seedOAuthM2M(stack, LONG_JOB_NAMESPACE),
       expected: 'SUCCEEDED',
       runName: LONG_RUN_NAME,
-      minTokenRequests: 3,
+      minTokenRequests: LONG_JOB_MIN_TOKEN_REQUESTS,
     },
     { name: 'pat-cancelled', tenant: tenants.pat, expected: 'ABORTED', cancel: true, runName: CANCELLED_RUN_NAME },
   ];
@@ -91,7 +133,7 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
   const stamp = Date.now();
   const results = await Promise.all(jobs.map((job) => follow(api, job, `demo-${stamp}-${job.name}`, log)));
   const report = results.map((result, i) => summarize(stack, jobs[i] as DemoJob, result));
-  const ok = report.every((r, i) => {
+  const jobsOk = report.every((r, i) => {
     const job = jobs[i] as DemoJob;
     return (
       r.phase === r.expected &&
@@ -100,7 +142,9 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
       r.tokenRequests >= (job.minTokenRequests ?? 0)
     );
   });
-  return { ok, jobs: report };
+  const summary = stackSummary(stack);
+  // A denied request is a grant the template lacks (or a call the code should not make): the run fails.
+  return { ok: jobsOk && summary.deniedCalls === 0, jobs: report, stack: summary };
 }
 
 interface Followed {

@@ -20,14 +20,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayEventIdentity } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
+import { trustIssuerCa } from './emulators/databricks-oidc-federation.js';
 import {
   type DatabricksWorkspace,
   type DatabricksWorkspaceOptions,
   startDatabricksWorkspace,
 } from './emulators/databricks-workspace.js';
-import { trustIssuerCa } from './emulators/databricks-oidc-federation.js';
 import { startEks } from './emulators/eks.js';
-import { type KubernetesApi, startKubernetesApi } from './emulators/kubernetes-api.js';
+import { type KubernetesApi, startKubernetesApi, writeKubeconfig } from './emulators/kubernetes-api.js';
 import { type SecretsManagerEmulator, startSecretsManager } from './emulators/secrets-manager.js';
 import { type StsEmulator, startSts } from './emulators/sts.js';
 import { feedEmulatorFaults } from './faults/emulator-faults.js';
@@ -216,6 +216,13 @@ export interface LocalStack {
    * function's: for tests and tools in this process that read the configuration (shared/config.ts).
    */
   env: Record<string, string>;
+  /**
+   * The AWS endpoints (IAM gateways) for tools acting as the operator (keys local/local), as AWS_ENDPOINT_URL_<X>
+   * variables: the AWS CLI onboarding a tenant (`aws secretsmanager create-secret ...`) uses them.
+   */
+  awsEndpoints: Record<'DYNAMODB' | 'SQS' | 'SECRETS_MANAGER' | 'STS' | 'EKS', string>;
+  /** A kubeconfig for the emulated EKS cluster (TLS, `aws eks get-token` as the operator), for kubectl. */
+  kubeconfig: string;
   /** The latest lines the functions printed (up to 20,000), oldest first: what CloudWatch Logs would hold. */
   functionLogs: string[];
   /** A function's role session keys: for a test acting as that function (a message only it may send). */
@@ -476,7 +483,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     ...(api?.policy ? { apiPolicy: resolveIntrinsics(api.policy, scope, api.logicalId) as PolicyDocument } : {}),
     onLog: (line, functionName, stream) => {
       functionLogs.push(line);
-      if (functionLogs.length > MAX_FUNCTION_LOG_LINES) functionLogs.splice(0, functionLogs.length - MAX_FUNCTION_LOG_LINES);
+      if (functionLogs.length > MAX_FUNCTION_LOG_LINES)
+        functionLogs.splice(0, functionLogs.length - MAX_FUNCTION_LOG_LINES);
       if (options.onFunctionLog) options.onFunctionLog(line, functionName, stream);
       else (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
     },
@@ -524,6 +532,21 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       AWS_ENDPOINT_URL_SQS: quietSqsUrl,
     },
     awsRequests,
+    awsEndpoints: {
+      DYNAMODB: quietDynamoUrl,
+      SQS: quietSqsUrl,
+      SECRETS_MANAGER: secretsUrl,
+      STS: stsUrl,
+      EKS: eksUrl,
+    },
+    kubeconfig: writeKubeconfig({
+      server: kubernetes.url,
+      caFile: kubernetes.caFile ?? '',
+      clusterName: LOCAL_CLUSTER_NAME,
+      credentials: operatorCredentials,
+      region,
+      path: join(scratchDir, 'kubeconfig'),
+    }),
     functionLogs,
     credentialsOf: (fn) => {
       const found = functions.find((f) => keyOf(f.fn.logicalId) === fn);

@@ -6,9 +6,13 @@
 import { LOCAL_STACK_URL } from '../../shared/cli/args.js';
 import { DEMO_NAMESPACE, seedDemoNamespace } from './demo-namespace.js';
 import { startLocalStack } from './local-stack.js';
+import { prepareLocalStack } from './prepare-local-stack.js';
 import { seedTenants } from './tenants.js';
 
 const port = Number(process.env.PORT ?? 3000);
+console.log('Preparing: the app synthesized with the local context, Node 22 and the Lambda runtime client (the first');
+console.log('run on a machine compiles the client: a few minutes; later runs reuse both)...');
+await prepareLocalStack((line) => console.log(`  ${line}`));
 const stack = await startLocalStack({
   port,
   // Slow enough to watch a run move through its states by hand.
@@ -36,13 +40,14 @@ const cliUrl = stack.frontDoorUrl === LOCAL_STACK_URL ? '' : ` --url ${stack.fro
 
 console.log(`flyte-databricks-lambda local stack is up.
 
-  Front door:            ${stack.frontDoorUrl}
+  Front door:            ${stack.frontDoorUrl}   (the template's API, stage prod, AWS_IAM)
+  Template:              ${stack.describe.template}   (runtime ${stack.describe.runtime})
   Databricks emulator:   ${stack.databricks.url}
-  DynamoDB (dynalite):   ${stack.env.AWS_ENDPOINT_URL_DYNAMODB}   table ${stack.tableName}
-  SQS:                   ${stack.env.AWS_ENDPOINT_URL_SQS}
-  Secrets Manager:       ${stack.secrets.url}
-  Kubernetes API:        ${stack.kubernetes.url}   (EKS-style, cluster local-eks)
-  STS:                   ${stack.sts.url}
+  DynamoDB (dynalite):   ${stack.awsEndpoints.DYNAMODB}   table ${stack.tableName}
+  SQS:                   ${stack.awsEndpoints.SQS}
+  Secrets Manager:       ${stack.awsEndpoints.SECRETS_MANAGER}
+  Kubernetes API (EKS):  ${stack.kubernetes.url}   (cluster local-eks, TLS)
+  STS / EKS:             ${stack.awsEndpoints.STS} / ${stack.awsEndpoints.EKS}
   Demo namespace:        ${DEMO_NAMESPACE} (PAT seeded in Secrets Manager as flyte/${DEMO_NAMESPACE}/databricks-token)
   A tenant per auth mode (use the namespace, and add the task fields shown):
 ${tenantLines}
@@ -69,6 +74,21 @@ Or with curl (7.75 or newer), then follow the job (jobId is in the answer):
   curl -s --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
     "${stack.frontDoorUrl}/v1/jobs?limit=5&namespace=${DEMO_NAMESPACE}"
   (curl before 8 signs the query string as written, curl/curl#9717: keep its parameters in alphabetical order.)
+
+Onboard a tenant as an operator would, with the AWS CLI and kubectl (every AWS request is checked against IAM:
+these keys are the operator's, an administrator):
+
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${stack.region} AWS_DEFAULT_REGION=${stack.region}
+${Object.entries(stack.awsEndpoints)
+  .map(([service, url]) => `  export AWS_ENDPOINT_URL_${service}=${url}`)
+  .join('\n')}
+  aws secretsmanager create-secret --name flyte/my-team/databricks-token \\
+    --secret-string '{"token":"dapi-...","host":"${new URL(stack.databricks.url).host}"}'
+  kubectl --kubeconfig ${stack.kubeconfig} get serviceaccounts -A
+  kubectl --kubeconfig ${stack.kubeconfig} -n my-team create serviceaccount databricks-runner
+
+Where this stack differs from the template (endpoints, faster polls) is listed by function in
+stack.describe.differences; each function runs from its asset in cdk.out under Node 22, with its own role.
 
 Press Ctrl-C to stop.`);
 

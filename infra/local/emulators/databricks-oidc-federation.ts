@@ -106,7 +106,9 @@ function httpGet(url: URL): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const options = {
       timeout: FETCH_TIMEOUT_MS,
-      ...(url.protocol === 'https:' && trustedIssuerCas.size > 0 ? { ca: [...rootCertificates, ...trustedIssuerCas] } : {}),
+      ...(url.protocol === 'https:' && trustedIssuerCas.size > 0
+        ? { ca: [...rootCertificates, ...trustedIssuerCas] }
+        : {}),
     };
     const req = (url.protocol === 'https:' ? httpsGet : httpGetPlain)(url, options, (res) => {
       const chunks: Buffer[] = [];
