@@ -62,6 +62,9 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
     // CommonJS dependencies bundled into ESM still call require(); give every output file one.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     minify: true,
+    // Class and function names survive minification: errors name themselves after their class (shared/errors.ts),
+    // and the logs, messages and DLQ reasons must say JobTooLargeError, not whatever the minifier renamed it to.
+    keepNames: true,
     sourcemap: 'linked',
     sourcesContent: false,
     metafile: true,
