@@ -290,19 +290,50 @@ describe('3. task-chosen identities', () => {
 });
 
 describe('5. queue producers', () => {
-  it('a producer not allowed the namespace cannot submit by SendMessage: nothing stored, the message ends in the DLQ', async () => {
+  /** An SQS SendMessage the queue's policy refuses: AccessDenied naming the action, as AWS answers. */
+  async function expectSendDenied(send: Promise<unknown>) {
+    const error = await send.then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('AccessDenied');
+    expect(error?.message).toMatch(/sqs:sendmessage/i);
+  }
+
+  it('a producer the submit queue does not name cannot send to it: AccessDenied, nothing queued, nothing stored', async () => {
     const mark = attackerWs.requests.length;
     const request = withTask(jobRequest('queue-steal', { namespace: tenants.pat.namespace }), { ...toAttacker() });
+    await expectSendDenied(
+      stack
+        .sqsAs(attackerKeys)
+        .send(new SendMessageCommand({ QueueUrl: stack.queues.submit, MessageBody: JSON.stringify(request) })),
+    );
+    await stack.drain();
+    expect((await peekQueue(stack, stack.queues.submitDlq)).some((b) => b.includes('queue-steal'))).toBe(false);
+    expect(await stored(jobIdFor(tenants.pat.namespace, 'queue-steal'))).toBe(false);
+    expectNothingReachedAttacker(mark);
+  });
+
+  it('a producer the queue allows but CALLER_NAMESPACES does not allow the namespace: nothing stored, the message ends in the DLQ', async () => {
+    // The api function's role may send to the submit queue (its policy names it), but no CALLER_NAMESPACES rule
+    // binds it to a namespace: the submit function's own check of the SenderId is what refuses the request.
+    const mark = attackerWs.requests.length;
+    const request = withTask(jobRequest('queue-steal-producer', { namespace: tenants.pat.namespace }), {
+      ...toAttacker(),
+    });
     await stack
-      .sqsAs(attackerKeys)
+      .sqsAs(stack.credentialsOf('api'))
       .send(new SendMessageCommand({ QueueUrl: stack.queues.submit, MessageBody: JSON.stringify(request) }));
     const dlq = await waitFor(
       () => peekQueue(stack, stack.queues.submitDlq),
-      (bodies) => bodies.some((b) => b.includes('queue-steal')),
+      (bodies) => bodies.some((b) => b.includes('queue-steal-producer')),
       20_000,
     );
-    expect(dlq.some((b) => b.includes('queue-steal'))).toBe(true);
-    expect(await stored(jobIdFor(tenants.pat.namespace, 'queue-steal'))).toBe(false);
+    expect(dlq.some((b) => b.includes('queue-steal-producer'))).toBe(true);
+    expect(stack.functionLogs.join('\n')).toMatch(
+      new RegExp(`Sender [^ ]+ may not use namespace '${tenants.pat.namespace}' \\(CALLER_NAMESPACES\\)`),
+    );
+    expect(await stored(jobIdFor(tenants.pat.namespace, 'queue-steal-producer'))).toBe(false);
     expectNothingReachedAttacker(mark);
   });
 
@@ -328,14 +359,23 @@ describe('5. queue producers', () => {
       () => jobView(t.api, body.jobId),
       (view) => view.runId !== null,
     );
-    await stack
-      .sqsAs(attackerKeys)
-      .send(
-        new SendMessageCommand({ QueueUrl: stack.queues.cancel, MessageBody: JSON.stringify({ jobId: body.jobId }) }),
-      );
+    const forged = new SendMessageCommand({
+      QueueUrl: stack.queues.cancel,
+      MessageBody: JSON.stringify({ jobId: body.jobId }),
+    });
+    // The attacker is no producer the cancel queue's policy names: refused before anything is queued.
+    await expectSendDenied(stack.sqsAs(attackerKeys).send(forged));
+    // A producer it names (the api function's role) gets the message through, but the job records no cancel request
+    // (only DELETE, after its caller check, sets one): the cancel function ignores it.
+    await stack.sqsAs(stack.credentialsOf('api')).send(forged);
+    await waitFor(
+      async () => stack.functionLogs.filter((line) => line.includes(body.jobId)),
+      (lines) => lines.some((line) => line.includes('Cancel message for a job nobody asked to cancel; ignoring it')),
+    );
     const done = await waitForTerminal(t.api, body.jobId);
     expect(done.phase).toBe('SUCCEEDED');
     expect(done.cancelRequested).toBe(false);
     expect(runsFor(stack, body.jobId).map((run) => run.cancelRequested)).toEqual([false]);
+    expect(await peekQueue(stack, stack.queues.cancelDlq)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.js';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_NEW_JOB_ITEM_BYTES } from '../../shared/jobs/item-size.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
@@ -25,20 +25,6 @@ import {
 
 // A short visibility timeout so a refused submit message spends its receives (and reaches the DLQ) within the test.
 const t = useTestStack({ visibilityTimeoutSeconds: 1 });
-
-let output: string[] = [];
-beforeAll(() => {
-  const capture = (chunk: unknown) => {
-    output.push(String(chunk));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture as never);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture as never);
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  output = [];
-});
 
 interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
@@ -138,7 +124,9 @@ describe('A submit message carrying a request too large for a job', () => {
 
     // Act: sent as the caller, whom CALLER_NAMESPACES lets use the namespace.
     const producer = t.stack.sqsAs(t.stack.callerCredentials);
-    await producer.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: body }));
+    const { MessageId } = await producer.send(
+      new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: body }),
+    );
     const dlq = await waitFor(
       () => peekQueue(t.stack, t.stack.queues.submitDlq),
       (bodies) => bodies.some((b) => b.includes('"limits-sqs"')),
@@ -147,7 +135,8 @@ describe('A submit message carrying a request too large for a job', () => {
 
     // Assess
     expect(dlq.some((b) => b.includes('"limits-sqs"'))).toBe(true);
-    const logs = output.join('');
+    // What the submit function printed about this message (its processes' output, as CloudWatch Logs would hold it).
+    const logs = t.stack.functionLogs.filter((line) => line.includes(`"messageId":"${MessageId}"`)).join('\n');
     expect(logs).toMatch(/"name":"JobTooLargeError","message":"The job would be stored as \d+ bytes; the limit is/);
     expect(logs).toMatch(/last receive; it goes to the DLQ/);
     expect(await storedJobIds()).not.toContain(jobIdFor(NAMESPACE, 'limits-sqs'));
@@ -162,10 +151,13 @@ describe('A job already stored at the limit', () => {
     const doc = DynamoDBDocumentClient.from(t.stack.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
     await doc.send(new PutCommand({ TableName: t.stack.tableName, Item: job }));
 
-    // Act
-    await t.stack.sqs.send(
-      new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: JSON.stringify({ jobId: job.jobId }) }),
-    );
+    // Act: the message the api function sends once it has stored a job, sent as its role (a producer the submit
+    // queue's policy names; the operator is not one).
+    await t.stack
+      .sqsAs(t.stack.credentialsOf('api'))
+      .send(
+        new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: JSON.stringify({ jobId: job.jobId }) }),
+      );
     const done = await waitForTerminal(t.api, job.jobId, 60_000);
 
     // Assess

@@ -1,13 +1,17 @@
 /**
  * What a poll costs, counted at the wire on the local stack (the measurement `npm run bench` reports, smaller): an
- * unchanged poll makes one Jobs API call, one SQS send, one DynamoDB read and no write.
+ * unchanged poll makes one Jobs API call, one SQS send, one DynamoDB read and no write. The polls run in the stack's
+ * own poll function (its built bundle, its own execution environment, its role's IAM), fed poll messages the test
+ * sends as the poll role; the functions' requests are counted at their gateways (support/stack-poll-bench.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { measurePollCalls } from '../../bench/poll-calls.js';
+import { measureStackPollCalls } from './support/stack-poll-bench.js';
 
 describe('Poll cost at the wire', () => {
-  it('an unchanged poll: 1 runs/get, 1 SendMessage, 1 GetItem, no job write, 1 ledger write, no token request', async () => {
-    const calls = await measurePollCalls({ jobs: 10, rounds: 3 });
+  it('an unchanged poll: 1 runs/get, 1 SendMessage, 1 GetItem, no job write, 1 ledger write, no token request', {
+    timeout: 90_000,
+  }, async () => {
+    const calls = await measureStackPollCalls({ jobs: 10, rounds: 3 });
     expect(calls.polls).toBe(30);
     expect(calls).toMatchObject({
       databricksCallsPerPoll: 1,
@@ -19,7 +23,8 @@ describe('Poll cost at the wire', () => {
       ledgerReadsPerPoll: 0,
       tokenRequestsPerPoll: 0,
     });
-    // The workspace's live-job list is one Query per container per minute: at most one in a window this short.
+    // The workspace's live-job list is one Query per container per minute: the measurement runs one poll
+    // environment (eventSourceConcurrency: 1), so at most one in a window this short.
     const { Query: queries = 0, ...perPoll } = calls.operations.dynamodb;
     expect(queries).toBeLessThanOrEqual(1);
     expect(perPoll).toEqual({ GetItem: 30 });

@@ -4,7 +4,7 @@
  * secret value reaches the table, the API or the logs.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import {
   jobRequest,
@@ -17,21 +17,22 @@ import {
 } from './support/test-stack.js';
 
 let t: TestStack;
+/** The lines the functions printed (in their own processes, as CloudWatch Logs would hold them) during this test. */
 let output: string[] = [];
-const writes = vi.fn((chunk: unknown) => {
-  output.push(String(chunk));
-  return true;
-});
 
 beforeAll(async () => {
   // Every log line, debug included, is captured: a secret must not appear even there.
-  // A short visibility timeout so a bad message spends its receives (and reaches the DLQ) within the test.
-  t = await startTestStack({ env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' }, visibilityTimeoutSeconds: 1 });
-  vi.spyOn(process.stdout, 'write').mockImplementation(writes as never);
-  vi.spyOn(process.stderr, 'write').mockImplementation(writes as never);
+  // A short visibility timeout so a bad message spends its receives (and reaches the DLQ) within the test; but longer
+  // than the poll event source's batching window (the template's 5 s) plus an invocation: a received message waits
+  // in flight for that window, and a shorter timeout would have it received again while it waits (AWS requires the
+  // visibility timeout to cover the function's timeout for the same reason).
+  t = await startTestStack({
+    logLevel: 'DEBUG',
+    visibilityTimeoutSeconds: 7,
+    onFunctionLog: (line) => output.push(line),
+  });
 });
 afterAll(async () => {
-  vi.restoreAllMocks();
   await t?.stack.stop();
 });
 afterEach(() => {
@@ -117,30 +118,54 @@ describe('a PAT that is missing everywhere', () => {
     const table = JSON.stringify(await scanJobs(t.stack));
     expect(table).not.toMatch(/dapi[0-9a-f]{8,}/);
     expect(table).not.toMatch(/Bearer/i);
+    // The capture saw this job's lines (the functions print in their own processes, not to this one's stdout).
+    expect(output.some((line) => line.includes(jobId))).toBe(true);
     expect(output.join('')).not.toMatch(/dapi[0-9a-f]{8,}/);
   });
 });
 
 describe('bad SQS messages', () => {
-  it('a submit message that is not JSON fails each receive, then lands in the DLQ, its reason logged', async () => {
-    await t.stack.sqs.send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: 'not json {' }));
+  it('a submit message that is not JSON fails each receive, then lands in the DLQ, its reason logged', {
+    timeout: 90_000,
+  }, async () => {
+    // Sent by the local caller, a producer the submit queue's policy names (the operator is not one).
+    const { MessageId } = await t.stack
+      .sqsAs(t.stack.callerCredentials)
+      .send(new SendMessageCommand({ QueueUrl: t.stack.queues.submit, MessageBody: 'not json {' }));
     const dlq = await waitFor(
       () => peekQueue(t.stack, t.stack.queues.submitDlq),
       (bodies) => bodies.includes('not json {'),
+      80_000,
     );
     expect(dlq).toContain('not json {');
-    const logs = output.join('');
+    const lines = output.filter((line) => line.includes(`"messageId":"${MessageId}"`));
+    // Every receive failed with the reason: MAX_RECEIVE_COUNT of them, the last one saying where it goes.
+    expect(lines.filter((line) => /is not JSON/.test(line))).toHaveLength(Number(t.stack.env.MAX_RECEIVE_COUNT));
+    const logs = lines.join('\n');
     expect(logs).toMatch(/is not JSON/);
     expect(logs).toMatch(/last receive; it goes to the DLQ/);
   });
 
   it('a poll message for a job that does not exist is dropped with a warning, not retried', async () => {
     const jobId = jobIdFor('ghost-namespace', 'ghost');
-    await t.stack.sqs.send(
-      new SendMessageCommand({ QueueUrl: t.stack.queues.poll, MessageBody: JSON.stringify({ jobId, generation: 1 }) }),
+    // Sent as the poll function's role, a producer the poll queue's policy names (the operator is not one).
+    await t.stack.sqsAs(t.stack.credentialsOf('poll')).send(
+      new SendMessageCommand({
+        QueueUrl: t.stack.queues.poll,
+        MessageBody: JSON.stringify({ jobId, generation: 1 }),
+      }),
+    );
+    // The function's lines come through its process's stdout: wait for them rather than only for the queue.
+    const lines = await waitFor(
+      async () => output.filter((line) => line.includes(jobId)),
+      (found) => found.some((line) => line.includes('Poll message names no job')),
     );
     await t.stack.drain();
-    expect(output.join('')).toMatch(/Poll message names no job; dropping it/);
+    expect(lines.some((line) => line.includes('Poll message names no job; dropping it'))).toBe(true);
+    const logs = output.filter((line) => line.includes(jobId));
+    // Dropped on its first receive, never failed, so never received again.
+    expect(logs.filter((line) => line.includes('Poll message names no job'))).toHaveLength(1);
+    expect(logs.join('\n')).not.toMatch(/Record failed/);
     expect(await peekQueue(t.stack, t.stack.queues.pollDlq)).toEqual([]);
   });
 });
