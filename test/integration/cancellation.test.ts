@@ -1,6 +1,9 @@
 /**
  * Cancellation over real sockets: DELETE -> cancel queue -> runs/cancel -> the poll chain sees CANCELED -> ABORTED.
- * Runs here last several seconds, so a DELETE reliably lands while the run is RUNNING.
+ * Runs here last several seconds, so a DELETE reliably lands while the run is RUNNING. The run the first test
+ * cancels lasts longer still: the template's poll event source gathers records for up to 5 s
+ * (MaximumBatchingWindowInSeconds) before it invokes the poll function, so the first poll, the one that can see
+ * RUNNING, comes some 5-8 s after the submit on this machine, and a 6 s run could be over by then.
  */
 import { describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
@@ -14,12 +17,22 @@ import {
   waitForTerminal,
 } from './support/test-stack.js';
 
-const t = useTestStack({ databricks: { timing: { pendingMs: 200, runningMs: 6000, terminatingMs: 100 } } });
+/** The run the first test cancels: long enough for a poll to see it RUNNING whatever the machine's load. */
+const CANCELED_RUN = 'lifecycle-cancel';
+const t = useTestStack({
+  databricks: {
+    timing: { pendingMs: 200, runningMs: 6000, terminatingMs: 100 },
+    outcome: (body) =>
+      body.run_name === CANCELED_RUN
+        ? { resultState: 'SUCCESS', timing: { runningMs: 60_000 } }
+        : { resultState: 'SUCCESS' },
+  },
+});
 
 describe('cancellation', () => {
   it('cancels a running job: DELETE 202, runs/cancel sent, the job ends ABORTED with its one run', async () => {
-    const jobId = jobIdFor(NAMESPACE, 'lifecycle-cancel');
-    await t.api.submit(jobRequest('lifecycle-cancel'));
+    const jobId = jobIdFor(NAMESPACE, CANCELED_RUN);
+    await t.api.submit(jobRequest(CANCELED_RUN));
     const running = await waitFor(
       () => jobView(t.api, jobId),
       (view) => view.phase === 'RUNNING',
@@ -34,7 +47,8 @@ describe('cancellation', () => {
     const runs = runsFor(t.stack, jobId);
     expect(runs).toHaveLength(1);
     expect(runs[0]?.cancelRequested).toBe(true);
-  });
+    // Two polls (RUNNING, then CANCELED), each after its batching window: more than the 30 s default on a loaded machine.
+  }, 60_000);
 
   it('leaves a finished job as it is and says so', async () => {
     const jobId = jobIdFor(NAMESPACE, 'lifecycle-cancel-late');

@@ -45,8 +45,12 @@ const ARGS = [
   'task-name',
   'spark_task',
 ];
-/** A run the test stops or re-attaches to must still be going: long against the stack's 400 ms. */
-const LONG_RUN: RunOutcome = { resultState: 'SUCCESS', timing: { runningMs: 8_000 } };
+/**
+ * A run the test stops or re-attaches to must still be going when a poll has seen it RUNNING: long against the
+ * stack's 400 ms, and against the first poll, which comes some 5-10 s after the submit (the template's poll event
+ * source gathers records for up to 5 s, MaximumBatchingWindowInSeconds, before it invokes the poll function).
+ */
+const LONG_RUN: RunOutcome = { resultState: 'SUCCESS', timing: { runningMs: 20_000 } };
 const PROCESS_TIMEOUT_MS = 45_000;
 
 /** How each job's run ends, by job id (the run's idempotency_token); SUCCESS when not listed. */

@@ -1,5 +1,5 @@
 /**
- * No lost job: on the local stack, with the sweeper running every second and a job stale after 6 s without a
+ * No lost job: on the local stack, with the sweeper running every second and a job stale after 15 s without a
  * heartbeat, a job whose poll chain is lost, and a job whose submit message was never sent,
  * both still end SUCCEEDED, with one Databricks run each, rescued once by the sweeper.
  */
@@ -14,13 +14,20 @@ import { submitRequestSchema } from '../../shared/jobs/submit-request.js';
 import { jobRequest, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
 const POLL_INTERVAL_SECONDS = 2;
+/**
+ * A live job's polls come every POLL_INTERVAL_SECONDS plus the poll event source's batching window (the template's
+ * MaximumBatchingWindowInSeconds, 5 s: a lone poll waits it out) plus the invocation itself, 8-9 s apart on this
+ * loaded machine, each writing the heartbeat (older than 1 s). 15 s without one is stale: well past a healthy job's
+ * gap, so the sweeper rescues only the jobs this file loses, and exactly once.
+ */
+const HEARTBEAT_SECONDS = 1;
+const STALE_AFTER_SECONDS = 15;
 /** The workspace's clock runs this far ahead of the real one: moving it on ends a long run when the test wants. */
 let clockSkewMs = 0;
 const t = useTestStack({
-  // Polls every 2 s, each writing the heartbeat (older than 1 s); 6 s without one is stale (> 2 + 1, with room for
-  // a loaded machine).
   pollIntervalSeconds: { min: POLL_INTERVAL_SECONDS, max: POLL_INTERVAL_SECONDS },
-  env: { HEARTBEAT_SECONDS: '1', STALE_AFTER_SECONDS: '6' },
+  env: { HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), STALE_AFTER_SECONDS: String(STALE_AFTER_SECONDS) },
+  // The template's schedule is every 5 minutes: a sweep a second here.
   sweepIntervalMs: 1000,
   databricks: {
     timing: { pendingMs: 150, runningMs: 400, terminatingMs: 50 },
@@ -55,6 +62,21 @@ async function queueCounts(QueueUrl: string): Promise<{ visible: number; inFligh
 }
 
 describe('the sweeper', () => {
+  it("runs with this file's liveness settings, in every function", () => {
+    for (const fn of ['SweepFunction', 'PollFunction', 'SubmitFunction']) {
+      expect(t.stack.describe.differences[fn], fn).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^HEARTBEAT_SECONDS: .*the scenario's setting/),
+          expect.stringMatching(/^STALE_AFTER_SECONDS: .*the scenario's setting/),
+        ]),
+      );
+    }
+    expect(t.stack.env).toMatchObject({
+      HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      STALE_AFTER_SECONDS: String(STALE_AFTER_SECONDS),
+    });
+  });
+
   it("restarts a running job's lost poll chain: the job still SUCCEEDS, with one run", async () => {
     // Prepare: a long run, polled.
     const { body } = await t.api.submit(jobRequest('long-lost-poll'));
@@ -81,6 +103,7 @@ describe('the sweeper', () => {
       () => storedJob(jobId),
       // The rescue is claimed (rescues + 1) before the new chain starts (generation + 1): wait for both.
       (job) => job.rescues === (lost.rescues ?? 0) + 1 && job.pollGeneration > lost.pollGeneration,
+      (STALE_AFTER_SECONDS + 15) * 1000,
     );
     expect(rescued).toMatchObject({ phase: 'RUNNING', pollGeneration: lost.pollGeneration + 1 });
     clockSkewMs += 600_000;
@@ -102,9 +125,10 @@ describe('the sweeper', () => {
     expect(job.phase).toBe('QUEUED');
 
     // Assess
-    const done = await waitForTerminal(t.api, job.jobId, 25_000);
+    // Stale after STALE_AFTER_SECONDS, then a sweep, the submit and a poll (its batching window included).
+    const done = await waitForTerminal(t.api, job.jobId, (STALE_AFTER_SECONDS + 25) * 1000);
     expect(done.phase).toBe('SUCCEEDED');
     expect(await storedJob(job.jobId)).toMatchObject({ rescues: 1 });
     expect(runsFor(t.stack, job.jobId)).toHaveLength(1);
-  }, 45_000);
+  }, 60_000);
 });

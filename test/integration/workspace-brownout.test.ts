@@ -20,6 +20,8 @@ import {
   startDatabricksWorkspace,
 } from '../../infra/local/emulators/databricks-workspace.js';
 import { isApiError } from '../../shared/client/jobs-api-client.js';
+import { DEFAULT_RETRY_POLICY } from '../../shared/databricks/retry-policy.js';
+import { DEFAULT_WORKSPACE_HEALTH } from '../../shared/databricks/workspace-health.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
 import {
   jobRequest,
@@ -147,7 +149,23 @@ describe('a workspace brownout beside a healthy workspace', () => {
     expect(inWindow('503-then-hang').some((r) => r.status === 503)).toBe(true);
     expect(inWindow('503-then-hang').some((r) => r.status === 0 && r.at >= from + HANG_FROM_MS)).toBe(true);
     expect(inWindow('reset').some((r) => r.status === 0)).toBe(true);
-    for (const mode of MODES) expect(inWindow(mode).length).toBeLessThanOrEqual(2 * brownJobs[mode].length);
+    // Each Lambda execution environment keeps its own view of a workspace's health (shared/databricks/
+    // workspace-health.ts), as on AWS: every environment that calls a failing workspace learns it on its own, in
+    // failuresToOpen failed attempts (plus, at most, the attempt of its other record on that workspace already in
+    // flight: they come two at a time here), then probes once in the window (10 s after it opened; a failed probe
+    // doubles the wait to 20 s, past the window's end). The environments are the submit and poll functions'
+    // (cancel has nothing to do here): one each started with the stack, and one per cold start since.
+    const starts = t.stack.functionStarts();
+    const environmentsOf = (name: string) =>
+      1 + (Object.entries(starts).find(([fn]) => fn.endsWith(`-${name}Function`))?.[1].cold ?? 0);
+    const environments = environmentsOf('Submit') + environmentsOf('Poll');
+    const perEnvironment = DEFAULT_WORKSPACE_HEALTH.failuresToOpen + 1 + 1;
+    for (const mode of MODES) {
+      // Far from every record's every retry, which would be each job's whole retry budget.
+      const everyRetry = brownJobs[mode].length * DEFAULT_RETRY_POLICY.maxAttempts;
+      expect(environments * perEnvironment).toBeLessThan(everyRetry);
+      expect(inWindow(mode).length).toBeLessThanOrEqual(environments * perEnvironment);
+    }
 
     for (const dlq of [t.stack.queues.submitDlq, t.stack.queues.pollDlq, t.stack.queues.cancelDlq]) {
       expect(await peekQueue(t.stack, dlq)).toEqual([]);

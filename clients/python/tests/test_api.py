@@ -15,7 +15,7 @@ class Urls(unittest.TestCase):
             "us-gov-west-1",
         )
         self.assertIsNone(parse_region("https://jobs.example.com/v1"))
-        self.assertIsNone(parse_region("http://127.0.0.1:3000/local"))
+        self.assertIsNone(parse_region("http://127.0.0.1:3000/prod"))
 
     def test_https_or_loopback_http_only(self) -> None:
         self.assertEqual(check_api_url("https://api.example.com/prod/"), "https://api.example.com/prod")

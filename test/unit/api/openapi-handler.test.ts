@@ -100,12 +100,12 @@ describe('Function: serverUrlFor()', () => {
       requestContext: {
         ...openApiEvent().requestContext,
         domainName: '127.0.0.1:3000',
-        stage: 'local',
-        path: '/local/v1/openapi.json',
+        stage: 'prod',
+        path: '/prod/v1/openapi.json',
       },
     });
 
-    expect(serverUrlFor(event)).toBe('http://127.0.0.1:3000/local');
+    expect(serverUrlFor(event)).toBe('http://127.0.0.1:3000/prod');
   });
 
   it('is undefined without a domain name, and the document then has no servers', async () => {

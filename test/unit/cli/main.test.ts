@@ -82,7 +82,7 @@ function fakeApi(
   const fn = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const method = init?.method ?? 'GET';
-    const path = `${url.pathname.replace(/^\/local/, '')}${url.search}`;
+    const path = `${url.pathname.replace(/^\/prod/, '')}${url.search}`;
     const headers = (init?.headers ?? {}) as Record<string, string>;
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     requests.push({ method, path, body, signed: /^AWS4-HMAC-SHA256 /.test(headers.authorization ?? '') });
@@ -300,7 +300,7 @@ describe('CLI: usage, network and auth failures', () => {
     const network = await cli(['status', 'fdl-1'], { fetch: unreachable, requests: [] });
     expect(network.code).toBe(EXIT.NETWORK_OR_AUTH);
     expect(network.stderr).toContain(
-      'Cannot reach http://127.0.0.1:3000/local: ECONNREFUSED; is the local stack running',
+      'Cannot reach http://127.0.0.1:3000/prod: ECONNREFUSED; is the local stack running',
     );
 
     const noCredentials = await cli(['status', 'fdl-1', '--json'], fakeApi(), {
@@ -338,8 +338,8 @@ describe('CLI: usage, network and auth failures', () => {
   });
 
   it('knows a local stack URL when it sees one', () => {
-    expect(isLoopback('http://127.0.0.1:3000/local')).toBe(true);
-    expect(isLoopback('http://localhost:3000/local')).toBe(true);
+    expect(isLoopback('http://127.0.0.1:3000/prod')).toBe(true);
+    expect(isLoopback('http://localhost:3000/prod')).toBe(true);
     expect(isLoopback('https://abc.execute-api.eu-west-1.amazonaws.com/prod')).toBe(false);
   });
 });

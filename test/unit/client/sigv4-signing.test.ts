@@ -19,8 +19,11 @@ const ROLE = {
   secretAccessKey: 'role-secret',
   principalArn: 'arn:aws:iam::123456789012:role/flyte-task-role',
 };
-/** The vitest environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: what the default chain finds. */
-const ENV_KEY = { accessKeyId: 'test', secretAccessKey: 'test', principalArn: 'arn:aws:iam::123456789012:user/env' };
+/**
+ * The vitest environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (vitest.config.ts: the local stack's operator,
+ * local/local): what the default chain finds.
+ */
+const ENV_KEY = { accessKeyId: 'local', secretAccessKey: 'local', principalArn: 'arn:aws:iam::123456789012:user/env' };
 
 let door: FrontDoor;
 
@@ -88,7 +91,7 @@ describe('Function: signRequest, verified by the front door', () => {
     const api = new JobsApiClient(door.url, { region: 'eu-west-1' });
     const { status, body } = await api.call<APIGatewayProxyEvent>('GET', '/v1/jobs/fdl-1');
     expect(status).toBe(200);
-    expect(body.requestContext.identity.accessKey).toBe('test');
+    expect(body.requestContext.identity.accessKey).toBe(ENV_KEY.accessKeyId);
   });
 
   it('is refused when signed with the wrong secret, an old date, or for another region', async () => {

@@ -148,10 +148,11 @@ describe('Function: createEksToken()', () => {
   });
 
   it('falls back to the AWS SDK default credential chain (here: the environment)', async () => {
-    // vitest.config.ts sets AWS_ACCESS_KEY_ID=test / AWS_SECRET_ACCESS_KEY=test for every test process.
+    // vitest.config.ts sets AWS_ACCESS_KEY_ID=local / AWS_SECRET_ACCESS_KEY=local (the local stack's operator) for
+    // every test process.
     const { token } = await createEksToken({ clusterName: 'c', region: 'us-east-1', now: () => signedAt });
     const url = decode(token);
-    expect(url.searchParams.get('X-Amz-Credential')).toBe('test/20260304/us-east-1/sts/aws4_request');
-    expect(url.searchParams.get('X-Amz-Signature')).toBe(expectedSignature(url, 'c', 'test'));
+    expect(url.searchParams.get('X-Amz-Credential')).toBe('local/20260304/us-east-1/sts/aws4_request');
+    expect(url.searchParams.get('X-Amz-Signature')).toBe(expectedSignature(url, 'c', 'local'));
   });
 });
