@@ -38,6 +38,7 @@ import type { PolicyDocument } from './iam/iam-policy-evaluation.js';
 import { IamPrincipals } from './iam/iam-principals.js';
 import type { LeastPrivilegeReport } from './iam/least-privilege-report.js';
 import { SqsSenderIds } from './iam/sqs-sender-ids.js';
+import { QueueActivity } from './lambda-runtime/queue-activity.js';
 import { type StackFunctions, startStackFunctions } from './stack-functions.js';
 import {
   type AccessKeyPair,
@@ -103,6 +104,8 @@ export interface LocalStackOptions {
    * at its `handler` rate. The stack's own clients and the event sources' receive/delete get no faults.
    */
   faultPlan?: FaultPlan;
+  /** Replaces the event sources' batching window (the template's poll mapping waits up to 5 s to fill a batch). */
+  eventSourceBatchingWindowSeconds?: number;
   /** Caps each event source's concurrent batches below the template's maxConcurrency (tests: fewer processes). */
   eventSourceConcurrency?: number;
   /** Count the functions' DynamoDB and SQS requests by operation (LocalStack.awsRequests). */
@@ -227,6 +230,12 @@ export interface LocalStack {
   functionLogs: string[];
   /** A function's role session keys: for a test acting as that function (a message only it may send). */
   credentialsOf(fn: FunctionKey): AccessKeyPair;
+  /**
+   * A function's environment as the stack runs it (template + local overrides): its own AWS endpoints (the
+   * function-side gateways, which count with `countAwsRequests`), its queue URLs at them, its settings. Without its
+   * credentials (credentialsOf) and the variables Lambda sets itself: for a process acting as that function.
+   */
+  functionEnvironment(fn: FunctionKey): Record<string, string>;
   /** With `countAwsRequests` (or a fault plan): the functions' requests so far, live. Empty otherwise. */
   awsRequests: AwsRequestCounts;
   /** Invocations ended at their function timeout so far, per function (physical name). */
@@ -335,6 +344,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 
   // The IAM gateways: every AWS request is signed by a known key and authorized before an emulator sees it.
   const sqsSenderIds = new SqsSenderIds();
+  // Every SQS gateway announces the sends the emulator accepted, waking that queue's event source.
+  const activity = new QueueActivity();
+  const announceSends = (operation: string, body: Buffer) => {
+    const queue = QueueActivity.queueOfSend(operation, body);
+    if (queue) activity.sent(queue);
+  };
   const awsRequests: AwsRequestCounts = { dynamodb: {}, sqs: {}, budgetLedger: {} };
   const budgetTableName =
     scope.resources.get(logicalIdOf(template, 'AWS::DynamoDB::Table', 'WorkspaceBudgetTable'))?.ref ?? '';
@@ -356,7 +371,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   const plan = options.faultPlan;
   // The stack's own clients and the event sources (AWS's side) go through gateways without faults or counting.
   const quietDynamoUrl = await gateway('dynamodb', dynamoUrl);
-  const quietSqsUrl = await gateway('sqs', sqsServerUrl, { sqsSenderIds });
+  const quietSqsUrl = await gateway('sqs', sqsServerUrl, { sqsSenderIds, answered: announceSends });
   const fnDynamoUrl = counting
     ? await gateway('dynamodb', dynamoUrl, {
         ...(plan ? { plan } : {}),
@@ -365,7 +380,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       })
     : quietDynamoUrl;
   const fnSqsUrl = counting
-    ? await gateway('sqs', sqsServerUrl, { sqsSenderIds, ...(plan ? { plan } : {}), observe: count('sqs') })
+    ? await gateway('sqs', sqsServerUrl, {
+        sqsSenderIds,
+        ...(plan ? { plan } : {}),
+        observe: count('sqs'),
+        answered: announceSends,
+      })
     : quietSqsUrl;
   const secretsUrl = await gateway('secretsmanager', secrets.url, { secretArn: secretArnLookup(secrets.url, region) });
   const stsUrl = await gateway('sts', sts.url);
@@ -474,6 +494,13 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     },
     ...(options.functionTimeoutSeconds !== undefined ? { functionTimeoutSeconds: options.functionTimeoutSeconds } : {}),
     eventSourceSqsUrl: quietSqsUrl,
+    queueActivity: activity,
+    ...(options.visibilityTimeoutSeconds !== undefined
+      ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
+      : {}),
+    ...(options.eventSourceBatchingWindowSeconds !== undefined
+      ? { batchingWindowSeconds: options.eventSourceBatchingWindowSeconds }
+      : {}),
     ...(options.eventSourceConcurrency !== undefined ? { eventSourceConcurrency: options.eventSourceConcurrency } : {}),
     ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
     ...(plan ? { faultPlan: plan } : {}),
@@ -552,6 +579,11 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       const found = functions.find((f) => keyOf(f.fn.logicalId) === fn);
       if (!found) throw new Error(`no ${fn} function in the template`);
       return { ...found.keys };
+    },
+    functionEnvironment: (fn) => {
+      const found = functions.find((f) => keyOf(f.fn.logicalId) === fn);
+      if (!found) throw new Error(`no ${fn} function in the template`);
+      return { ...(stackFunctions.environments[found.fn.logicalId] ?? {}) };
     },
     lambdaTimeouts: () => stackFunctions.timeouts(),
     functionStarts: () => stackFunctions.starts(),

@@ -21,6 +21,7 @@ import {
   startFunctionEnvironments,
 } from './lambda-runtime/function-environments.js';
 import { type InvocationOutcome, type Invoker, LambdaTimeoutError } from './lambda-runtime/invoke-handler.js';
+import type { QueueActivity } from './lambda-runtime/queue-activity.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 import type { FrontDoorCall } from './local-stack.js';
 import type { FunctionPrincipal } from './stack-principals.js';
@@ -52,6 +53,12 @@ export interface StackFunctionsOptions {
   /** Where the event sources (AWS's side) reach SQS, signing as each function's role as Lambda does. */
   eventSourceSqsUrl: string;
   eventSourceConcurrency?: number;
+  /** Replaces every mapping's batching window. */
+  batchingWindowSeconds?: number;
+  /** Sends announced by the SQS gateways: the event sources never wait out a long poll. */
+  queueActivity?: QueueActivity;
+  /** The work queues' visibility timeout when overridden (checked against the function timeouts). */
+  visibilityTimeoutSeconds?: number;
   sweepIntervalMs?: number;
   faultPlan?: FaultPlan;
   sigv4: boolean;
@@ -101,6 +108,36 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
     const overridden = overrideEnvironment(templateEnv, options.overrides);
     environments[fn.logicalId] = overridden.env;
     differences[fn.logicalId] = overridden.differences;
+  }
+  // Overrides of the event sources and timeouts are differences too. AWS refuses a mapping whose queue's visibility
+  // timeout is below the function timeout; tests that redeliver in seconds knowingly run such a one: said here.
+  for (const mapping of template.eventSources) {
+    const fn = template.functions.find((f) => f.logicalId === mapping.functionLogicalId);
+    const list = differences[mapping.functionLogicalId];
+    if (!fn || !list) continue;
+    if (
+      options.batchingWindowSeconds !== undefined &&
+      options.batchingWindowSeconds !== mapping.batchingWindowSeconds
+    ) {
+      list.push(
+        `event source batching window: ${mapping.batchingWindowSeconds} s -> ${options.batchingWindowSeconds} s`,
+      );
+    }
+    if (options.eventSourceConcurrency !== undefined) {
+      list.push(`event source maximum concurrency: at most ${options.eventSourceConcurrency}`);
+    }
+    const timeout = options.functionTimeoutSeconds ?? fn.timeoutSeconds;
+    if (options.visibilityTimeoutSeconds !== undefined && options.visibilityTimeoutSeconds < timeout) {
+      list.push(
+        `queue visibility timeout ${options.visibilityTimeoutSeconds} s is below the function timeout ${timeout} s ` +
+          '(AWS refuses such an event source mapping; a test redelivering quickly)',
+      );
+    }
+  }
+  for (const { fn } of options.functions) {
+    if (options.functionTimeoutSeconds !== undefined && options.functionTimeoutSeconds !== fn.timeoutSeconds) {
+      differences[fn.logicalId]?.push(`timeout: ${fn.timeoutSeconds} s -> ${options.functionTimeoutSeconds} s`);
+    }
   }
   // A variable the template forgot fails here, naming the function, before anything runs.
   checkFunctionEnvironments(
@@ -181,7 +218,8 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
       invoke: invokerOf(fn.logicalId),
       functionName: principal.functionName,
       batchSize: mapping.batchSize,
-      maximumBatchingWindowMs: mapping.batchingWindowSeconds * 1000,
+      maximumBatchingWindowMs: (options.batchingWindowSeconds ?? mapping.batchingWindowSeconds) * 1000,
+      ...(options.queueActivity ? { activity: options.queueActivity } : {}),
       functionTimeoutMs: timeoutSecondsOf(fn) * 1000,
       reportBatchItemFailures: mapping.reportBatchItemFailures,
       concurrency: eventSourceConcurrency(mapping.maxConcurrency, options.eventSourceConcurrency),

@@ -53,6 +53,8 @@ export interface AwsGatewayOptions {
   plan?: FaultPlan;
   /** Told the operation (and body) of every request that arrives (refused ones included). */
   observe?: (operation: string, body: Buffer) => void;
+  /** Told each request the emulator answered with a 2xx, after the answer (e.g. a message is in its queue now). */
+  answered?: (operation: string, body: Buffer) => void;
   /** Port to listen on (default 0: any free one). */
   port?: number;
 }
@@ -107,10 +109,20 @@ export async function startAwsGateway(options: AwsGatewayOptions): Promise<AwsGa
     return { rewrite: stamps?.follow(operation, principal.userId, url) };
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, rewrite?: AnswerRewrite): void => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    rewrite: AnswerRewrite | undefined,
+    operation: string,
+  ): void => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
+        const status = answer.statusCode ?? 0;
+        if (options.answered && status >= 200 && status < 300) {
+          answer.once('end', () => options.answered?.(operation, body));
+        }
         if (!rewrite) {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -161,7 +173,7 @@ export async function startAwsGateway(options: AwsGatewayOptions): Promise<AwsGa
       else send(res, encodeAwsError(faulted, FAULT_ERRORS[faulted][how]));
       return;
     }
-    forward(req, res, body, admission.rewrite);
+    forward(req, res, body, admission.rewrite, operation);
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

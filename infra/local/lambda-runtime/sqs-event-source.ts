@@ -17,6 +17,7 @@ import type {
 } from 'aws-lambda';
 import { type InvocationOutcome, type Invoker, invokeHandler } from './invoke-handler.js';
 import { createLambdaContext, DEFAULT_REGION } from './lambda-context.js';
+import type { QueueActivity } from './queue-activity.js';
 
 // biome-ignore lint/suspicious/noConfusingVoidType: the same return type as aws-lambda's SQSHandler.
 export type SqsLambdaHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
@@ -40,6 +41,11 @@ export interface SqsEventSourceOptions {
   maximumBatchingWindowMs?: number;
   /** ReceiveMessage long-poll time, 0..20. Default 1, so stop() returns quickly. */
   waitTimeSeconds?: number;
+  /**
+   * Sends to the queue announced (queue-activity.ts): then each receive does not wait, and an empty queue is polled
+   * again at the next send to it or after a second.
+   */
+  activity?: QueueActivity;
   /** The function timeout: a longer invocation fails the whole batch. Default 30000. */
   functionTimeoutMs?: number;
   /**
@@ -104,6 +110,8 @@ interface EventSourceIdentity {
 type BatchResponseVerdict = { valid: true; failedMessageIds: Set<string> } | { valid: false; reason: string };
 
 const MAX_BATCH_SIZE = 10;
+/** With sends announced: how long an empty queue waits before it is polled again anyway. */
+const IDLE_RECEIVE_MS = 1000;
 
 function assertInteger(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -271,7 +279,10 @@ export function evaluateBatchResponse(result: unknown, batchMessageIds: Readonly
 export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSource {
   const batchSize = options.batchSize ?? MAX_BATCH_SIZE;
   const maximumBatchingWindowMs = options.maximumBatchingWindowMs ?? 0;
-  const waitTimeSeconds = options.waitTimeSeconds ?? 1;
+  const activity = options.activity;
+  const queueName = options.queueUrl.split('/').pop() ?? '';
+  // With sends announced, a receive never waits: an empty queue waits for the announcement instead.
+  const waitTimeSeconds = activity ? 0 : (options.waitTimeSeconds ?? 1);
   const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
   const reportBatchItemFailures = options.reportBatchItemFailures ?? true;
   const concurrency = options.concurrency ?? 1;
@@ -417,7 +428,8 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       }
       if (messages.length === 0) {
         // Without long polling an empty queue would otherwise be polled in a tight loop.
-        if (waitTimeSeconds === 0) await sleep(20, stopSignal.signal);
+        if (activity) await activity.wait(queueName, IDLE_RECEIVE_MS, stopSignal.signal);
+        else if (waitTimeSeconds === 0) await sleep(20, stopSignal.signal);
         continue;
       }
       // Messages received while stop() was pending are in flight already: process them rather than strand them.

@@ -28,6 +28,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     visibilityTimeoutSeconds: 3,
     // Two batches per queue at once: fewer processes per stack on this 2-core machine (the template allows 2-10).
     eventSourceConcurrency: 2,
+    // No batching window (the template's poll mapping waits up to 5 s to fill a batch): runs here last a second.
+    eventSourceBatchingWindowSeconds: 0,
     // The functions' logs at the test run's level (vitest.config.ts: WARN), not the template's INFO.
     ...(process.env.POWERTOOLS_LOG_LEVEL ? { logLevel: process.env.POWERTOOLS_LOG_LEVEL } : {}),
     ...options,
