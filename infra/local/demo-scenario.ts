@@ -16,10 +16,11 @@ import { callerMayUseOnly, seedOAuthM2M, seedTenants, type Tenant, tenantNamespa
 export const DEMO_TOKEN_TTL_SECONDS = 4;
 const LONG_RUN_NAME = 'long-running';
 /**
- * The long run lasts five token lifetimes, so the poll function (a batch every ~6 s: a 1-2 s poll delay, then the
- * template's 5 s batching window) polls it at least three times, each time with its previous token expired.
+ * The long run lasts 7.5 token lifetimes, so the poll function (a batch every 7-8 s: a 1-2 s poll delay, then the
+ * template's 5 s batching window; up to 12 s on a busy machine) polls it at least three times, each time with its
+ * previous token expired.
  */
-const LONG_RUN_MS = 20_000;
+const LONG_RUN_MS = 30_000;
 /**
  * Token endpoint calls the long job must at least make: each execution environment caches its own tokens, so the
  * submit function's first token, the poll function's first token, then two refreshes as the poll function's expire.
@@ -73,7 +74,7 @@ export interface StackSummary {
   runtime: string;
   /** Requests IAM denied, any principal's. */
   deniedCalls: number;
-  /** Per function (principals named `…Function`), the grants of its role no request used. */
+  /** Per function (principals named `…Function`), the grants of its role no request used (shortGrant labels). */
   unusedGrants: Record<string, string[]>;
 }
 
@@ -84,6 +85,11 @@ export interface DemoResult {
   stack: StackSummary;
 }
 
+/** A grant as the report labels it, its resource's ARN without `arn:aws:<service>:<region>:<account>:` (shorter). */
+export function shortGrant(label: string): string {
+  return label.replace(/ on arn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:/, ' on ');
+}
+
 /** The stack's template, runtime and IAM usage so far: denied calls, and each function's unused grants. */
 export function stackSummary(stack: LocalStack): StackSummary {
   const report = stack.iamReport();
@@ -91,7 +97,7 @@ export function stackSummary(stack: LocalStack): StackSummary {
     Object.entries(report.principals)
       .filter(([principal]) => principal.endsWith('Function'))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([principal, usage]) => [principal, [...usage.unused]]),
+      .map(([principal, usage]) => [principal, usage.unused.map(shortGrant)]),
   );
   return {
     template: stack.describe.template,
@@ -111,7 +117,17 @@ interface DemoJob {
   minTokenRequests?: number;
 }
 
-export async function runDemoScenario(stack: LocalStack, log: (line: string) => void): Promise<DemoResult> {
+export interface DemoScenarioOptions {
+  /** How long each job is followed before it counts as not ended (default 90 s). */
+  deadlineMs?: number;
+}
+
+export async function runDemoScenario(
+  stack: LocalStack,
+  log: (line: string) => void,
+  options: DemoScenarioOptions = {},
+): Promise<DemoResult> {
+  const deadlineMs = options.deadlineMs ?? DEADLINE_MS;
   const tenants = await seedTenants(stack);
   const jobs: DemoJob[] = [
     ...(Object.values(tenants) as Tenant[]).map((tenant) => ({
@@ -131,7 +147,7 @@ export async function runDemoScenario(stack: LocalStack, log: (line: string) => 
   // Signed like any caller of the deployed API, with the key pair the stack generated for callers.
   const api = new JobsApiClient(stack.frontDoorUrl, { region: stack.region, credentials: stack.callerCredentials });
   const stamp = Date.now();
-  const results = await Promise.all(jobs.map((job) => follow(api, job, `demo-${stamp}-${job.name}`, log)));
+  const results = await Promise.all(jobs.map((job) => follow(api, job, `demo-${stamp}-${job.name}`, log, deadlineMs)));
   const report = results.map((result, i) => summarize(stack, jobs[i] as DemoJob, result));
   const jobsOk = report.every((r, i) => {
     const job = jobs[i] as DemoJob;
@@ -153,7 +169,13 @@ interface Followed {
   error?: string;
 }
 
-async function follow(api: JobsApiClient, job: DemoJob, executionId: string, log: (line: string) => void) {
+async function follow(
+  api: JobsApiClient,
+  job: DemoJob,
+  executionId: string,
+  log: (line: string) => void,
+  deadlineMs: number,
+) {
   const request = {
     namespace: job.tenant.namespace,
     executionId,
@@ -178,7 +200,7 @@ async function follow(api: JobsApiClient, job: DemoJob, executionId: string, log
   const started = Date.now();
   let cancelled = false;
   let last = '';
-  while (Date.now() - started < DEADLINE_MS) {
+  while (Date.now() - started < deadlineMs) {
     const { body } = await api.get(jobId);
     if (isApiError(body)) return { ...result, error: body.error.message };
     result.view = body;
@@ -192,7 +214,7 @@ async function follow(api: JobsApiClient, job: DemoJob, executionId: string, log
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { ...result, error: `no terminal phase within ${DEADLINE_MS / 1000}s` };
+  return { ...result, error: `no terminal phase within ${deadlineMs / 1000}s` };
 }
 
 function summarize(stack: LocalStack, job: DemoJob, followed: Followed): DemoJobResult {

@@ -240,8 +240,8 @@ export interface LocalStack {
   awsRequests: AwsRequestCounts;
   /** Invocations ended at their function timeout so far, per function (physical name). */
   lambdaTimeouts(): Record<string, number>;
-  /** Cold and warm starts per function so far. */
-  functionStarts(): Record<string, { cold: number; warm: number }>;
+  /** Cold and warm starts per function so far, and the inits that failed and environments that crashed. */
+  functionStarts(): Record<string, { cold: number; warm: number; initErrors: number; crashes: number }>;
   /** Granted, used and unused IAM grants per principal, and every denied call, so far. */
   iamReport(): LeastPrivilegeReport;
   describe: StackDescription;
@@ -328,7 +328,18 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   if (!kubernetes.caCertificate) throw new Error('the Kubernetes API emulator started without TLS');
   // Databricks fetches the cluster's OIDC issuer keys over that TLS (on the internet a public CA would sign it).
   trustIssuerCa(kubernetes.caCertificate);
-  const sts = await startSts({ port: 0, region, accountId, credentials: knownKeys, roleArnFor: principalArnOf });
+  const sts = await startSts({
+    port: 0,
+    region,
+    accountId,
+    credentials: knownKeys,
+    roleArnFor: principalArnOf,
+    // GetCallerIdentity answers as IAM sees the key: a function's session named after the function, its role's id.
+    identityFor: (accessKeyId) => {
+      const principal = principals.byAccessKeyId(accessKeyId);
+      return principal ? { arn: principal.sessionArn, userId: principal.userId } : undefined;
+    },
+  });
   closers.push(() => sts.close());
   const eks = await startEks({
     region,

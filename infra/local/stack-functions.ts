@@ -7,14 +7,12 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
-import { JSON_SERVICE_AUTH_ERRORS } from './emulators/aws-sigv4.js';
 import type { FaultPlan } from './faults/fault-plan.js';
-import { authorizeExecuteApi } from './iam/execute-api-authorization.js';
 import type { PolicyDocument } from './iam/iam-policy-evaluation.js';
 import type { IamPrincipals } from './iam/iam-principals.js';
-import { sigV4Request, verifySigV4Request } from './iam/sigv4-verifier.js';
-import { GatewayResponseError, startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
+import { startFrontDoor } from './lambda-runtime/api-gateway-front-door.js';
 import { scheduledEvent } from './lambda-runtime/event-shapes.js';
+import { iamAuthorization } from './lambda-runtime/front-door-iam.js';
 import {
   type FunctionEnvironments,
   type InvokeOutcome,
@@ -36,8 +34,6 @@ const MAX_RECORDED_CALLS = 1000;
 const DEFAULT_EVENT_SOURCE_CONCURRENCY = 5;
 /** Concurrent executions of the API function (API Gateway invokes it once per request). */
 const API_CONCURRENCY = 10;
-/** API Gateway's allowance between X-Amz-Date and its own clock. */
-const API_GATEWAY_MAX_SKEW_MINUTES = 5;
 
 export interface StackFunctionsOptions {
   template: StackTemplate;
@@ -77,7 +73,7 @@ export interface StackFunctions {
   frontDoorUrl: string;
   frontDoorCalls: FrontDoorCall[];
   timeouts(): Record<string, number>;
-  starts(): Record<string, { cold: number; warm: number }>;
+  starts(): Record<string, { cold: number; warm: number; initErrors: number; crashes: number }>;
   drain(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -288,10 +284,14 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
       },
       ...(options.sigv4 && iamMethods.size > 0
         ? {
-            identity: async (req, body) => {
-              const identity = await iamIdentity(options, req, body, api.stageName);
-              return identity;
-            },
+            identity: iamAuthorization({
+              principals: options.principals,
+              region,
+              accountId,
+              apiId: options.apiId,
+              stage: api.stageName,
+              ...(options.apiPolicy ? { apiPolicy: options.apiPolicy } : {}),
+            }),
           }
         : {}),
       onError: (error) => reportRuntimeError(error, 'invoke'),
@@ -313,7 +313,13 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
       Object.fromEntries(
         [...pools].map(([logicalId, pool]) => {
           const stats = pool.stats();
-          return [names.get(logicalId) ?? logicalId, { cold: stats.coldStarts, warm: stats.warmStarts }];
+          const counts = {
+            cold: stats.coldStarts,
+            warm: stats.warmStarts,
+            initErrors: stats.initErrors,
+            crashes: stats.crashes,
+          };
+          return [names.get(logicalId) ?? logicalId, counts];
         }),
       ),
     drain: async (timeoutMs) => {
@@ -322,48 +328,6 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
     stop: async () => {
       for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
     },
-  };
-}
-
-/** SigV4 for execute-api, then execute-api:Invoke on the method: what API Gateway does for an AWS_IAM method. */
-async function iamIdentity(
-  options: StackFunctionsOptions,
-  req: Parameters<NonNullable<Parameters<typeof startFrontDoor>[0]['identity']>>[0],
-  body: Buffer,
-  stage: string,
-): Promise<Partial<APIGatewayEventIdentity>> {
-  const { principals, region, accountId } = options;
-  const verified = verifySigV4Request(sigV4Request(req, body), {
-    region,
-    service: 'execute-api',
-    credentials: principals.secretOf,
-    maxSkewMinutes: API_GATEWAY_MAX_SKEW_MINUTES,
-    wording: 'api-gateway',
-  });
-  if (!verified.ok) {
-    throw new GatewayResponseError(403, verified.failure.message, JSON_SERVICE_AUTH_ERRORS[verified.failure.kind]);
-  }
-  const caller = principals.byAccessKeyId(verified.identity.accessKeyId);
-  if (!caller)
-    throw new GatewayResponseError(
-      403,
-      'The security token included in the request is invalid.',
-      'UnrecognizedClientException',
-    );
-  const path = (req.url ?? '/').split('?')[0]?.replace(new RegExp(`^/${stage}`), '') ?? '/';
-  const denial = await authorizeExecuteApi(
-    principals,
-    caller,
-    { region, accountId, apiId: options.apiId, stage, method: req.method ?? 'GET', path },
-    options.apiPolicy,
-  );
-  if (denial) throw new GatewayResponseError(403, JSON.parse(denial.body).Message, 'AccessDeniedException');
-  return {
-    accessKey: caller.accessKeyId,
-    accountId: caller.accountId,
-    caller: caller.userId,
-    user: caller.userId,
-    userArn: caller.sessionArn,
   };
 }
 

@@ -17,7 +17,14 @@ import {
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { jobRequest, jobView, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
-const t = useTestStack({ databricks: { timing: { pendingMs: 300, runningMs: 2500, terminatingMs: 100 } } });
+// Runs last 15 s: the poll function's event source waits out the template's 5 s batching window before each batch, so
+// a shorter run could end before any poll saw it RUNNING (only the revoked-token test starts a run). One execution
+// environment per function: tokens are cached per environment, so a second poll environment would fetch its own first
+// token, which is no refresh.
+const t = useTestStack({
+  databricks: { timing: { pendingMs: 300, runningMs: 15_000, terminatingMs: 100 } },
+  eventSourceConcurrency: 1,
+});
 
 async function run(tenant: Tenant, executionId: string, task: Record<string, unknown> = {}) {
   const request = jobRequest(executionId);
@@ -84,11 +91,14 @@ describe('Kubernetes setups that must not be guessed at', () => {
   it('a Kubernetes 403 on discovery: FAILED naming the RBAC rule, not a silent fall back to the PAT beside it', async () => {
     // The namespace also has a PAT: upstream would quietly use it; the connector must not.
     seedPatToken(t.stack, 'forbidden-ns');
-    t.stack.kubernetes.deny(t.stack.functionRoleArn, {
-      verb: 'list',
-      resource: 'serviceaccounts',
-      namespace: 'forbidden-ns',
-    });
+    // EKS access entries map each function's role to its Kubernetes user: deny every function that discovers.
+    for (const fn of ['submit', 'poll', 'cancel'] as const) {
+      t.stack.kubernetes.deny(t.stack.functionRoleArns[fn], {
+        verb: 'list',
+        resource: 'serviceaccounts',
+        namespace: 'forbidden-ns',
+      });
+    }
     const tenant: Tenant = { mode: 'pat', namespace: 'forbidden-ns', principal: '', task: {} };
     const { jobId, done } = await run(tenant, 'forbidden');
     expect(done.phase).toBe('FAILED');
@@ -105,16 +115,21 @@ describe('a revoked token mid-run', () => {
     const request = jobRequest('revoked');
     await t.api.submit({ ...request, namespace: tenant.namespace });
     const jobId = jobIdFor(tenant.namespace, 'revoked');
-    await waitFor(
+    const running = await waitFor(
       () => jobView(t.api, jobId),
       (view) => view.phase === 'RUNNING',
     );
+    expect(running.phase, running.message).toBe('RUNNING');
+    // The one poll environment, whose cached token is now revoked, serves every poll: no cold start from here on.
+    const poll = 'FlyteDatabricksLambda-PollFunction';
+    const coldBefore = t.stack.functionStarts()[poll]?.cold;
     const before = tokenCalls();
     t.stack.databricks.revokeOAuthTokens();
-    const done = await waitForTerminal(t.api, jobId);
+    const done = await waitForTerminal(t.api, jobId, 40_000);
     expect(done.phase, done.message).toBe('SUCCEEDED');
+    expect(t.stack.functionStarts()[poll]?.cold).toBe(coldBefore);
     expect(tokenCalls() - before).toBe(1);
     expect(runsFor(t.stack, jobId)).toHaveLength(1);
     expect(t.stack.databricks.requests.some((r) => r.status === 403)).toBe(true);
-  });
+  }, 60_000);
 });

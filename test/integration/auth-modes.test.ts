@@ -83,12 +83,20 @@ describe('each auth mode, end to end', () => {
     });
   });
 
-  it('Model 1 (STS) asked for an RS256 token for the audience, as the role the functions run as', () => {
+  it('Model 1 (STS) asked for an RS256 token for the audience, as the role the calling function runs as', () => {
+    const roles = t.stack.functionRoleArns;
     expect(t.stack.sts.issued.length).toBeGreaterThan(0);
+    // The submit function asked first (it starts the run), each function as its own role, never the operator.
     expect(t.stack.sts.issued[0]).toMatchObject({
       signingAlgorithm: 'RS256',
       audience: ['databricks'],
-      subject: t.stack.functionRoleArn,
+      subject: roles.submit,
     });
+    for (const issued of t.stack.sts.issued) {
+      expect(issued).toMatchObject({ signingAlgorithm: 'RS256', audience: ['databricks'] });
+      expect([roles.submit, roles.poll, roles.cancel]).toContain(issued.subject);
+    }
+    // The job was polled too: the poll function got its own token, as its own role.
+    expect(t.stack.sts.issued.map((issued) => issued.subject)).toContain(roles.poll);
   });
 });

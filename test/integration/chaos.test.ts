@@ -59,9 +59,21 @@ describe('the chaos scenario', () => {
   it('leaves no message in a DLQ and lets no invocation reach its timeout', () => {
     expect(result.dlqMessages).toBe(0);
     expect(result.lambdaTimeouts).toBe(0);
+    // Keyed by the functions' physical names, as the template's stack names them.
     expect(Object.keys(result.lambdaTimeoutsByFunction).sort()).toEqual(
-      ['api', 'cancel', 'poll', 'submit', 'sweep'].map((name) => `flyte-databricks-${name}`),
+      ['Api', 'Cancel', 'Poll', 'Submit', 'Sweep'].map((name) => `FlyteDatabricksLambda-${name}Function`),
     );
+  });
+
+  it("makes no request IAM denies, and lists each function role's unused grants", () => {
+    expect(result.deniedCalls).toBe(0);
+    expect(Object.keys(result.unusedGrants)).toEqual([
+      'ApiFunction',
+      'CancelFunction',
+      'PollFunction',
+      'SubmitFunction',
+      'SweepFunction',
+    ]);
   });
 
   it('ends every job the brownout caught as its run ended', () => {

@@ -63,29 +63,38 @@ describe('signed requests', () => {
     const call = t.stack.frontDoorCalls.at(-1);
     expect(t.stack.frontDoorCalls.length).toBe(before + 1);
     expect(call).toMatchObject({ method: 'POST', path: '/v1/jobs', resource: '/v1/jobs' });
+    // An IAM user: caller and user are its unique id, userArn its ARN.
     expect(call?.identity).toMatchObject({
       accessKey: t.stack.callerCredentials.accessKeyId,
       accountId: '123456789012',
       userArn: t.stack.callerArn,
-      caller: expect.stringMatching(/^AIDA[A-Z2-7]{17}$/),
-      user: call?.identity.caller,
+      caller: t.stack.callerPrincipalId,
+      user: t.stack.callerPrincipalId,
       sourceIp: '127.0.0.1',
     });
     expect(t.stack.callerArn).toBe('arn:aws:iam::123456789012:user/flyte-databricks-local-caller');
+    // IAM unique ids are 21 characters: AIDA and 17 more.
+    expect(t.stack.callerPrincipalId).toMatch(/^AIDA[A-Z2-7]{17}$/);
   });
 
-  it("accept the stack's own role credentials too, shown as an assumed-role session", async () => {
+  it("accept the operator's role credentials too, shown as its assumed-role session (named operator)", async () => {
     const api = new JobsApiClient(t.stack.frontDoorUrl, {
       region: t.stack.region,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const { status } = await api.call('GET', `/v1/jobs?namespace=${jobRequest('x').namespace}`);
     expect(status).toBe(200);
+    // A role session: caller and user are `<role id>:<session name>`, userArn the assumed-role session's ARN.
     expect(t.stack.frontDoorCalls.at(-1)?.identity).toMatchObject({
       accessKey: 'local',
-      userArn: 'arn:aws:sts::123456789012:assumed-role/local/local',
-      caller: expect.stringMatching(/^AROA[A-Z2-7]{17}:local$/),
+      accountId: '123456789012',
+      userArn: 'arn:aws:sts::123456789012:assumed-role/flyte-databricks-local-operator/operator',
+      caller: `${t.stack.functionRoleId}:operator`,
+      user: `${t.stack.functionRoleId}:operator`,
     });
+    expect(t.stack.functionRoleArn).toBe('arn:aws:iam::123456789012:role/flyte-databricks-local-operator');
+    // IAM unique ids are 21 characters: AROA and 17 more.
+    expect(t.stack.functionRoleId).toMatch(/^AROA[A-Z2-7]{17}$/);
   });
 
   it('verify with query strings and bodies as sent by the client', async () => {

@@ -43,6 +43,11 @@ export interface StsOptions {
   credentials: Record<string, string> | 'any';
   /** The IAM principal behind a key; default `arn:aws:iam::<accountId>:role/<accessKeyId>`. */
   roleArnFor?: (accessKeyId: string) => string;
+  /**
+   * Who a key is, as the rest of the account sees it (the local stack's IAM registry): its session ARN and aws:userid.
+   * Default: derived from roleArnFor, a role's session named after the key.
+   */
+  identityFor?: (accessKeyId: string) => { arn: string; userId: string } | undefined;
   /** IAM `EnableOutboundWebIdentityFederation` done for the account (default true). */
   outboundFederationEnabled?: boolean;
   /** Emulates an IAM condition on `sts:IdentityTokenAudience`: other audiences are AccessDenied. */
@@ -186,6 +191,8 @@ export async function startSts(options: StsOptions): Promise<StsEmulator> {
   function callerOf(accessKeyId: string): { arn: string; userId: string; account: string; principalArn: string } {
     const principalArn = roleArnFor(accessKeyId);
     const account = principalArn.split(':')[4] || accountId;
+    const known = options.identityFor?.(accessKeyId);
+    if (known) return { ...known, account, principalArn };
     const role = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principalArn);
     if (role) {
       return {

@@ -3,7 +3,7 @@
  * emulator and gateway, the API Gateway front door) and the query-string ("presigned") form (STS GET requests and the
  * presigned GetCallerIdentity URLs inside EKS tokens). It reports service-neutral failures; each service words them as
  * its own errors (../emulators/aws-sigv4.ts for the JSON services, ../emulators/sts-presign.ts for STS, aws-gateway.ts,
- * ../lambda-runtime/front-door-sigv4.ts).
+ * ../lambda-runtime/front-door-iam.ts).
  *
  * Verified: the algorithm (canonical request -> string to sign -> HMAC key chain "AWS4"+secret / date / region /
  * service / "aws4_request") follows the SigV4 documentation and is exercised end to end against the real @aws-sdk

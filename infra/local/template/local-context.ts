@@ -21,7 +21,7 @@ export const PLACEHOLDERS = {
 /** The IAM user behind the caller key pair generated at each start, and its unique id (fixed, dummy). */
 export const LOCAL_CALLER = {
   arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/flyte-databricks-local-caller`,
-  uniqueId: 'AIDALOCALCALLER2ABCDEF',
+  uniqueId: 'AIDALOCALCALLER2ABCDE',
 } as const;
 
 /**
@@ -31,7 +31,7 @@ export const LOCAL_CALLER = {
 export const LOCAL_OPERATOR = {
   roleName: 'flyte-databricks-local-operator',
   arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/flyte-databricks-local-operator`,
-  uniqueId: 'AROALOCALOPERATOR2ABCD',
+  uniqueId: 'AROALOCALOPERATOR2ABC',
   keys: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 

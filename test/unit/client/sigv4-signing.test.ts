@@ -1,11 +1,12 @@
 /**
- * The client's SigV4 signing, checked by the verifier the local front door uses (infra/local/emulators/aws-sigv4.ts
- * through the front door's IAM authorization hook), and the region the client signs for.
+ * The client's SigV4 signing, checked by the local front door's IAM authorization (infra/local/lambda-runtime/
+ * front-door-iam.ts: the one SigV4 verifier, then execute-api:Invoke), and the region the client signs for.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IamPrincipals } from '../../../infra/local/iam/iam-principals.js';
 import { type FrontDoor, startFrontDoor } from '../../../infra/local/lambda-runtime/api-gateway-front-door.js';
-import { sigV4Authorization } from '../../../infra/local/lambda-runtime/front-door-sigv4.js';
+import { iamAuthorization } from '../../../infra/local/lambda-runtime/front-door-iam.js';
 import { JobsApiClient } from '../../../shared/client/jobs-api-client.js';
 import { regionFromApiUrl, resolveRegion, signRequest } from '../../../shared/client/sigv4-signing.js';
 
@@ -25,6 +26,14 @@ const ROLE = {
  */
 const ENV_KEY = { accessKeyId: 'local', secretAccessKey: 'local', principalArn: 'arn:aws:iam::123456789012:user/env' };
 
+const INVOKE_ANY = { Effect: 'Allow' as const, Action: 'execute-api:Invoke', Resource: '*' };
+const uniqueIdOf = (arn: string) =>
+  `${arn.includes(':role/') ? 'AROA' : 'AIDA'}${arn
+    .replace(/[^A-Z2-7]/gi, '')
+    .toUpperCase()
+    .padEnd(17, 'A')
+    .slice(0, 17)}`;
+
 let door: FrontDoor;
 
 beforeAll(async () => {
@@ -32,7 +41,23 @@ beforeAll(async () => {
     functionName: 'api',
     region: 'eu-west-1',
     resolveResource: ['/v1/jobs', '/v1/jobs/{id}'],
-    identity: sigV4Authorization({ region: 'eu-west-1', callers: [CALLER, ROLE, ENV_KEY] }),
+    identity: iamAuthorization({
+      principals: new IamPrincipals({
+        accountId: '123456789012',
+        principals: [CALLER, ROLE, ENV_KEY].map((caller, index) => ({
+          name: `caller${index}`,
+          ...caller,
+          uniqueId: uniqueIdOf(caller.principalArn),
+          // A role session named after its key, as the identity assertions below expect.
+          sessionName: caller.accessKeyId,
+          policies: [{ name: 'invoke', document: { Statement: [INVOKE_ANY] } }],
+        })),
+      }),
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      apiId: 'local0api0',
+      stage: 'local',
+    }),
     // Answers with the event, so a test sees what the function would have seen.
     handler: async (event) => ({ statusCode: 200, body: JSON.stringify(event) }),
   });
