@@ -1,10 +1,10 @@
 /**
  * The real jobs the benchmark works on, made through the local stack's signed front door (or, for submit's cold
- * starts, accepted straight into the table), and what the stack must be started with for them (benchStackOptions). Children get queues of their own ("sink" queues): what they send must
- * not feed the stack's in-process consumers, which would then race the measured process for the same jobs.
+ * starts, accepted straight into the table), and what the stack must be started with for them (benchStackOptions).
+ * What a measured process sends goes to the stack's own queues, parked (bench/bench-context.ts,
+ * functionEnvironmentFor), so the stack's functions never race it for the same jobs.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { LocalStack, LocalStackOptions } from '../infra/local/local-stack.js';
 import { isApiError, JobsApiClient, unwrap } from '../shared/client/jobs-api-client.js';
 import { parseConfig } from '../shared/config.js';
@@ -157,26 +157,6 @@ export async function readJobs(stack: LocalStack, jobs: readonly Job[]): Promise
       return job;
     }),
   );
-}
-
-/**
- * Queues of the children's own, as queue URL variables for their environment. The URLs name the host of the SQS
- * endpoint the children use (`sqsEndpoint`, e.g. a counting proxy), since the SQS client sends to the queue URL's host.
- */
-export async function createSinkQueues(stack: LocalStack, sqsEndpoint: string): Promise<Record<string, string>> {
-  const urls: Record<string, string> = {};
-  for (const [variable, name] of [
-    ['SUBMIT_QUEUE_URL', 'fdl-bench-sink-submit'],
-    ['POLL_QUEUE_URL', 'fdl-bench-sink-poll'],
-    ['CANCEL_QUEUE_URL', 'fdl-bench-sink-cancel'],
-  ] as const) {
-    const { QueueUrl } = await stack.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
-    const url = new URL(QueueUrl);
-    url.host = new URL(sqsEndpoint).host;
-    urls[variable] = url.toString();
-  }
-  return urls;
 }
 
 /** POSTs `count` jobs, `concurrency` at a time; returns their ids in order. */

@@ -1,15 +1,19 @@
 /**
- * Cold starts, memory and warm polls, measured as Lambda would see them: every measurement is a fresh Node 22
- * process (bench/node22.ts) that imports one bundle (bench/bench-bundles.ts: the deployed esbuild options) and
- * serves real invocations against the local stack: batches of 10 SQS records of real jobs for submit, poll and
- * cancel, one GET /v1/jobs/{id} for api, one scheduled event for sweep. Beside ours: the reference poll handler on
- * the official Databricks SDK and the floor (the same three calls with nothing around them).
+ * Cold starts and memory: every measurement is a fresh Node 22 process (bench/node22.ts) that imports one bundle
+ * (bench/bench-bundles.ts: the deployed esbuild options) with bench/child/invoke-bundle.mjs, timing the import (the
+ * function's init) and its first invocation in the process itself, and serves real invocations against the local
+ * stack: batches of 10 SQS records of real jobs for submit, poll and cancel, one GET /v1/jobs/{id} for api, one
+ * scheduled event for sweep. Beside ours: the reference poll handler on the official Databricks SDK and the floor
+ * (the same three calls with nothing around them). The children are not the stack's execution environments (no
+ * Lambda Runtime API: the import is timed on its own), but each acts as its function: the function's environment as
+ * the stack runs it, its function-side AWS endpoints and its role's keys, authorized by the stack's IAM gateways
+ * (bench/bench-context.ts, functionEnvironmentFor; the reference and the floor act as the poll function).
  *
- * Requirements: a LocalStack started with benchStackOptions() (bench/bench-jobs.ts) merged into its options. The
- * children get `stack.env` plus `env` (e.g. AWS endpoints pointed at counting proxies) plus queues of their own.
+ * Requirements: a LocalStack started with benchStackOptions() (bench/bench-jobs.ts) merged into its options.
  *
- * measureWarmPolls (bench/warm-polls.ts) is re-exported here. `npx tsx bench/cold-start.ts` starts a local stack,
- * runs everything and prints the results as JSON.
+ * Then the warm polls (bench/warm-polls.ts, re-exported here), which are timed through the Lambda Runtime API.
+ * `npx tsx bench/cold-start.ts` starts a local stack, runs everything and prints the results as JSON;
+ * BENCH_COLD_RUNS (default 7) and BENCH_WARM_POLLS (default 200; 0 skips them) shrink it for a quick run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +32,7 @@ import {
   type Subject,
   withBundles,
 } from './bench-context.js';
+import { countFromEnv, positiveIntFromEnv } from './bench-env.js';
 import {
   cancelMessage,
   type EventSource,
@@ -96,7 +101,6 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
   const runs = options.runs ?? DEFAULT_RUNS;
   const log = options.log ?? (() => undefined);
   return withBundles(options, async (bundles) => {
-    const env = await childEnvironment(stack, options.env);
     const seeded = await seedRunningJobs(stack, 2 * BATCH_SIZE, 'cold');
     const pollJobs = seeded.slice(0, BATCH_SIZE);
     const cancelJobs = seeded.slice(BATCH_SIZE);
@@ -140,6 +144,7 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
       for (const subject of subjects) {
         const first = await eventFor[subject](run);
         const expected = EXPECTED_DATABRICKS_CALLS[subject];
+        const env = childEnvironment(stack, subject, options.env);
         const result = await checkedChild(stack, node22, env, bundles[subject], subject, first, expected);
         results[subject].push(result);
         log(
@@ -198,18 +203,27 @@ function checkedChild(
 
 async function main(): Promise<void> {
   const started = performance.now();
-  // The stack's own functions run in this process: keep their info lines out of the output (not the children's).
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const node22 = await ensureNode22();
   log(`node 22 at ${node22.node} (${Math.round(performance.now() - started)} ms)`);
-  const stack = await startLocalStack(benchStackOptions());
+  const stack = await startLocalStack({
+    ...benchStackOptions(),
+    // The stack's own functions' lines on stderr: stdout carries the result line only.
+    onFunctionLog: (line) => process.stderr.write(`${line}\n`),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'fdl-bench-bundles-'));
   try {
     const bundled = performance.now();
     const bundles = await bundleAll(dir, node22.nodeModules);
     log(`bundled in ${Math.round(performance.now() - bundled)} ms`);
-    const result = await measureColdStarts({ stack, node22, bundles, log });
+    const result = await measureColdStarts({
+      stack,
+      node22,
+      bundles,
+      log,
+      runs: positiveIntFromEnv('BENCH_COLD_RUNS', DEFAULT_RUNS),
+      warmPolls: countFromEnv('BENCH_WARM_POLLS', DEFAULT_WARM_POLLS),
+    });
     // One line, last: bench/run-script.ts reads the last line of a part's output.
     process.stdout.write(`${JSON.stringify({ ...result, totalMs: Math.round(performance.now() - started) })}\n`);
   } finally {

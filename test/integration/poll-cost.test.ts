@@ -2,16 +2,17 @@
  * What a poll costs, counted at the wire on the local stack (the measurement `npm run bench` reports, smaller): an
  * unchanged poll makes one Jobs API call, one SQS send, one DynamoDB read and no write. The polls run in the stack's
  * own poll function (its built bundle, its own execution environment, its role's IAM), fed poll messages the test
- * sends as the poll role; the functions' requests are counted at their gateways (support/stack-poll-bench.ts).
+ * sends as the poll role; the functions' requests are counted at their gateways (bench/poll-bench-stack.ts, which
+ * `npm run bench` uses too).
  */
 import { describe, expect, it } from 'vitest';
-import { measureStackPollCalls } from './support/stack-poll-bench.js';
+import { measurePollCalls } from '../../bench/poll-bench-stack.js';
 
 describe('Poll cost at the wire', () => {
   it('an unchanged poll: 1 runs/get, 1 SendMessage, 1 GetItem, no job write, 1 ledger write, no token request', {
     timeout: 90_000,
   }, async () => {
-    const calls = await measureStackPollCalls({ jobs: 10, rounds: 3 });
+    const calls = await measurePollCalls({ jobs: 10, rounds: 3 });
     expect(calls.polls).toBe(30);
     expect(calls).toMatchObject({
       databricksCallsPerPoll: 1,

@@ -19,6 +19,7 @@ function results(overrides: Partial<BenchResults> = {}): BenchResults {
       p50Ms: 5,
       floorP50Ms: 4.5,
       ratio: 1.11,
+      runtimeP50Ms: 1.2,
       databricksCallsPerPoll: 1,
       sqsSendsPerPoll: 1,
       dynamoReadsPerPoll: 1,
