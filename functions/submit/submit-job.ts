@@ -4,6 +4,8 @@
  * second one; saving the run id is conditional, and the poll chain starts only after it is saved.
  */
 import { buildSubmitRunBody } from '../../shared/databricks/submit-body.js';
+import { ConnectorError } from '../../shared/errors.js';
+import { DeferError } from '../../shared/invocation-deadline.js';
 import type { Job } from '../../shared/jobs/job.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
@@ -26,7 +28,19 @@ export async function submitJob(jobId: string, ports: JobPorts, record: RecordCo
     // Submitted before, but this message came back: the poll chain may never have started. Start a fresh one;
     // the generation bump retires any chain that did start.
     record.log.info('Job already has a run; restarting its poll chain', { runId: job.runId });
-    await startPollChain(ports, jobId);
+    try {
+      await startPollChain(ports, jobId);
+    } catch (error) {
+      // On the message's last receive the job says why its run is no longer followed (e.g. AccessDenied on the
+      // poll queue), rather than waiting on a message that went to the DLQ.
+      await settleFailure(named(error), {
+        store: ports.store,
+        jobId,
+        step: `Following Databricks run ${job.runId}`,
+        isLastAttempt: record.isLastAttempt,
+        now: ports.now(),
+      });
+    }
     return;
   }
   if (job.cancelRequested) {
@@ -87,6 +101,16 @@ async function submitRun(accepted: Job, ports: JobPorts, record: RecordContext):
     await mutateJob(ports.store, job.jobId, () => ({ cancelSentAt: ports.now().toISOString() }));
   }
   await startPollChain(ports, job.jobId);
+}
+
+/**
+ * An AWS SDK error with its name in its message (`AccessDenied: User ... is not authorized ...`), so the job's
+ * reason says what kind of failure it was; our own errors and deferrals pass through as they are.
+ */
+function named(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof ConnectorError || error instanceof DeferError) return error;
+  if (error.name === 'Error' || error.message.startsWith(`${error.name}:`)) return error;
+  return new Error(`${error.name}: ${error.message}`, { cause: error });
 }
 
 /** Settles, once, how the job authenticates, and records it (with the reason) before any credential is used. */

@@ -90,12 +90,15 @@ describe('a grant removed: SubmitFunction may not send to the poll queue', () =>
     expect(granted.some((g) => g.startsWith('sqs:SendMessage on ') && g.includes('-SubmitQueue'))).toBe(true);
   });
 
-  it('the PAT job: its run made once and recorded, then its poll chain never starts; the job stays, not ended', () => {
+  it('the PAT job: its run made once and recorded, its poll chain never starts, and the job ends saying why', () => {
     const pat = result.jobs.find((job) => job.name === 'pat');
     expect(pat?.jobId).toBeTruthy();
-    // The submit function records the run, then fails to send the first poll: the job is left as it was recorded.
-    expect(pat?.phase).toBe('INITIALIZING');
-    expect(pat?.message).toMatch(/^no terminal phase within 25s/);
+    // The submit function records the run, then fails to send the first poll on every receive: on the last one the
+    // job ends RETRYABLE_FAILED with IAM's refusal as its reason, instead of waiting on a message in the DLQ.
+    expect(pat?.phase).toBe('RETRYABLE_FAILED');
+    expect(pat?.message).toMatch(
+      /^Following Databricks run \d+ kept failing and was given up: AccessDenied: User: arn:aws:sts::123456789012:assumed-role\/[^ ]+ is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:us-east-1:123456789012:FlyteDatabricksLambda-PollQueue/,
+    );
     expect(pat?.runId).not.toBeNull();
     expect(pat?.databricksRuns).toBe(1);
     expect(runsFor(stack, pat?.jobId ?? '')).toHaveLength(1);
