@@ -4,7 +4,7 @@
  * OAuth endpoints (`/oidc/.well-known/oauth-authorization-server`, `POST /oidc/v1/token`: M2M and workload identity
  * federation, see databricks-oidc.ts). For reliability scenarios it also has per-endpoint rate limits (token buckets on
  * the workspace's clock, databricks-rate-limit.ts), latency faults (slow headers, slow body, a hang) and outage windows.
- * Binds 127.0.0.1 only.
+ * Binds 127.0.0.1 only; HTTP, request log and faults come from emulator-server.ts.
  *
  * Verified against public sources:
  * - No / non-Bearer credentials: HTTP 401 `{"error_code":401,"message":"Credential was not sent or was of an
@@ -56,8 +56,7 @@
  * faults and hangs wait on real timers (wall clock), whereas rate limits and outage windows follow `clock`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import {
   DatabricksOidc,
   DISCOVERY_PATHS,
@@ -77,6 +76,7 @@ import {
   taskKeysOf,
   validateSubmitRun,
 } from './databricks-run.js';
+import { type EmulatorFault, type EmulatorReply, FaultQueue, startEmulatorServer } from './emulator-server.js';
 
 export type { FederationPolicy, ServicePrincipal, TokenRequestRecord } from './databricks-oidc.js';
 export type { RateLimit, RateLimitedRoute, RateLimits } from './databricks-rate-limit.js';
@@ -117,22 +117,11 @@ export interface DatabricksWorkspaceOptions {
 /** `'token'` is `POST /oidc/v1/token`; `'any'` is the next Jobs API request, whatever its route. */
 export type FaultRoute = 'submit' | 'get' | 'get-output' | 'cancel' | 'token' | 'any';
 /**
- * One request's fate:
- * - `{ status, body?, headers? }`: an HTTP error answered instead of the real handler;
- * - `'reset'`: socket destroyed before the request is handled;
- * - `'reset-after'`: request handled (e.g. the run is created), then the socket is destroyed: a lost response;
- * - `{ delayMs }`: slow headers. The request is handled at once (a run is created even if the client gives up), the
- *   whole answer is sent `delayMs` later (wall clock);
- * - `{ slowBodyMs }`: slow body. Handled at once; status and headers are sent at once, the body `slowBodyMs` later;
- * - `'hang'`: never answered and not handled; the socket stays open until the client gives up or `close()`.
+ * One request's fate (emulator-server.ts): `{ status, body?, headers? }` answered instead of the handler (a string body
+ * as text, an object as JSON), `'reset'`, `'reset-after'` (e.g. the run is created, the answer lost), `{ delayMs }`,
+ * `{ slowBodyMs }` (handled at once, answered late, wall clock) or `'hang'`.
  */
-export type Fault =
-  | { status: number; body?: object | string; headers?: Record<string, string> }
-  | { delayMs: number }
-  | { slowBodyMs: number }
-  | 'reset'
-  | 'reset-after'
-  | 'hang';
+export type Fault = EmulatorFault;
 
 /**
  * How every request arriving in an outage window is treated: `'hang'` (never answered), `'reset'` (socket destroyed)
@@ -271,13 +260,17 @@ function parseJson(raw: string): unknown {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** A Reply as sent: a string body as text, anything else as JSON. */
+function render(reply: Reply): EmulatorReply {
+  const text = typeof reply.body === 'string';
+  return {
+    status: reply.status,
+    headers: {
+      'Content-Type': text ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      ...reply.headers,
+    },
+    body: text ? (reply.body as string) : JSON.stringify(reply.body),
+  };
 }
 
 /** A RecordedRequest whose credential-bearing fields are non-enumerable (see RecordedRequest.authorization). */
@@ -353,21 +346,9 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
   const workspaceId = options.workspaceId ?? '1234567890123456';
   const runs = new Map<number, EmulatedRun>();
   const byToken = new Map<string, EmulatedRun>();
-  const requests: RecordedRequest[] = [];
-  const faults: Record<FaultRoute, Fault[]> = {
-    submit: [],
-    get: [],
-    'get-output': [],
-    cancel: [],
-    token: [],
-    any: [],
-  };
+  const faults = new FaultQueue<Exclude<FaultRoute, 'any'>>();
   const limiter = new RateLimiter(clock, options.rateLimits);
   const outages: OutageWindow[] = [];
-  /** Sockets of hung requests, and timers of delayed answers: close() ends both. */
-  const hung = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  let closed = false;
   let nextId = 100_000_000_001;
   let url = '';
 
@@ -528,13 +509,6 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     return 'runId' in run ? { status: 200, body: renderRun(run, version) } : run;
   }
 
-  function takeFault(pathname: string): Fault | undefined {
-    const name = routeOf(pathname);
-    if (name && faults[name].length > 0) return faults[name].shift();
-    // 'any' is for the Jobs API: an OAuth client's token fetch must not consume a fault meant for its next call.
-    return pathname.startsWith('/oidc/') ? undefined : faults.any.shift();
-  }
-
   /** The 429 for a request over its endpoint's limit, or undefined (a token taken) when it may pass. */
   function rateLimited(pathname: string, at: number): Reply | undefined {
     const route = routeOf(pathname);
@@ -560,113 +534,30 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     };
   }
 
-  /** Runs `action` after `ms` of wall-clock time, unless close() comes first. */
-  function later(ms: number, action: () => void): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      action();
-    }, ms);
-    timers.add(timer);
-  }
-
-  /** Leaves the request unanswered; the socket stays open until the client gives up or close() destroys it. */
-  function hang(req: IncomingMessage): void {
-    const socket = req.socket;
-    if (closed) return void socket.destroy();
-    hung.add(socket);
-    socket.once('close', () => hung.delete(socket));
-  }
-
-  function head(res: ServerResponse, reply: Reply): string {
-    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-    res.writeHead(reply.status, {
-      'Content-Type': typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(text),
-      ...reply.headers,
-    });
-    return text;
-  }
-
-  function send(res: ServerResponse, reply: Reply): void {
-    if (res.destroyed) return; // the client gave up while the answer was delayed
-    res.end(head(res, reply));
-  }
-
-  /** Status and headers now, the body `ms` later. */
-  function sendSlowBody(res: ServerResponse, reply: Reply, ms: number): void {
-    const text = head(res, reply);
-    res.flushHeaders();
-    later(ms, () => {
-      if (!res.destroyed) res.end(text);
-    });
-  }
-
-  const server = createServer((req, res) => {
-    const method = req.method ?? 'GET';
-    const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const at = clock();
-    let received: Buffer | undefined;
-    const record = (status: number): void => {
-      requests.push(
-        recordedRequest(
-          { method, path: parsed.pathname, status, at },
-          req.headers.authorization,
-          received,
-          parsed.search,
-        ),
-      );
-    };
-    // A write to a socket the client already closed (it gave up on a slow answer) must not crash the emulator.
-    res.on('error', () => undefined);
-    readBody(req)
-      .then(async (body) => {
-        received = body;
-        const raw = body.toString('utf8');
-        const window = outages.find((w) => at >= w.fromMs && at < w.toMs);
-        const early = window ? outageReply(window, parsed.pathname, at) : rateLimited(parsed.pathname, at);
-        const fault = early ?? takeFault(parsed.pathname);
-        if (fault === 'reset') {
-          record(0);
-          req.socket.destroy();
-          return;
-        }
-        if (fault === 'hang') {
-          record(0);
-          hang(req);
-          return;
-        }
-        if (fault !== undefined && typeof fault === 'object' && 'status' in fault) {
-          record(fault.status);
-          send(res, {
-            status: fault.status,
-            body: fault.body ?? '',
-            ...(fault.headers ? { headers: fault.headers } : {}),
-          });
-          return;
-        }
-        const reply = await handle(method, parsed, raw, req);
-        if (fault === 'reset-after') {
-          record(0);
-          req.socket.destroy();
-          return;
-        }
-        record(reply.status);
-        if (closed) req.socket.destroy();
-        else if (fault !== undefined && 'delayMs' in fault) later(fault.delayMs, () => send(res, reply));
-        else if (fault !== undefined && 'slowBodyMs' in fault) sendSlowBody(res, reply, fault.slowBodyMs);
-        else send(res, reply);
-      })
-      .catch(() => {
-        record(0);
-        req.socket.destroy();
-      });
+  const server = await startEmulatorServer<RecordedRequest>({
+    port: options.port,
+    maxBodyBytes: Number.POSITIVE_INFINITY,
+    clock,
+    // Outages first, then rate limits (no side effect), then queued faults. 'any' is for the Jobs API: an OAuth
+    // client's token fetch must not consume a fault meant for its next call.
+    fault: ({ url: { pathname }, at }) => {
+      const window = outages.find((w) => at >= w.fromMs && at < w.toMs);
+      const early = window ? outageReply(window, pathname, at) : rateLimited(pathname, at);
+      return (early as Fault | undefined) ?? faults.take(routeOf(pathname), !pathname.startsWith('/oidc/'));
+    },
+    faultReply: (fault) => render({ status: fault.status, body: fault.body ?? '', headers: fault.headers }),
+    handle: async (x) => render(await handle(x.method, x.url, x.text(), x.req)),
+    internalError: () => 'reset',
+    // A body that could not be read is recorded as undefined.
+    record: (x, status) =>
+      recordedRequest(
+        { method: x.method, path: x.url.pathname, status, at: x.at },
+        x.req.headers.authorization,
+        x.req.complete ? x.body : undefined,
+        x.url.search,
+      ),
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url;
 
   return {
     url,
@@ -692,8 +583,8 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
     get runsCreated() {
       return runs.size;
     },
-    requests,
-    injectFaults: (route, list) => void faults[route].push(...list),
+    requests: server.requests,
+    injectFaults: (route, list) => faults.inject(route, list),
     setRateLimits: (limits) => limiter.set(limits),
     outage: (window) => {
       if (!(Number.isFinite(window.fromMs) && Number.isFinite(window.toMs) && window.fromMs < window.toMs)) {
@@ -702,16 +593,6 @@ export async function startDatabricksWorkspace(options: DatabricksWorkspaceOptio
       outages.push({ ...window });
     },
     clearOutages: () => void outages.splice(0),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closed = true;
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const socket of hung) socket.destroy();
-        hung.clear();
-        if (!server.listening) return resolve();
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => server.close(),
   };
 }

@@ -2,15 +2,15 @@
  * Amazon EKS control-plane emulator: `DescribeCluster` (`GET /clusters/{name}`, REST-JSON as @aws-sdk/client-eks
  * sends it) for the one emulated cluster, answering where its Kubernetes API server is and the CA that signs it, so
  * the functions find the cluster by EKS_CLUSTER_NAME alone, as the stack deploys them. It sits behind the local
- * stack's IAM gateway, which checks the signature and eks:DescribeCluster before a request reaches it.
+ * stack's IAM gateway, which checks the signature and eks:DescribeCluster before a request reaches it. HTTP from
+ * emulator-server.ts.
  *
  * Verified (AWS EKS API reference, DescribeCluster): the response is `{"cluster":{...}}` with `name`, `arn`,
  * `endpoint`, `certificateAuthority.data` (base64 PEM), `status` (`ACTIVE`), `version`, `identity.oidc.issuer`;
  * an unknown cluster is 404 ResourceNotFoundException. Assumed: the exact message text ("No cluster found for
  * name: <name>.").
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startEmulatorServer } from './emulator-server.js';
 
 export interface EksCluster {
   name: string;
@@ -34,47 +34,40 @@ export async function startEks(options: {
   cluster: EksCluster;
 }): Promise<EksEmulator> {
   const { region, accountId, cluster } = options;
-  const server = createServer((req, res) => {
-    req.resume();
-    const match = /^\/clusters\/([^/?]+)$/.exec((req.url ?? '').split('?')[0] ?? '');
-    const send = (status: number, body: unknown, errorType?: string) => {
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-      });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== 'GET' || !match) {
-      send(404, { message: `Not Found: ${req.method} ${req.url}` }, 'UnknownOperationException');
-      return;
-    }
-    const name = decodeURIComponent(match[1] as string);
-    if (name !== cluster.name) {
-      send(404, { message: `No cluster found for name: ${name}.`, clusterName: name }, 'ResourceNotFoundException');
-      return;
-    }
-    send(200, {
-      cluster: {
-        name,
-        arn: `arn:aws:eks:${region}:${accountId}:cluster/${name}`,
-        createdAt: 1_700_000_000,
-        version: cluster.version ?? '1.32',
-        endpoint: cluster.endpoint,
-        status: 'ACTIVE',
-        certificateAuthority: { data: cluster.caData },
-        identity: { oidc: { issuer: cluster.oidcIssuer } },
-        platformVersion: 'eks.1',
-      },
-    });
+  const json = (status: number, body: unknown, errorType?: string) => ({
+    status,
+    headers: { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) },
+    body: JSON.stringify(body),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const server = await startEmulatorServer({
+    maxBodyBytes: Number.POSITIVE_INFINITY,
+    handle: ({ req, method }) => {
+      const match = /^\/clusters\/([^/?]+)$/.exec((req.url ?? '').split('?')[0] ?? '');
+      if (method !== 'GET' || !match) {
+        return json(404, { message: `Not Found: ${req.method} ${req.url}` }, 'UnknownOperationException');
+      }
+      const name = decodeURIComponent(match[1] as string);
+      if (name !== cluster.name) {
+        return json(
+          404,
+          { message: `No cluster found for name: ${name}.`, clusterName: name },
+          'ResourceNotFoundException',
+        );
+      }
+      return json(200, {
+        cluster: {
+          name,
+          arn: `arn:aws:eks:${region}:${accountId}:cluster/${name}`,
+          createdAt: 1_700_000_000,
+          version: cluster.version ?? '1.32',
+          endpoint: cluster.endpoint,
+          status: 'ACTIVE',
+          certificateAuthority: { data: cluster.caData },
+          identity: { oidc: { issuer: cluster.oidcIssuer } },
+          platformVersion: 'eks.1',
+        },
+      });
+    },
+  });
+  return { url: server.url, close: () => server.close() };
 }

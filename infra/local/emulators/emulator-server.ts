@@ -24,7 +24,7 @@
  * ```
  *
  * A recorded status of 0 means no answer was sent (reset or hang). HEAD answers carry headers only. A handler that
- * throws is answered by `internalError` (default: 500 text) and recorded as 500.
+ * throws is answered by `internalError` (default: 500 text; `'reset'`: the socket destroyed, recorded as 0).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
@@ -102,7 +102,7 @@ export interface EmulatorServerOptions<R> {
   port?: number;
   /** PEM key and certificate chain: serve https. */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Default 1 MiB. A larger body is answered by `tooLarge` and the connection closed. */
+  /** Default 1 MiB (Infinity: no limit). A larger body is answered by `tooLarge` and the connection closed. */
   maxBodyBytes?: number;
   /** Milliseconds since the epoch, for `at`; default Date.now. */
   clock?: () => number;
@@ -112,7 +112,7 @@ export interface EmulatorServerOptions<R> {
   /** Renders a status fault; default: its body as JSON (or text), empty when unset. */
   faultReply?(fault: StatusFault, exchange: EmulatorExchange<R>): EmulatorReply;
   tooLarge?(limit: number): EmulatorReply;
-  internalError?(error: unknown, exchange: EmulatorExchange<R>): EmulatorReply;
+  internalError?(error: unknown, exchange: EmulatorExchange<R>): EmulatorReply | 'reset';
   /** The log entry of a request (status 0: no answer); none is kept when unset or undefined is returned. */
   record?(exchange: EmulatorExchange<R>, status: number): R | undefined;
 }
@@ -272,12 +272,14 @@ export async function startEmulatorServer<R = Record<string, unknown>>(
         });
       } else send(req, res, reply);
     } catch (err) {
-      if (res.headersSent) {
+      const reply = res.headersSent
+        ? 'reset'
+        : (options.internalError?.(err, exchange) ?? text(500, `internal error: ${String(err)}`));
+      if (reply === 'reset') {
         record(0);
         req.socket.destroy();
         return;
       }
-      const reply = options.internalError?.(err, exchange) ?? text(500, `internal error: ${String(err)}`);
       record(reply.status);
       send(req, res, reply);
     }

@@ -2,7 +2,7 @@
  * A reusable OIDC token issuer for the local emulators: signing keys, a public JWKS, the discovery document and
  * JWT minting, plus the HTTP pieces to serve `/.well-known/openid-configuration` and the JWKS. The Kubernetes API
  * emulator (service account tokens) and the STS emulator (GetWebIdentityToken) mount it; `serveOidcIssuer` runs a
- * standalone one (e.g. the connector's own identity for Model 1). Binds 127.0.0.1 only.
+ * standalone one (e.g. the connector's own identity for Model 1) on emulator-server.ts. Binds 127.0.0.1 only.
  *
  * Verified:
  * - Discovery document fields as kube-apiserver serves them (`issuer`, `jwks_uri`, `response_types_supported:
@@ -18,8 +18,7 @@
  * secret has no public half): it exists so tests can mint a JWT that relying parties (Databricks) must reject.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -31,6 +30,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
+import { startEmulatorServer } from './emulator-server.js';
 
 export type OidcSigningAlgorithm = 'RS256' | 'ES256' | 'ES384' | 'HS256';
 
@@ -225,27 +225,17 @@ export async function serveOidcIssuer(
   options: Omit<OidcIssuerOptions, 'issuerUrl'> & { port?: number } = {},
 ): Promise<ServedOidcIssuer> {
   let issuer: OidcIssuer | undefined;
-  const server = createServer((req, res) => {
-    req.resume();
-    if (issuer && handleOidcRequest(issuer, req, res)) return;
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end('404 page not found\n');
+  const server = await startEmulatorServer({
+    port: options.port,
+    maxBodyBytes: Number.POSITIVE_INFINITY,
+    handle: ({ method, url }) =>
+      (issuer && oidcRoute(issuer, method, url.pathname)) ?? {
+        status: 404,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        body: '404 page not found\n',
+      },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { port: _port, ...issuerOptions } = options;
-  issuer = await createOidcIssuer({ ...issuerOptions, issuerUrl: url });
-  return {
-    url,
-    issuer,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        if (!server.listening) return resolve();
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  issuer = await createOidcIssuer({ ...issuerOptions, issuerUrl: server.url });
+  return { url: server.url, issuer, close: () => server.close() };
 }

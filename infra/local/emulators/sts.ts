@@ -1,7 +1,8 @@
 /**
  * AWS STS emulator: `GetWebIdentityToken` (IAM outbound identity federation) and `GetCallerIdentity`, speaking the
  * AWS Query protocol as @aws-sdk/client-sts 3.1162.0 does, and the account's token issuer (`/.well-known/openid-
- * configuration`, `/.well-known/jwks.json`) on the same port. Binds 127.0.0.1 only.
+ * configuration`, `/.well-known/jwks.json`) on the same port. Binds 127.0.0.1 only (emulator-server.ts: request log,
+ * faults per action).
  *
  * Verified:
  * - Wire format (client-sts 3.1162.0 + @aws-sdk/core AwsQueryProtocol, read in node_modules): `POST /`,
@@ -27,9 +28,9 @@
  * for a role key answers the assumed-role ARN with session name = access key id and an AROA-style UserId.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { verifySigV4 } from './aws-sigv4.js';
+import { type EmulatorReply, FaultQueue, startEmulatorServer } from './emulator-server.js';
 import { createOidcIssuer, type OidcIssuer, oidcRoute } from './oidc-issuer.js';
 import { parseAmzDate, type StsAuthFailure, skewFailure, verifyPresignedSts } from './sts-presign.js';
 
@@ -142,15 +143,6 @@ function queryAuthError(type: string, message: string): StsError {
 
 const fromFailure = (failure: StsAuthFailure): StsError => new StsError(failure.status, failure.code, failure.message);
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** `Prefix.member.N` values in order (N from 1, stopping at the first gap), or undefined when none is present. */
 function memberList(params: URLSearchParams, prefix: string): string[] | undefined {
   if (params.get(prefix) === '') return [];
@@ -164,6 +156,30 @@ function uniqueId(prefix: string, seed: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   const bytes = createHash('sha256').update(seed).digest();
   return prefix + Array.from(bytes.subarray(0, 17), (b) => alphabet[b % 32]).join('');
+}
+
+/** What the server logs of a request: its record, and whether it was the issuer's (those are not recorded). */
+type StsLog = RecordedStsRequest & { oidc?: true };
+
+/** An answer, and the error code it carries (for the request log). */
+type StsReply = EmulatorReply & { code?: string };
+
+const xmlReply = (status: number, text: string, code?: string): StsReply => ({
+  status,
+  headers: {
+    'Content-Type': 'text/xml',
+    'x-amzn-RequestId': /<RequestId>([^<]+)<\/RequestId>/.exec(text)?.[1] ?? randomUUID(),
+  },
+  body: text,
+  ...(code ? { code } : {}),
+});
+
+const errorReply = (error: StsError): StsReply => xmlReply(error.status, errorXml(error, randomUUID()), error.code);
+
+/** Notes the reply's error code in the request's log entry. */
+function withCode(log: Partial<StsLog>, { code, ...reply }: StsReply): EmulatorReply {
+  if (code) log.code = code;
+  return reply;
 }
 
 /** The request URL with the Host header as received (a presigned request signs it, port included). */
@@ -184,8 +200,7 @@ export async function startSts(options: StsOptions): Promise<StsEmulator> {
   let federationEnabled = options.outboundFederationEnabled ?? true;
   let allowedAudiences = options.allowedAudiences;
   const issued: IssuedWebIdentityToken[] = [];
-  const requests: RecordedStsRequest[] = [];
-  const faults = new Map<string, StsFault[]>();
+  const faults = new FaultQueue<'GetWebIdentityToken' | 'GetCallerIdentity', StsFault>();
 
   /** The caller as GetCallerIdentity reports it: roles appear as assumed-role sessions named after the key. */
   function callerOf(accessKeyId: string): { arn: string; userId: string; account: string; principalArn: string } {
@@ -353,32 +368,21 @@ export async function startSts(options: StsOptions): Promise<StsEmulator> {
     return /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] as string;
   }
 
-  async function dispatch(
-    req: IncomingMessage,
-    url: URL,
-    body: Buffer,
-    record: RecordedStsRequest,
-  ): Promise<{ status: number; xml: string }> {
-    const requestId = randomUUID();
+  async function dispatch(req: IncomingMessage, url: URL, body: Buffer, params: URLSearchParams): Promise<StsReply> {
     try {
-      const params =
-        req.method === 'POST' ? new URLSearchParams(body.toString('utf8')) : new URLSearchParams(url.searchParams);
       const action = params.get('Action') ?? undefined;
-      record.action = action;
-      const fault = faults.get(action ?? '')?.shift() ?? faults.get('any')?.shift();
-      if (fault === 'reset') throw fault;
-      if (fault) throw new StsError(fault.status, fault.code, fault.message ?? fault.code, fault.type ?? 'Sender');
       const accessKeyId = authenticate(req, url, body);
       if (req.method !== 'POST' && req.method !== 'GET') {
         throw new StsError(405, 'InvalidAction', `Method ${req.method} is not supported.`);
       }
+      const requestId = randomUUID();
       if (action === 'GetWebIdentityToken' && params.get('Version') === API_VERSION) {
-        return { status: 200, xml: successXml(action, await getWebIdentityToken(params, accessKeyId), requestId) };
+        return xmlReply(200, successXml(action, await getWebIdentityToken(params, accessKeyId), requestId));
       }
       if (action === 'GetCallerIdentity' && params.get('Version') === API_VERSION) {
         const caller = callerOf(accessKeyId);
         const fields = { Arn: caller.arn, UserId: caller.userId, Account: caller.account };
-        return { status: 200, xml: successXml(action, fields, requestId) };
+        return xmlReply(200, successXml(action, fields, requestId));
       }
       throw new StsError(
         400,
@@ -386,57 +390,47 @@ export async function startSts(options: StsOptions): Promise<StsEmulator> {
         `Could not find operation ${action ?? ''} for version ${params.get('Version') ?? ''}`,
       );
     } catch (err) {
-      if (err === 'reset') throw err;
-      const error = err instanceof StsError ? err : new StsError(500, 'InternalFailure', String(err), 'Receiver');
-      record.code = error.code;
-      return { status: error.status, xml: errorXml(error, requestId) };
+      return errorReply(err instanceof StsError ? err : new StsError(500, 'InternalFailure', String(err), 'Receiver'));
     }
   }
 
-  function send(res: ServerResponse, status: number, text: string): void {
-    res.writeHead(status, {
-      'Content-Type': 'text/xml',
-      'Content-Length': Buffer.byteLength(text),
-      'x-amzn-RequestId': /<RequestId>([^<]+)<\/RequestId>/.exec(text)?.[1] ?? randomUUID(),
-    });
-    res.end(text);
-  }
+  /** The Query parameters: the form body of a POST, else the query string. */
+  const paramsOf = (x: { req: IncomingMessage; url: URL; text(): string }): URLSearchParams =>
+    x.req.method === 'POST' ? new URLSearchParams(x.text()) : new URLSearchParams(x.url.searchParams);
 
-  const server = createServer((req, res) => {
-    const url = requestUrl(req);
-    const record: RecordedStsRequest = { method: req.method ?? 'GET', action: undefined, status: 0 };
-    readBody(req)
-      .then(async (body) => {
-        const oidc = oidcRoute([issuers.RS256, issuers.ES384], req.method ?? 'GET', url.pathname);
-        if (oidc) {
-          res.writeHead(oidc.status, { ...oidc.headers, 'Content-Length': Buffer.byteLength(oidc.body) });
-          res.end(oidc.body);
-          return;
-        }
-        if (url.pathname !== '/') {
-          const error = new StsError(404, 'UnknownOperationException', 'The requested path is not served by STS.');
-          record.code = error.code;
-          record.status = 404;
-          requests.push(record);
-          send(res, 404, errorXml(error, randomUUID()));
-          return;
-        }
-        const { status, xml: text } = await dispatch(req, url, body, record);
-        record.status = status;
-        requests.push(record);
-        send(res, status, text);
-      })
-      .catch(() => {
-        requests.push(record);
-        req.socket.destroy();
-      });
+  const server = await startEmulatorServer<StsLog>({
+    port: options.port,
+    maxBodyBytes: Number.POSITIVE_INFINITY,
+    clock,
+    // Faults are taken for requests to `/` only, by action, before authentication.
+    fault: (x) => {
+      if (x.url.pathname !== '/') return undefined;
+      x.log.action = paramsOf(x).get('Action') ?? undefined;
+      const fault = faults.take(x.log.action as 'GetWebIdentityToken' | undefined);
+      return typeof fault === 'object' ? { status: fault.status, body: fault } : fault;
+    },
+    faultReply: (fault, x) => {
+      const f = fault.body as Exclude<StsFault, 'reset'>;
+      return withCode(x.log, errorReply(new StsError(f.status, f.code, f.message ?? f.code, f.type ?? 'Sender')));
+    },
+    handle: async (x) => {
+      const oidc = oidcRoute([issuers.RS256, issuers.ES384], x.method, x.url.pathname);
+      if (oidc) {
+        x.log.oidc = true;
+        return oidc;
+      }
+      if (x.url.pathname !== '/') {
+        const error = new StsError(404, 'UnknownOperationException', 'The requested path is not served by STS.');
+        return withCode(x.log, errorReply(error));
+      }
+      return withCode(x.log, await dispatch(x.req, requestUrl(x.req), x.body, paramsOf(x)));
+    },
+    record: (x, status) =>
+      x.log.oidc
+        ? undefined
+        : { method: x.method, action: x.log.action, status, ...(x.log.code ? { code: x.log.code } : {}) },
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = server.url;
   const common = { issuerUrl: url, jwksPath: '/.well-known/jwks.json', typ: 'JWT', clock };
   const issuers: Record<StsSigningAlgorithm, OidcIssuer> = {
     RS256: await createOidcIssuer({ ...common, algorithm: 'RS256' }),
@@ -448,19 +442,14 @@ export async function startSts(options: StsOptions): Promise<StsEmulator> {
     issuer: url,
     issuers,
     issued,
-    requests,
+    requests: server.requests,
     setOutboundFederationEnabled: (enabled) => {
       federationEnabled = enabled;
     },
     setAllowedAudiences: (audiences) => {
       allowedAudiences = audiences ? [...audiences] : undefined;
     },
-    injectFaults: (action, list) => void faults.set(action, [...(faults.get(action) ?? []), ...list]),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        if (!server.listening) return resolve();
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    injectFaults: (action, list) => faults.inject(action, list),
+    close: () => server.close(),
   };
 }

@@ -9,6 +9,7 @@
  */
 import type { DatabricksWorkspace, Fault } from '../emulators/databricks-workspace.js';
 import type { KubernetesApi, KubernetesFault, KubernetesRoute } from '../emulators/kubernetes-api.js';
+import { statusBody } from '../emulators/kubernetes-status.js';
 import type { StsEmulator, StsFault } from '../emulators/sts.js';
 import type { Dependency, FaultPlan } from './fault-plan.js';
 
@@ -24,16 +25,6 @@ interface Route {
   /** `seq` orders the faults queued on one emulator queue. */
   pending?: { how: string; served: Served; seq: number };
 }
-
-const k8sStatus = (code: number, reason: string, message: string) => ({
-  kind: 'Status',
-  apiVersion: 'v1',
-  metadata: {},
-  status: 'Failure',
-  message,
-  reason,
-  code,
-});
 
 export function feedEmulatorFaults(
   emulators: { databricks: DatabricksWorkspace; kubernetes: KubernetesApi; sts: StsEmulator },
@@ -92,7 +83,7 @@ export function feedEmulatorFaults(
             ? 'reset'
             : {
                 status: 503,
-                body: k8sStatus(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+                body: statusBody(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
               };
         // Only the calls the connector makes. The issuer's discovery and JWKS, which Databricks fetches to verify a
         // Model 2 token, are served by this emulator too, but on EKS they are a separate public endpoint.

@@ -129,6 +129,18 @@ describe('emulator server skeleton', () => {
     expect(server.requests.at(-1)?.status).toBe(500);
   });
 
+  it("destroys the socket when internalError answers 'reset', recording 0", async () => {
+    const server = await start({
+      handle: () => {
+        throw new Error('boom');
+      },
+      internalError: () => 'reset',
+    });
+
+    await expect(fetch(server.url)).rejects.toThrow();
+    expect(server.requests.at(-1)?.status).toBe(0);
+  });
+
   it('sends headers only for HEAD', async () => {
     const server = await start();
     const response = await fetch(server.url, { method: 'HEAD' });

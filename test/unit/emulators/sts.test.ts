@@ -347,4 +347,18 @@ describe('STS emulator', () => {
     expect(err.message).toBe('Rate exceeded');
     expect(sts.requests.at(-1)).toMatchObject({ action: 'GetWebIdentityToken', status: 400, code: 'Throttling' });
   });
+
+  it("'reset' destroys the socket and is recorded as 0; the issuer's routes are not recorded", async () => {
+    sts.injectFaults('any', ['reset']);
+    await expect(
+      client.send(new GetWebIdentityTokenCommand({ Audience: ['databricks'], SigningAlgorithm: 'RS256' })),
+    ).rejects.toThrow();
+    expect(sts.requests.at(-1)).toEqual({ method: 'POST', action: 'GetWebIdentityToken', status: 0 });
+    const count = sts.requests.length;
+    expect((await fetch(`${sts.url}/.well-known/jwks.json`)).status).toBe(200);
+    expect((await fetch(`${sts.url}/nope`)).status).toBe(404);
+    expect(sts.requests.slice(count)).toEqual([
+      { method: 'GET', action: undefined, status: 404, code: 'UnknownOperationException' },
+    ]);
+  });
 });
