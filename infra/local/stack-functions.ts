@@ -6,7 +6,7 @@
  * API methods (the front door, IAM-authorized as AWS_IAM methods are: SigV4 and execute-api:Invoke).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { FaultPlan } from './faults/fault-plan.js';
 import type { PolicyDocument } from './iam/iam-policy-evaluation.js';
 import type { IamPrincipals } from './iam/iam-principals.js';
