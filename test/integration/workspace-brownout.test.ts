@@ -127,7 +127,9 @@ describe('a workspace brownout beside a healthy workspace', () => {
     // workspaces' jobs waited, none ended (or failed).
     await sleep(Math.max(0, to - Date.now()));
     expect((await views(healthyEarly)).map((view) => view.phase)).toEqual(healthyEarly.map(() => 'SUCCEEDED'));
-    expect((await views(allBrown)).filter((view) => isTerminalPhase(view.phase))).toEqual([]);
+    expect(
+      (await views(allBrown)).filter((view) => isTerminalPhase(view.phase)).map((v) => `${v.phase}: ${v.message}`),
+    ).toEqual([]);
 
     const healthy = [...healthyEarly, ...healthyLate];
     const ended = await waitFor(
