@@ -10,6 +10,7 @@ import type { NamedPolicy, PolicyDocument } from './iam/iam-policy-evaluation.js
 import type { IamPrincipalInit } from './iam/iam-principals.js';
 import { type IntrinsicScope, resolveIntrinsics } from './template/intrinsics.js';
 import { LOCAL_CALLER, LOCAL_OPERATOR } from './template/local-context.js';
+import { uniqueIdFor } from './template/physical-resources.js';
 import type { StackTemplate, TemplateFunction } from './template/stack-template.js';
 
 export interface AccessKeyPair {
@@ -39,18 +40,6 @@ export function generateAccessKeyPair(kind: 'AKIA' | 'ASIA' = 'AKIA'): AccessKey
     secretAccessKey,
     ...(kind === 'ASIA' ? { sessionToken: randomBytes(48).toString('base64') } : {}),
   };
-}
-
-/** A stable unique id for a caller given by ARN alone. */
-export function uniqueIdFromArn(arn: string): string {
-  const prefix = arn.includes(':role/') ? 'AROA' : 'AIDA';
-  let hash = 0;
-  const chars: string[] = [];
-  for (let i = 0; i < 17; i += 1) {
-    for (const c of `${arn}${i}`) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-    chars.push(ID_ALPHABET[hash % 32] as string);
-  }
-  return prefix + chars.join('');
 }
 
 export interface FunctionPrincipal {
@@ -133,7 +122,7 @@ export function localPrincipals(options: {
   const operator = { ...operatorKeys, principalArn: LOCAL_OPERATOR.arn, principalId: LOCAL_OPERATOR.uniqueId };
   const apiCallers = options.apiCallers.map((c) => ({
     ...c,
-    principalId: c.principalId ?? uniqueIdFromArn(c.principalArn),
+    principalId: c.principalId ?? uniqueIdFor(c.principalArn.includes(':role/') ? 'AROA' : 'AIDA', c.principalArn),
   }));
   const admin: NamedPolicy = {
     name: 'AdministratorAccess',
