@@ -240,6 +240,9 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
         WORKSPACE_API_BUDGET_RPS: String(budgetRps),
       },
       eventSourceConcurrency: 8,
+      // No batching window (the template's poll mapping waits up to 5 s to fill a batch): the run's clock, the stale
+      // threshold above included, assumes a poll is invoked as soon as it is due.
+      eventSourceBatchingWindowSeconds: 0,
       faultPlan: plan,
       // The functions' log lines (their worker processes print them) go straight to the secret scan and the rescue
       // count, every one of them (stack.functionLogs keeps only the latest), and are not printed.
