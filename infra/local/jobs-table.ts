@@ -9,18 +9,18 @@ import { synthLocalTemplate } from './template/synth-local-template.js';
 import { createTemplateTable } from './template/template-resources.js';
 
 /** The template's table whose logical id starts with `prefix` (CDK appends a hash). */
-function templateTable(prefix: string): TemplateTable {
-  const { cdkOut, stackName } = synthLocalTemplate();
+async function templateTable(prefix: string): Promise<TemplateTable> {
+  const { cdkOut, stackName } = await synthLocalTemplate();
   const table = readStackTemplate(cdkOut, stackName).tables.find((t) => t.logicalId.startsWith(prefix));
   if (!table) throw new Error(`the synthesized template has no ${prefix} table`);
   return table;
 }
 
 export async function createJobsTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
-  await createTemplateTable(dynamodb, templateTable('JobsTable'), tableName);
+  await createTemplateTable(dynamodb, await templateTable('JobsTable'), tableName);
 }
 
 /** The workspace budget table (infra/constructs/workspace-budget-table.ts): one ledger item per workspace. */
 export async function createWorkspaceBudgetTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
-  await createTemplateTable(dynamodb, templateTable('WorkspaceBudgetTable'), tableName);
+  await createTemplateTable(dynamodb, await templateTable('WorkspaceBudgetTable'), tableName);
 }

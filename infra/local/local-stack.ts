@@ -263,8 +263,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** The synthesized template, with the scenario's edits. */
-function loadTemplate(options: LocalStackOptions): StackTemplate {
-  const { cdkOut, stackName } = synthLocalTemplate();
+async function loadTemplate(options: LocalStackOptions): Promise<StackTemplate> {
+  const { cdkOut, stackName } = await synthLocalTemplate();
   const path = join(cdkOut, `${stackName}.template.json`);
   const json = JSON.parse(readFileSync(path, 'utf8')) as TemplateJson;
   options.editTemplate?.(json);
@@ -278,7 +278,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = LOCAL_REGION;
   const accountId = LOCAL_ACCOUNT_ID;
-  const template = loadTemplate(options);
+  const template = await loadTemplate(options);
   const scratchDir = mkdtempSync(join(tmpdir(), 'fdl-local-'));
   closers.push(async () => rmSync(scratchDir, { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import { readStackTemplate } from './template/stack-template.js';
 import { synthLocalTemplate } from './template/synth-local-template.js';
 
 export async function prepareLocalStack(log: (line: string) => void = () => undefined): Promise<void> {
-  const { cdkOut, stackName, synthesized } = synthLocalTemplate();
+  const { cdkOut, stackName, synthesized } = await synthLocalTemplate();
   if (synthesized) log(`synthesized the app with the local context into ${cdkOut}`);
   const runtimes = new Set(readStackTemplate(cdkOut, stackName).functions.map((fn) => fn.runtime));
   for (const runtime of runtimes) {

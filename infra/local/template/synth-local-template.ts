@@ -8,8 +8,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { defineApp } from '../../define-app.js';
 import { LOCAL_CONTEXT } from './local-context.js';
 
 const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname;
@@ -26,8 +24,13 @@ export interface SynthesizedApp {
   synthesized: boolean;
 }
 
-/** The local stack's cdk.out for `context` (default LOCAL_CONTEXT), synthesized if not cached. */
-export function synthLocalTemplate(context: Readonly<Record<string, unknown>> = LOCAL_CONTEXT): SynthesizedApp {
+/**
+ * The local stack's cdk.out for `context` (default LOCAL_CONTEXT), synthesized if not cached. The CDK app is loaded
+ * only then: importing aws-cdk-lib and cdk-nag takes a second and a half, which every local stack would otherwise pay.
+ */
+export async function synthLocalTemplate(
+  context: Readonly<Record<string, unknown>> = LOCAL_CONTEXT,
+): Promise<SynthesizedApp> {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: object };
   const fullContext = { ...cdkJson.context, ...context };
   const key = sourceHash(fullContext);
@@ -40,6 +43,7 @@ export function synthLocalTemplate(context: Readonly<Record<string, unknown>> = 
   mkdirSync(CACHE_ROOT, { recursive: true });
   const staging = join(CACHE_ROOT, `${key}.${process.pid}.${Date.now()}`);
   // No CDK metadata resource or version reporting: nothing AWS-side reads them, and they would change the template.
+  const [{ App }, { defineApp }] = await Promise.all([import('aws-cdk-lib'), import('../../define-app.js')]);
   const app = new App({ outdir: staging, context: fullContext, analyticsReporting: false });
   const stackName = defineApp(app);
   app.synth();

@@ -25,8 +25,8 @@ const ENDPOINTS = {
 describe('checkFunctionEnvironments', () => {
   let functions: Array<{ name: string; env: Record<string, string> }>;
 
-  beforeAll(() => {
-    const { cdkOut, stackName } = synthLocalTemplate();
+  beforeAll(async () => {
+    const { cdkOut, stackName } = await synthLocalTemplate();
     const template = readStackTemplate(cdkOut, stackName);
     const queueUrls = new Map(
       template.queues.map((queue) => [

@@ -10,8 +10,8 @@ const ROLE_ID = /^AROA[A-Z2-7]{17}$/;
 
 describe('physicalResources', () => {
   let template: StackTemplate;
-  beforeAll(() => {
-    const { cdkOut, stackName } = synthLocalTemplate();
+  beforeAll(async () => {
+    const { cdkOut, stackName } = await synthLocalTemplate();
     template = readStackTemplate(cdkOut, stackName);
   });
   const stack = () => template.stackName;

@@ -26,8 +26,8 @@ describe('readStackTemplate on the local synth', () => {
       .filter(([, resource]) => resource.Type === type)
       .map(([logicalId, resource]) => [logicalId, resource.Properties]);
 
-  beforeAll(() => {
-    const { cdkOut, stackName } = synthLocalTemplate();
+  beforeAll(async () => {
+    const { cdkOut, stackName } = await synthLocalTemplate();
     template = readStackTemplate(cdkOut, stackName);
     raw = JSON.parse(readFileSync(join(cdkOut, `${stackName}.template.json`), 'utf8'));
   });

@@ -26,7 +26,7 @@ describe('template resources on the local emulators', () => {
   let scope: IntrinsicScope;
 
   beforeAll(async () => {
-    const { cdkOut, stackName } = synthLocalTemplate();
+    const { cdkOut, stackName } = await synthLocalTemplate();
     template = readStackTemplate(cdkOut, stackName);
     scope = physicalResources(template, { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID });
     await new Promise<void>((resolve) => dynamoServer.listen(0, HOST, resolve));
