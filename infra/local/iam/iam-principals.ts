@@ -18,6 +18,7 @@ import {
   evaluatePolicies,
   type NamedPolicy,
   type PolicyDocument,
+  type PolicyEvaluation,
 } from './iam-policy-evaluation.js';
 import {
   type DeniedCall,
@@ -85,6 +86,9 @@ export interface IamPrincipalsOptions {
   clock?: () => number;
 }
 
+/** How many distinct requests' decisions are kept (the oldest dropped first). */
+const MAX_MEMOIZED_DECISIONS = 10_000;
+
 const ROLE_ARN = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/;
 
 export class IamPrincipals {
@@ -96,6 +100,8 @@ export class IamPrincipals {
   /** Principal name -> `<action> on <resource>` -> allowed calls. */
   private readonly allowed = new Map<string, Map<string, number>>();
   private readonly denied = new Map<string, DeniedCall>();
+  private readonly decisions = new Map<string, Promise<PolicyEvaluation>>();
+  private readonly policyIds = new Map<PolicyDocument, number>();
 
   constructor(options: IamPrincipalsOptions) {
     this.accountId = options.accountId;
@@ -154,15 +160,8 @@ export class IamPrincipals {
       ...(principal.kind === 'user' ? { 'aws:username': principal.principalArn.split('/').pop() ?? '' } : {}),
       ...request.context,
     };
-    const evaluation = await evaluatePolicies({
-      principal: principal.sessionArn,
-      accountId: this.accountId,
-      action: request.action,
-      resource: request.resource,
-      context,
-      identityPolicies: principal.policies,
-      resourcePolicy: request.resourcePolicy ?? this.resourcePolicies.get(request.resource),
-    });
+    const resourcePolicy = request.resourcePolicy ?? this.resourcePolicies.get(request.resource);
+    const evaluation = await this.evaluate(principal, request, context, resourcePolicy);
     const call = `${request.action} on ${request.resource}`;
     if (evaluation.decision === 'Allowed') {
       const calls = this.allowed.get(principal.name) ?? new Map<string, number>();
@@ -199,6 +198,41 @@ export class IamPrincipals {
       resource: request.resource,
       message,
     };
+  }
+
+  /**
+   * The simulator's decision, memoized: it takes milliseconds, and the same principal makes the same request again
+   * and again (a poll's GetItem, SendMessage...). The time keys are left out of the memo's key: no policy of the
+   * stack conditions on time (a policy that did would need them back).
+   */
+  private async evaluate(
+    principal: IamPrincipal,
+    request: AuthorizationRequest,
+    context: ContextValues,
+    resourcePolicy: PolicyDocument | undefined,
+  ) {
+    const { 'aws:CurrentTime': _now, 'aws:EpochTime': _epoch, ...timeless } = context;
+    const policyKey = resourcePolicy
+      ? (this.policyIds.get(resourcePolicy) ??
+        this.policyIds.set(resourcePolicy, this.policyIds.size + 1).get(resourcePolicy))
+      : 0;
+    const key = JSON.stringify([principal.name, request.action, request.resource, policyKey, timeless]);
+    let decided = this.decisions.get(key);
+    if (!decided) {
+      decided = evaluatePolicies({
+        principal: principal.sessionArn,
+        accountId: this.accountId,
+        action: request.action,
+        resource: request.resource,
+        context,
+        identityPolicies: principal.policies,
+        resourcePolicy,
+      });
+      this.decisions.set(key, decided);
+      if (this.decisions.size > MAX_MEMOIZED_DECISIONS)
+        this.decisions.delete(this.decisions.keys().next().value as string);
+    }
+    return decided;
   }
 
   /** Granted, used and unused per principal (every registered one, by name), and every denied call; sorted. */
