@@ -239,7 +239,9 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
         NAMESPACE_WORKSPACES: JSON.stringify(namespaceWorkspaces(sides)),
         WORKSPACE_API_BUDGET_RPS: String(budgetRps),
       },
-      eventSourceConcurrency: 8,
+      // Four batches per queue at once: each is an execution environment of its own (a Node 22 process); with eight,
+      // 1,000 jobs overloaded this 2-core machine (3 jobs unfinished, 4 Lambda timeouts; with four, none).
+      eventSourceConcurrency: 4,
       // No batching window (the template's poll mapping waits up to 5 s to fill a batch): the run's clock, the stale
       // threshold above included, assumes a poll is invoked as soon as it is due.
       eventSourceBatchingWindowSeconds: 0,
