@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../../infra/local/emulators/databricks-workspace.js';
+import { type Ran, runProcess } from '../../infra/local/run-process.js';
 import type { JobView } from '../../shared/jobs/job.js';
-import { type Ran, runProcess } from '../support/run-process.js';
 import { NAMESPACE, runsFor, startTestStack, type TestStack } from './support/test-stack.js';
 
 const BIN = join(import.meta.dirname, '../../shared/cli/flyte-databricks-lambda.mjs');

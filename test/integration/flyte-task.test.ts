@@ -11,10 +11,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../../infra/local/emulators/databricks-workspace.js';
+import type { Ran } from '../../infra/local/run-process.js';
 import type { JobView } from '../../shared/jobs/job.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { PYTHON_BASE_ENV, PYTHON_PACKAGE_DIR, python } from '../support/python.js';
-import type { Ran } from '../support/run-process.js';
 import {
   jobView,
   NAMESPACE,

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../../infra/local/run-process.js';
 import { PYTHON_BASE_ENV, PYTHON_PACKAGE_DIR, python } from '../support/python.js';
-import { runProcess } from '../support/run-process.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fdl-pip-'));
 // Not the source tree on the path: what is imported must be what pip installed.

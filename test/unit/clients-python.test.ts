@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../../infra/local/run-process.js';
 import { PYTHON_BASE_ENV, PYTHON_PACKAGE_DIR, python } from '../support/python.js';
-import { runProcess } from '../support/run-process.js';
 
 describe('clients/python', () => {
   it('passes its unittest suite', async () => {

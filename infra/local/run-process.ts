@@ -1,5 +1,5 @@
 /**
- * Runs a program to completion and captures what it printed, for tests of command-line entry points (the CLI,
+ * Runs a program to completion and captures what it printed: tests of command-line entry points (the CLI,
  * the Python Flyte example) and the benchmark's parts (bench/run-script.ts). A hung program is killed after
  * `timeoutMs`.
  */
