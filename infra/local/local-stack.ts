@@ -60,7 +60,7 @@ import {
 import { physicalResources } from './template/physical-resources.js';
 import { parseStackTemplate, type StackTemplate } from './template/stack-template.js';
 import { synthLocalTemplate } from './template/synth-local-template.js';
-import { createTemplateQueues, createTemplateTable } from './template/template-resources.js';
+import { createTemplateQueues, createTemplateTable, viaEndpoint } from './template/template-resources.js';
 
 export type { AccessKeyPair, ApiCaller } from './stack-principals.js';
 
@@ -631,13 +631,6 @@ function arnOf(template: StackTemplate, scope: IntrinsicScope, type: string, pre
 
 function mapValues<T>(map: ReadonlyMap<string, string>, f: (value: string) => T): Map<string, T> {
   return new Map([...map].map(([key, value]) => [key, f(value)]));
-}
-
-/** The queue URL with its origin replaced by `endpoint`'s. */
-function viaEndpoint(queueUrl: string, endpoint: string): string {
-  const url = new URL(queueUrl);
-  url.host = new URL(endpoint).host;
-  return url.toString();
 }
 
 /**

@@ -27,6 +27,7 @@ import { checkFunctionEnvironments } from './template/check-function-environment
 import { type IntrinsicScope, resolveString } from './template/intrinsics.js';
 import { type LocalEnvironmentOverrides, overrideEnvironment } from './template/local-overrides.js';
 import type { StackTemplate, TemplateFunction } from './template/stack-template.js';
+import { viaEndpoint } from './template/template-resources.js';
 
 /** How many front door requests `frontDoorCalls` keeps (the most recent). */
 const MAX_RECORDED_CALLS = 1000;
@@ -389,10 +390,4 @@ function startSchedule(intervalMs: number, run: () => Promise<unknown>): Closer 
 function reportRuntimeError(error: unknown, phase: string): void {
   if (phase === 'invoke' || phase === 'response') return;
   console.error(`[local-stack] ${phase}: ${error instanceof Error ? error.message : String(error)}`);
-}
-
-function viaEndpoint(queueUrl: string, endpoint: string): string {
-  const url = new URL(queueUrl);
-  url.host = new URL(endpoint).host;
-  return url.toString();
 }

@@ -244,6 +244,21 @@ export async function startSecretsManager(options: SecretsManagerOptions = {}): 
   const tagsOf = (secret: Secret): { Key: string; Value: string }[] | undefined =>
     secret.tags.size > 0 ? [...secret.tags].map(([Key, Value]) => ({ Key, Value })) : undefined;
 
+  /** A secret's metadata as DescribeSecret and ListSecrets answer it; they name the stages map differently. */
+  const secretSummary = (secret: Secret, stagesKey: 'VersionIdsToStages' | 'SecretVersionsToStages') => {
+    const tags = tagsOf(secret);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      ...(secret.description !== undefined ? { Description: secret.description } : {}),
+      LastChangedDate: epochSeconds(secret.changedAt),
+      ...(secret.deletedAt !== undefined ? { DeletedDate: epochSeconds(secret.deletedAt) } : {}),
+      ...(tags ? { Tags: tags } : {}),
+      [stagesKey]: versionStages(secret),
+      CreatedDate: epochSeconds(secret.createdAt),
+    };
+  };
+
   /** Adds a version, or returns the existing one for an idempotent retry with the same token and value. */
   function addVersion(secret: Secret, versionId: string, input: Input, stages = ['AWSCURRENT']): SecretVersion {
     const secretString = optionalString(input, 'SecretString');
@@ -379,17 +394,8 @@ export async function startSecretsManager(options: SecretsManagerOptions = {}): 
 
     DescribeSecret(input) {
       const secret = lookup(input, true);
-      const tags = tagsOf(secret);
-      return {
-        ARN: secret.arn,
-        Name: secret.name,
-        ...(secret.description !== undefined ? { Description: secret.description } : {}),
-        LastChangedDate: epochSeconds(secret.changedAt),
-        ...(secret.deletedAt !== undefined ? { DeletedDate: epochSeconds(secret.deletedAt) } : {}),
-        ...(tags ? { Tags: tags } : {}),
-        VersionIdsToStages: versionStages(secret),
-        CreatedDate: epochSeconds(secret.createdAt),
-      };
+      // DescribeSecret names the stages map VersionIdsToStages, ListSecrets SecretVersionsToStages (API reference).
+      return secretSummary(secret, 'VersionIdsToStages');
     },
 
     ListSecrets(input) {
@@ -412,19 +418,7 @@ export async function startSecretsManager(options: SecretsManagerOptions = {}): 
         throw new AwsError('InvalidNextTokenException', 'The NextToken value is invalid.');
       const page = all.slice(start, start + max);
       return {
-        SecretList: page.map((secret) => {
-          const tags = tagsOf(secret);
-          return {
-            ARN: secret.arn,
-            Name: secret.name,
-            ...(secret.description !== undefined ? { Description: secret.description } : {}),
-            LastChangedDate: epochSeconds(secret.changedAt),
-            ...(secret.deletedAt !== undefined ? { DeletedDate: epochSeconds(secret.deletedAt) } : {}),
-            ...(tags ? { Tags: tags } : {}),
-            SecretVersionsToStages: versionStages(secret),
-            CreatedDate: epochSeconds(secret.createdAt),
-          };
-        }),
+        SecretList: page.map((secret) => secretSummary(secret, 'SecretVersionsToStages')),
         ...(start + max < all.length ? { NextToken: Buffer.from(String(start + max)).toString('base64url') } : {}),
       };
     },

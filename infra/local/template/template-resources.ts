@@ -90,3 +90,10 @@ function queueAttributes(
       : {}),
   };
 }
+
+/** A queue URL with its origin replaced by `endpoint`'s (the SQS client sends to the queue URL's host). */
+export function viaEndpoint(queueUrl: string, endpoint: string): string {
+  const url = new URL(queueUrl);
+  url.host = new URL(endpoint).host;
+  return url.toString();
+}
