@@ -18,7 +18,7 @@ import {
   type InvokeOutcome,
   startFunctionEnvironments,
 } from './lambda-runtime/function-environments.js';
-import { type InvocationOutcome, type Invoker, LambdaTimeoutError } from './lambda-runtime/invoke-handler.js';
+import { type InvocationOutcome, type Invoker, LambdaTimeoutError } from './lambda-runtime/invocation.js';
 import type { QueueActivity } from './lambda-runtime/queue-activity.js';
 import { type SqsEventSource, startSqsEventSource } from './lambda-runtime/sqs-event-source.js';
 import type { FrontDoorCall } from './local-stack.js';
@@ -220,7 +220,6 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
       functionTimeoutMs: timeoutSecondsOf(fn) * 1000,
       reportBatchItemFailures: mapping.reportBatchItemFailures,
       concurrency: eventSourceConcurrency(mapping.maxConcurrency, options.eventSourceConcurrency),
-      memoryMb: fn.memoryMb,
       ...(plan ? { killAfterMs: () => plan.killAfterMs() } : {}),
       onError: reportRuntimeError,
     });
@@ -264,13 +263,11 @@ async function start(options: StackFunctionsOptions, closers: Closer[]): Promise
     const frontDoor = await startFrontDoor({
       port: options.port,
       host: '127.0.0.1',
-      region,
       accountId,
       apiId: options.apiId,
       stage: api.stageName,
       functionName: names.get(fnLogicalId) ?? fnLogicalId,
       functionTimeoutMs: timeoutSecondsOf(fn) * 1000,
-      memoryMb: fn.memoryMb,
       resolveResource: api.methods.map((m) => `${m.httpMethod} ${m.path}`),
       invoke: (event, invocation) => {
         const proxy = event as APIGatewayProxyEvent;

@@ -1,12 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayEventIdentity, APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayEventIdentity, APIGatewayProxyEvent } from 'aws-lambda';
 import { anonymousIdentity } from './event-shapes.js';
-import { type Invoker, invokeHandler } from './invoke-handler.js';
-import { createLambdaContext, DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from './lambda-context.js';
-
-export type ApiGatewayLambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+import { DEFAULT_ACCOUNT_ID, type Invoker } from './invocation.js';
 
 /**
  * Fills `requestContext.identity` (merged over the all-null default) for a request, e.g. from a SigV4
@@ -29,9 +26,8 @@ export interface FrontDoorOptions {
    * false: like a custom domain mapped at its root, requests are made to /<path>.
    */
   stageInPath?: boolean;
-  /** The function, run in this process; or `invoke`, how the function runs elsewhere (its execution environments). */
-  handler?: ApiGatewayLambdaHandler;
-  invoke?: Invoker;
+  /** How the function runs: in its execution environments (the local stack), or in this process (unit tests). */
+  invoke: Invoker;
   functionName: string;
   /**
    * The API's resources, with an optional method ('GET /v1/jobs/{id}'; no method means ANY). `{name}` matches
@@ -54,10 +50,8 @@ export interface FrontDoorOptions {
   functionTimeoutMs?: number;
   /** API Gateway's integration timeout: beyond it the client gets 504. Default 29000. */
   integrationTimeoutMs?: number;
-  memoryMb?: number;
   apiId?: string;
   accountId?: string;
-  region?: string;
   /** Told about handler errors, timeouts and malformed proxy responses. Defaults to console.error. */
   onError?: (err: unknown) => void;
 }
@@ -405,13 +399,11 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   const binaryMediaTypes = options.binaryMediaTypes ?? DEFAULT_BINARY_MEDIA_TYPES;
   const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
   const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
-  const region = options.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const apiId = options.apiId ?? 'local0api0';
   const stageVariables = options.stageVariables ?? null;
   const resources = compileResources(options.resolveResource ?? options.routes ?? ['/', '/{proxy+}']);
   if (!options.functionName) throw new Error('startFrontDoor: functionName is required');
-  if (!options.handler && !options.invoke) throw new Error('startFrontDoor: handler or invoke is required');
   if (!/^[A-Za-z0-9_-]+$/.test(stage)) throw new Error(`startFrontDoor: invalid stage name ${stage}`);
 
   const report = (err: unknown): void => {
@@ -522,20 +514,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
 
       const integrationTimesOutFirst = integrationTimeoutMs < functionTimeoutMs;
       const timeoutMs = integrationTimesOutFirst ? integrationTimeoutMs : functionTimeoutMs;
-      const outcome = options.invoke
-        ? await options.invoke(event, { timeoutMs })
-        : await invokeHandler(
-            options.handler as ApiGatewayLambdaHandler,
-            event,
-            createLambdaContext({
-              functionName: options.functionName,
-              timeoutMs: functionTimeoutMs,
-              memoryMb: options.memoryMb,
-              region,
-              accountId,
-            }),
-            timeoutMs,
-          );
+      const outcome = await options.invoke(event, { timeoutMs });
       if (outcome.status === 'timedOut' && integrationTimesOutFirst) {
         report(outcome.error);
         throw new GatewayResponseError(504, 'Endpoint request timed out', 'InternalServerErrorException');

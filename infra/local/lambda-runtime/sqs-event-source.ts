@@ -6,21 +6,9 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type {
-  Context,
-  SQSBatchResponse,
-  SQSEvent,
-  SQSMessageAttribute,
-  SQSMessageAttributes,
-  SQSRecord,
-  SQSRecordAttributes,
-} from 'aws-lambda';
-import { type InvocationOutcome, type Invoker, invokeHandler } from './invoke-handler.js';
-import { createLambdaContext, DEFAULT_REGION } from './lambda-context.js';
+import type { SQSMessageAttribute, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { DEFAULT_REGION, type Invoker } from './invocation.js';
 import type { QueueActivity } from './queue-activity.js';
-
-// biome-ignore lint/suspicious/noConfusingVoidType: the same return type as aws-lambda's SQSHandler.
-export type SqsLambdaHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export type SqsEventSourcePhase = 'receive' | 'invoke' | 'response' | 'delete';
 
@@ -31,9 +19,8 @@ export interface SqsEventSourceOptions {
   queueArn?: string;
   /** The queue's region (the records' awsRegion). Defaults to the ARN's, the URL host's, then the client's. */
   region?: string;
-  /** The function, run in this process; or `invoke`, how the function runs elsewhere (its execution environments). */
-  handler?: SqsLambdaHandler;
-  invoke?: Invoker;
+  /** How the function runs: in its execution environments (the local stack), or in this process (unit tests). */
+  invoke: Invoker;
   functionName: string;
   /** Records per invocation, 1..10. Default 10. */
   batchSize?: number;
@@ -59,7 +46,6 @@ export interface SqsEventSourceOptions {
   reportBatchItemFailures?: boolean;
   /** Batches processed at once, by as many parallel pollers. Default 1. */
   concurrency?: number;
-  memoryMb?: number;
   /** Pause after a failed ReceiveMessage before polling again. Default 1000. */
   receiveErrorBackoffMs?: number;
   /**
@@ -130,32 +116,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** How the event source invokes its function: `invoke` as given, or `handler` in this process. */
-function eventSourceInvoker(
-  options: SqsEventSourceOptions,
-  functionTimeoutMs: number,
-): (event: unknown, invocation: { timeoutMs: number; identity: EventSourceIdentity }) => Promise<InvocationOutcome> {
-  if (options.invoke) {
-    const { invoke } = options;
-    return (event, { timeoutMs }) => invoke(event, { timeoutMs });
-  }
-  if (!options.handler) throw new Error('startSqsEventSource: handler or invoke is required');
-  const { handler } = options;
-  return (event, { timeoutMs, identity }) =>
-    invokeHandler(
-      handler,
-      event as SQSEvent,
-      createLambdaContext({
-        functionName: options.functionName,
-        timeoutMs: functionTimeoutMs,
-        memoryMb: options.memoryMb,
-        region: identity.awsRegion,
-        accountId: identity.accountId || undefined,
-      }),
-      timeoutMs,
-    );
 }
 
 /** The region of an AWS or LocalStack queue URL host (sqs.<region>.amazonaws.com, <region>.queue.amazonaws.com). */
@@ -298,7 +258,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   if (!options.queueArn) queueArnFromUrl(options.queueUrl, DEFAULT_REGION); // fail fast on an unusable queue URL
 
   const { sqs, queueUrl } = options;
-  const invoke = eventSourceInvoker(options, functionTimeoutMs);
+  const { invoke } = options;
   const stats: SqsEventSourceStats = { invocations: 0, recordsProcessed: 0, recordsFailed: 0, invocationErrors: 0 };
   const stopSignal = new AbortController();
   let batchesInFlight = 0;
@@ -389,7 +349,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     stats.invocations += 1;
     const killAfter = options.killAfterMs?.();
     const timeoutMs = killAfter === undefined ? functionTimeoutMs : Math.min(killAfter, functionTimeoutMs);
-    const outcome = await invoke({ Records: records }, { timeoutMs, identity });
+    const outcome = await invoke({ Records: records }, { timeoutMs });
     if (outcome.status === 'timedOut' && timeoutMs === functionTimeoutMs) timeouts += 1;
 
     let failedIds: ReadonlySet<string>;

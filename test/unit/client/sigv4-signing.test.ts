@@ -9,6 +9,7 @@ import { type FrontDoor, startFrontDoor } from '../../../infra/local/lambda-runt
 import { iamAuthorization } from '../../../infra/local/lambda-runtime/front-door-iam.js';
 import { JobsApiClient } from '../../../shared/client/jobs-api-client.js';
 import { regionFromApiUrl, resolveRegion, signRequest } from '../../../shared/client/sigv4-signing.js';
+import { inProcessInvoker } from '../lambda-runtime/in-process-invoker.js';
 
 const CALLER = {
   accessKeyId: 'AKIAUNITTESTCALLER01',
@@ -39,7 +40,6 @@ let door: FrontDoor;
 beforeAll(async () => {
   door = await startFrontDoor({
     functionName: 'api',
-    region: 'eu-west-1',
     resolveResource: ['/v1/jobs', '/v1/jobs/{id}'],
     identity: iamAuthorization({
       principals: new IamPrincipals({
@@ -59,7 +59,7 @@ beforeAll(async () => {
       stage: 'local',
     }),
     // Answers with the event, so a test sees what the function would have seen.
-    handler: async (event) => ({ statusCode: 200, body: JSON.stringify(event) }),
+    invoke: inProcessInvoker('api', async (event: unknown) => ({ statusCode: 200, body: JSON.stringify(event) })),
   });
 });
 afterAll(() => door.close());

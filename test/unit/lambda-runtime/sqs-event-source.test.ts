@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CreateQueueCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaTimeoutError } from '../../../infra/local/lambda-runtime/invoke-handler.js';
+import { LambdaTimeoutError } from '../../../infra/local/lambda-runtime/invocation.js';
 import {
   evaluateBatchResponse,
   queueArnFromUrl,
@@ -13,6 +13,7 @@ import {
   startSqsEventSource,
 } from '../../../infra/local/lambda-runtime/sqs-event-source.js';
 import { deferred, type SqsEmulator, startSqsEmulator, waitFor } from './helpers.js';
+import { inProcessInvoker } from './in-process-invoker.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -50,10 +51,10 @@ function start(
     queueUrl,
     functionName: 'worker',
     waitTimeSeconds: 0,
-    handler: async (event, context) => {
+    invoke: inProcessInvoker('worker', async (event: SQSEvent, context: Context) => {
       invocations.push({ event, context, remainingAtStart: context.getRemainingTimeInMillis() });
       return handler(event, context, invocations.length);
-    },
+    }),
     onError: (err, phase) => errors.push({ err, phase }),
     ...overrides,
   });
@@ -403,7 +404,7 @@ describe('startSqsEventSource against local-aws-sqs', () => {
       sqs: emulator.sqs,
       queueUrl: `${emulator.endpoint}/123456789012/q`,
       functionName: 'f',
-      handler: async () => undefined,
+      invoke: inProcessInvoker('f', async () => undefined),
     };
     expect(() => startSqsEventSource({ ...base, batchSize: 11 })).toThrow(/batchSize/);
     expect(() => startSqsEventSource({ ...base, batchSize: 0 })).toThrow(/batchSize/);
