@@ -4,18 +4,22 @@
  * Runtime API in execution environments of their own (bench/warm-polls.ts), counts what a poll costs at the wire and
  * token requests with the polls run by the running stack's own poll function (bench/poll-bench-stack.ts), measures
  * throughput, and simulates the poll schedule and workspace pacing on a virtual clock. Prints a table with each
- * target and whether it is met, writes the same to bench/results.md, and prints one JSON object as its last line.
+ * target and whether it is met, writes the same to bench/results.md with charts beside it (bench/results/*.svg,
+ * bench/charts/: calls per second vs the budget, detection lag by run length, import time vs the SDK reference), and
+ * prints one JSON object as its last line.
  * Parts that start a local stack run in processes of their own (bench/run-script.ts).
  *
  * Exit code: 0 when it measured everything (targets met or not: the table says), 1 when a measurement failed.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_MEMORY_MB } from '../infra/function-memory.js';
+import { benchCharts, chartsMarkdown } from './charts/index.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { PollCalls } from './poll-calls.js';
 import { type BenchResults, markdownTable, rowsFor, summaryJson, verdictLine } from './report.js';
+import { RUN_LENGTH_MIX } from './run-length-mix.js';
 import { runScript } from './run-script.js';
 import { simulatePacing } from './simulate-pacing.js';
 import { simulateSchedule } from './simulate-schedule.js';
@@ -23,6 +27,9 @@ import type { Throughput } from './throughput.js';
 import type { TokenSharing } from './token-sharing.js';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.md', import.meta.url));
+/** The charts' folder, beside results.md and linked from it by this relative path. */
+const CHARTS_FOLDER = 'results';
+const CHARTS_DIR = fileURLToPath(new URL(`./${CHARTS_FOLDER}/`, import.meta.url));
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -42,9 +49,15 @@ async function main(): Promise<void> {
   const calls = await timed('calls per unchanged poll', () => runScript<PollCalls>('./poll-calls.ts'));
   const tokens = await timed('token sharing', () => runScript<TokenSharing>('./token-sharing.ts'));
   const throughput = await timed('throughput', () => runScript<Throughput>('./throughput.ts', 720_000));
-  const schedule = await timed('poll schedule simulation', () => simulateSchedule());
-  const pacing = await timed('workspace pacing simulation', () => simulatePacing());
-  const churn = await timed('workspace pacing simulation, with churn', () => simulatePacing({ churn: true }));
+  // `trace`: the per-run lags and per-second calls the charts plot; the figures are the same with or without it.
+  const { detections, ...schedule } = await timed('poll schedule simulation', () => simulateSchedule({ trace: true }));
+  const { callsPerSecond: steadySeries, ...pacing } = await timed('workspace pacing simulation', () =>
+    simulatePacing({ trace: true }),
+  );
+  const { callsPerSecond: churnSeries, ...churn } = await timed('workspace pacing simulation, with churn', () =>
+    simulatePacing({ churn: true, trace: true }),
+  );
+  if (!detections || !steadySeries || !churnSeries) throw new Error('a simulation kept no trace for the charts');
 
   const warm = cold.warmPolls;
   if (!warm || cold.sdkReference.pollP50Ms === null) throw new Error('the warm poll measurement did not run');
@@ -113,6 +126,22 @@ async function main(): Promise<void> {
     },
   };
 
+  const charts = benchCharts({
+    callsPerSecond: {
+      budgetRps: pacing.budgetRps,
+      activeJobs: pacing.activeJobs,
+      steady: steadySeries,
+      churn: churnSeries,
+    },
+    detectionLag: { detections, bands: RUN_LENGTH_MIX },
+    importTime: {
+      functions: Object.fromEntries(Object.entries(results.functions).map(([name, f]) => [name, f.initMs])),
+      referenceMs: results.sdkReference.initMs,
+    },
+  });
+  mkdirSync(CHARTS_DIR, { recursive: true });
+  for (const chart of charts) writeFileSync(`${CHARTS_DIR}${chart.file}`, chart.svg);
+
   const rows = rowsFor(results);
   const table = markdownTable(rows);
   const verdict = verdictLine(rows);
@@ -126,6 +155,10 @@ async function main(): Promise<void> {
     '',
     table,
     '',
+    'Charts:',
+    '',
+    chartsMarkdown(charts, CHARTS_FOLDER),
+    '',
     'Details:',
     '',
     '```json',
@@ -135,7 +168,9 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(RESULTS_FILE, markdown);
   process.stdout.write(`\n${table}\n\n${verdict} `);
-  process.stdout.write(`Written to bench/results.md (${seconds} s).\n`);
+  process.stdout.write(
+    `Written to bench/results.md and ${charts.length} charts in bench/${CHARTS_FOLDER}/ (${seconds} s).\n`,
+  );
   process.stdout.write(`${summaryJson(results)}\n`);
 }
 

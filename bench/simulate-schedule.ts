@@ -21,6 +21,8 @@ export interface ScheduleSimulationOptions {
   schedule?: PollSchedule;
   /** Default: the configuration's HEARTBEAT_SECONDS. */
   heartbeatSeconds?: number;
+  /** Also return every run's length and detection lag (the bench's detection lag chart). */
+  trace?: boolean;
 }
 
 export interface ScheduleFigures {
@@ -40,6 +42,13 @@ export interface ScheduleSimulation extends ScheduleFigures {
   writesPerUnchangedPoll: number;
   /** Fixed 30 s polling of the same runs. */
   fixed30s: ScheduleFigures;
+  /** With `trace`: each run's length and the time from its end to the poll that found it ended (seconds). */
+  detections?: Detection[];
+}
+
+export interface Detection {
+  runSeconds: number;
+  lagSeconds: number;
 }
 
 const SHORT_RUN_SECONDS = 300;
@@ -65,6 +74,9 @@ export function simulateSchedule(options: ScheduleSimulationOptions = {}): Sched
     medianDetectionLagS: adaptive.medianDetectionLagS,
     writesPerUnchangedPoll: adaptive.writesPerUnchangedPoll,
     fixed30s: { pollsPerJobHour: fixed.pollsPerJobHour, medianDetectionLagS: fixed.medianDetectionLagS },
+    ...(options.trace
+      ? { detections: runs.map((runSeconds, i) => ({ runSeconds, lagSeconds: adaptive.lags[i] as number })) }
+      : {}),
   };
 }
 
@@ -74,6 +86,7 @@ function pollRuns(runs: readonly number[], delayAt: (elapsedSeconds: number) => 
   let heartbeatWrites = 0;
   let runSeconds = 0;
   const shortLags: number[] = [];
+  const lags: number[] = [];
   for (const length of runs) {
     // The first poll records the run as started (a change, written with the heartbeat); the last finds it ended.
     let at = delayAt(0);
@@ -90,12 +103,14 @@ function pollRuns(runs: readonly number[], delayAt: (elapsedSeconds: number) => 
       }
     }
     runSeconds += length;
+    lags.push(at - length);
     if (length < SHORT_RUN_SECONDS) shortLags.push(at - length);
   }
   return {
     pollsPerJobHour: polls / (runSeconds / 3600),
     medianDetectionLagS: median(shortLags),
     writesPerUnchangedPoll: unchangedPolls === 0 ? 0 : heartbeatWrites / unchangedPolls,
+    lags,
   };
 }
 
