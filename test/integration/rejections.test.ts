@@ -21,14 +21,11 @@ let t: TestStack;
 let output: string[] = [];
 
 beforeAll(async () => {
-  // Every log line, debug included, is captured: a secret must not appear even there.
-  // A short visibility timeout so a bad message spends its receives (and reaches the DLQ) within the test; but longer
-  // than the poll event source's batching window (the template's 5 s) plus an invocation: a received message waits
-  // in flight for that window, and a shorter timeout would have it received again while it waits (AWS requires the
-  // visibility timeout to cover the function's timeout for the same reason).
+  // Every log line, debug included, is captured: a secret must not appear even there. The test stack's short
+  // visibility timeout (3 s; its event sources have no batching window) lets a bad message spend its receives and
+  // reach the DLQ within the test.
   t = await startTestStack({
     logLevel: 'DEBUG',
-    visibilityTimeoutSeconds: 7,
     onFunctionLog: (line) => output.push(line),
   });
 });

@@ -15,13 +15,13 @@ import { jobRequest, runsFor, useTestStack, waitFor, waitForTerminal } from './s
 
 const POLL_INTERVAL_SECONDS = 2;
 /**
- * A live job's polls come every POLL_INTERVAL_SECONDS plus the poll event source's batching window (the template's
- * MaximumBatchingWindowInSeconds, 5 s: a lone poll waits it out) plus the invocation itself, 8-9 s apart on this
- * loaded machine, each writing the heartbeat (older than 1 s). 15 s without one is stale: well past a healthy job's
- * gap, so the sweeper rescues only the jobs this file loses, and exactly once.
+ * A live job's polls come every POLL_INTERVAL_SECONDS plus the invocation itself (the test stack's event sources
+ * have no batching window), 2-4 s apart on this loaded machine, each writing the heartbeat (older than 1 s). 10 s
+ * without one is stale: well past a healthy job's gap, so the sweeper rescues only the jobs this file loses, and
+ * exactly once.
  */
 const HEARTBEAT_SECONDS = 1;
-const STALE_AFTER_SECONDS = 15;
+const STALE_AFTER_SECONDS = 10;
 /** The workspace's clock runs this far ahead of the real one: moving it on ends a long run when the test wants. */
 let clockSkewMs = 0;
 const t = useTestStack({
@@ -125,7 +125,7 @@ describe('the sweeper', () => {
     expect(job.phase).toBe('QUEUED');
 
     // Assess
-    // Stale after STALE_AFTER_SECONDS, then a sweep, the submit and a poll (its batching window included).
+    // Stale after STALE_AFTER_SECONDS, then a sweep, the submit and a poll.
     const done = await waitForTerminal(t.api, job.jobId, (STALE_AFTER_SECONDS + 25) * 1000);
     expect(done.phase).toBe('SUCCEEDED');
     expect(await storedJob(job.jobId)).toMatchObject({ rescues: 1 });
