@@ -18,6 +18,9 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      // Handlers run in the test process print no metric lines (test/unit/metrics turns them back on to check them);
+      // the local stack's functions run with the template's environment and print theirs.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       // This machine runs Node 20; Lambda runs Node 22. The SDK's notice about that is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },

@@ -18,6 +18,7 @@ import type { Job } from '../shared/jobs/job.js';
 import type { Kubernetes } from '../shared/kube/create-kubernetes.js';
 import { DeferredKubernetesSecrets } from '../shared/kube/deferred-kubernetes-secrets.js';
 import { isKubernetesConfigured } from '../shared/kube/kubernetes-configured.js';
+import { workspaceDimension } from '../shared/metrics/workspace-dimension.js';
 import { createPorts, type Ports } from './ports.js';
 
 /** The Jobs API calls the handlers make; JobsClient is the adapter. */
@@ -100,6 +101,7 @@ export function createJobPorts(cfg: Config): JobPorts {
         apiVersion: cfg.DATABRICKS_API_VERSION,
         allowInsecureHttp: cfg.ALLOW_INSECURE_LOOPBACK_DATABRICKS,
         budget,
+        metricsWorkspace: workspaceDimension(host, cfg),
       });
     },
   };

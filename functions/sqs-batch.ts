@@ -2,18 +2,20 @@
  * The SQS side shared by submit, poll and cancel: middy + Powertools BatchProcessor, so each record succeeds or
  * fails alone (partial batch responses). A record is parsed and validated here; a bad one fails (and so, after
  * its receives are spent, lands in the DLQ) with the reason logged. Records run in parallel, each with a child
- * logger carrying its job id.
+ * logger carrying its job id and, when tracing is on, a subsegment of its own annotated with it.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import type middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConnectorError } from '../shared/errors.js';
 import { DEADLINE_SAFETY_MARGIN_MS, DeferError, runWithDeadline } from '../shared/invocation-deadline.js';
 import { assertJsonWithinLimits, JsonLimitError, MAX_BODY_BYTES } from '../shared/jobs/json-limits.js';
 import { logger } from '../shared/logger.js';
+import { countDeferral } from '../shared/metrics/metrics.js';
+import { annotateJob, inSubsegment } from '../shared/tracing/tracing.js';
+import { lambdaHandler } from './lambda-handler.js';
 
 export interface RecordContext {
   messageId: string;
@@ -87,7 +89,7 @@ export function sqsBatchHandler<T>(options: {
   defer?: (message: T, delaySeconds: number) => Promise<void>;
 }): middy.MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context> {
   const processor = new BatchProcessor(EventType.SQS);
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
     const isLastAttempt = receiveCount >= options.maxReceiveCount();
     const keys: Record<string, unknown> = { messageId: record.messageId, receiveCount };
@@ -101,7 +103,10 @@ export function sqsBatchHandler<T>(options: {
     try {
       message = parseRecord(record, options.schemaFor);
       const jobId = (message as { jobId?: unknown }).jobId;
-      if (typeof jobId === 'string') keys.jobId = jobId;
+      if (typeof jobId === 'string') {
+        keys.jobId = jobId;
+        annotateJob({ jobId });
+      }
       await options.process(message, {
         messageId: record.messageId,
         receiveCount,
@@ -114,6 +119,7 @@ export function sqsBatchHandler<T>(options: {
     } catch (error) {
       if (error instanceof DeferError && options.defer && message !== undefined) {
         await options.defer(message, error.delaySeconds);
+        countDeferral(error.reason);
         recordLog().info('Record deferred', { delaySeconds: error.delaySeconds, reason: error.message });
         return;
       }
@@ -123,12 +129,12 @@ export function sqsBatchHandler<T>(options: {
       throw error;
     }
   };
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler((event, context) =>
-      // Every record's calls are sized to what is left of the invocation (shared/invocation-deadline.ts).
-      runWithDeadline(invocationDeadline(context), () =>
-        processPartialResponse(event, recordHandler, processor, { context }),
-      ),
-    );
+  // Records run side by side: each gets a trace subsegment of its own to annotate.
+  const recordHandler = (record: SQSRecord) => inSubsegment('### SQS record', () => handleRecord(record));
+  return lambdaHandler<SQSEvent, SQSBatchResponse>().handler((event, context) =>
+    // Every record's calls are sized to what is left of the invocation (shared/invocation-deadline.ts).
+    runWithDeadline(invocationDeadline(context), () =>
+      processPartialResponse(event, recordHandler, processor, { context }),
+    ),
+  );
 }

@@ -208,6 +208,11 @@ const configSchema = z
     CALLER_NAMESPACES: optionalString.transform(parsedOrNever(parseCallerNamespaces)),
     /** Explicit opt-out for single-tenant stacks: any caller IAM lets in may use any namespace. */
     INSECURE_ANY_CALLER_ANY_NAMESPACE: flag,
+    /**
+     * Adds WorkspaceCalls, the Databricks calls per workspace host (shared/metrics/workspace-dimension.ts): one more
+     * CloudWatch metric per allowed workspace and status class, so it is the operator's choice.
+     */
+    METRICS_WORKSPACE_DIMENSION: flag,
   })
   .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
     message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',

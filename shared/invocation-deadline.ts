@@ -12,6 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConnectorError } from './errors.js';
+import type { DeferralReason } from './metrics/metric-catalog.js';
 
 /** Time kept back from the invocation's end for deferring the record (one SendMessage) and answering Lambda. */
 export const DEADLINE_SAFETY_MARGIN_MS = 5000;
@@ -50,12 +51,14 @@ export function handOffRemainingMs(now: number = Date.now()): number {
 /**
  * The work cannot be done now (no time left in this invocation, a workspace that asked to wait longer than a call
  * may sleep, a workspace known to be unhealthy): put the record back to run again after `delaySeconds`. Transient,
- * and never a reason to fail the job.
+ * and never a reason to fail the job. `reason` says which, for the Deferrals metric (functions/sqs-batch.ts).
  */
 export class DeferError extends ConnectorError {
   readonly delaySeconds: number;
-  constructor(message: string, delaySeconds: number, options: { cause?: unknown } = {}) {
+  readonly reason: DeferralReason;
+  constructor(message: string, delaySeconds: number, options: { reason: DeferralReason; cause?: unknown }) {
     super(message, { permanent: false, cause: options.cause });
     this.delaySeconds = Math.min(MAX_DEFER_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+    this.reason = options.reason;
   }
 }

@@ -11,6 +11,7 @@ import { toJobView } from '../../shared/jobs/job.js';
 import { JobItemRejectedError } from '../../shared/jobs/job-store.js';
 import { JobTooLargeError } from '../../shared/jobs/job-too-large.js';
 import type { SubmitRequest } from '../../shared/jobs/submit-request.js';
+import { annotateJob } from '../../shared/tracing/tracing.js';
 import type { Ports } from '../ports.js';
 import { assertCallerMayUse, type CallerEvent } from './caller-namespaces.js';
 import { HttpError, jsonResponse } from './http-error.js';
@@ -37,6 +38,7 @@ export async function createJob(
     throw error;
   }
   const { job, created } = accepted;
+  annotateJob(job);
   if (created || (job.phase === 'QUEUED' && job.runId === undefined && !job.cancelRequested)) {
     await ports.queues.sendSubmit({ jobId: job.jobId });
   }

@@ -6,6 +6,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { Job } from '../../shared/jobs/job.js';
 import { toJobView } from '../../shared/jobs/job.js';
 import { isJobId } from '../../shared/jobs/job-id.js';
+import { annotateJob } from '../../shared/tracing/tracing.js';
 import type { Ports } from '../ports.js';
 import { assertCallerIdentified, type CallerEvent, callerMayUse } from './caller-namespaces.js';
 import { HttpError, jsonResponse } from './http-error.js';
@@ -19,6 +20,7 @@ export async function loadJob(jobId: string | undefined, ports: Ports, caller: C
   if (!job || !callerMayUse(caller, job.namespace, ports.config)) {
     throw new HttpError(404, 'NotFound', `No job with id '${jobId ?? ''}'`, 'id');
   }
+  annotateJob(job);
   return job;
 }
 

@@ -3,13 +3,12 @@
  * Routing by @middy/http-router; every failure becomes the one error shape, and unexpected ones are logged
  * and answered 500 without internals.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { JobItemRejectedError } from '../../shared/jobs/job-store.js';
 import { submitRequestSchema } from '../../shared/jobs/submit-request.js';
 import { logger } from '../../shared/logger.js';
+import { lambdaHandler } from '../lambda-handler.js';
 import { ports } from '../ports.js';
 import { cancelJob } from './cancel-job.js';
 import { createJob } from './create-job.js';
@@ -44,8 +43,7 @@ const router = httpRouterHandler<APIGatewayProxyEvent, APIGatewayProxyResult>({
   },
 });
 
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+export const handler = lambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use({
     onError: async (request) => {
       const error = request.error;

@@ -7,6 +7,7 @@
  */
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { annotateJob } from '../../shared/tracing/tracing.js';
 import { describeError, isPermanent } from '../job-failure.js';
 import type { JobPorts } from '../job-ports.js';
 import type { RecordContext } from '../sqs-batch.js';
@@ -14,6 +15,7 @@ import type { RecordContext } from '../sqs-batch.js';
 export async function cancelRun(jobId: string, ports: JobPorts, record: RecordContext): Promise<void> {
   const job = await ports.store.get(jobId);
   if (!job) return record.log.warn('Cancel message names no job; dropping it');
+  annotateJob(job);
   if (isTerminalPhase(job.phase) || job.cancelSentAt !== undefined) return;
   if (!job.cancelRequested) return record.log.warn('Cancel message for a job nobody asked to cancel; ignoring it');
   if (job.runId === undefined) return record.log.info('No run yet; the submit handler will honour the cancellation');

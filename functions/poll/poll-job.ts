@@ -33,6 +33,8 @@ import {
   sqsDelaySeconds,
   stillAhead,
 } from '../../shared/jobs/workspace-pacing.js';
+import { countPollPaced, recordDetectionLag } from '../../shared/metrics/metrics.js';
+import { annotateJob } from '../../shared/tracing/tracing.js';
 import { describeError, settleFailure } from '../job-failure.js';
 import type { DatabricksJobs } from '../job-ports.js';
 import type { RecordContext } from '../sqs-batch.js';
@@ -43,9 +45,13 @@ export async function pollJob(message: PollMessage, ports: PollPorts, record: Re
   const attempt = message.attempt ?? 0;
   const arrivedAtMs = ports.now().getTime();
   // A wait longer than SQS's 900 s delay arrives early: send it on with the rest, reading nothing.
-  if (stillAhead(arrivedAtMs, message.notBefore)) return sendOn(message, message.notBefore, arrivedAtMs, ports);
+  if (stillAhead(arrivedAtMs, message.notBefore)) {
+    countPollPaced();
+    return sendOn(message, message.notBefore, arrivedAtMs, ports);
+  }
   const job = await ports.store.get(jobId);
   if (!job) return record.log.warn('Poll message names no job; dropping it');
+  annotateJob(job);
   if (job.pollGeneration !== generation) {
     return record.log.info('Stale poll chain; dropping it', { generation, current: job.pollGeneration });
   }
@@ -63,6 +69,7 @@ export async function pollJob(message: PollMessage, ports: PollPorts, record: Re
   if (!decision.poll) {
     const { place: _arrivedToBePlaced, ...rest } = message;
     const held = { ...rest, redelays: redelays + 1, ...(decision.place ? { place: true as const } : {}) };
+    countPollPaced();
     return sendOn(held, decision.untilMs, arrivedAtMs, ports);
   }
   const schedule = pollScheduleOf(ports.config);
@@ -134,17 +141,22 @@ async function pollRun(
     await client.cancelRun(runId);
     cancelSentAt = ports.now().toISOString();
   }
+  // When this poll's write ended the job (the last decision is the one written).
+  let endedAt: Date | undefined;
   const saved = await mutateJob(
     ports.store,
     job.jobId,
     (current) => {
+      endedAt = undefined;
       if (current.pollGeneration !== job.pollGeneration || isTerminalPhase(current.phase)) return undefined;
       const now = ports.now();
       const patch = changes(current, withCancel(observed, current.cancelRequested), cancelSentAt, now);
+      if (patch?.phase !== undefined && isTerminalPhase(patch.phase)) endedAt = now;
       return withHeartbeat(current, patch, now, heartbeatMaxAge);
     },
     job,
   );
+  if (endedAt) recordDetectionLag(run.end_time, endedAt);
   return saved.pollGeneration !== job.pollGeneration || isTerminalPhase(saved.phase);
 }
 

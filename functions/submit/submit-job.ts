@@ -3,12 +3,15 @@
  * message or a Lambda that died after runs/submit returned gets the same run back from Databricks instead of a
  * second one; saving the run id is conditional, and the poll chain starts only after it is saved.
  */
+import { modeOf } from '../../shared/auth/resolve-auth.js';
 import { buildSubmitRunBody } from '../../shared/databricks/submit-body.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { DeferError } from '../../shared/invocation-deadline.js';
 import type { Job } from '../../shared/jobs/job.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { countJobSubmitted } from '../../shared/metrics/metrics.js';
+import { annotateJob } from '../../shared/tracing/tracing.js';
 import { settleFailure } from '../job-failure.js';
 import type { JobPorts } from '../job-ports.js';
 import { startPollChain } from '../poll/start-poll-chain.js';
@@ -20,6 +23,7 @@ export async function submitJob(jobId: string, ports: JobPorts, record: RecordCo
     record.log.warn('Submit message names no job; dropping it');
     return;
   }
+  annotateJob(job);
   if (isTerminalPhase(job.phase)) {
     record.log.info('Job already ended; nothing to submit', { phase: job.phase });
     return;
@@ -80,20 +84,25 @@ async function submitRun(accepted: Job, ports: JobPorts, record: RecordContext):
   });
   const client = ports.databricks(job.databricksHost, auth);
   const { run_id: runId } = await client.submitRun(body);
+  // Whether this write recorded the run (a redelivered message may find it recorded): decided by the last decision.
+  let recorded = false;
   const saved = await mutateJob(
     ports.store,
     job.jobId,
-    (current) =>
-      current.runId === runId
-        ? undefined
-        : {
+    (current) => {
+      recorded = current.runId !== runId;
+      return recorded
+        ? {
             runId,
             phase: 'INITIALIZING',
             message: `Databricks run ${runId} submitted`,
             submittedAt: ports.now().toISOString(),
-          },
+          }
+        : undefined;
+    },
     job,
   );
+  if (recorded && job.auth) countJobSubmitted(modeOf(job.auth));
   record.log.info('Databricks run submitted', { runId });
   if (saved.cancelRequested && saved.cancelSentAt === undefined) {
     // A DELETE arrived while the run was being created; the cancel handler saw no run id, so cancel it here.

@@ -3,10 +3,9 @@
  * and rescues or ends them (see sweep-jobs.ts). Returns the summary; fails the invocation when a rescue failed, so
  * the function's Errors alarm says so (the next run tries again).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { logger } from '../../shared/logger.js';
+import { lambdaHandler } from '../lambda-handler.js';
 import { ports } from '../ports.js';
 import { type SweepSummary, sweepJobs } from './sweep-jobs.js';
 
@@ -17,10 +16,8 @@ export class SweepIncompleteError extends Error {
   }
 }
 
-export const handler = middy<ScheduledEvent, SweepSummary>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async () => {
-    const summary = await sweepJobs(ports(), logger);
-    if (summary.errors > 0) throw new SweepIncompleteError(summary);
-    return summary;
-  });
+export const handler = lambdaHandler<ScheduledEvent, SweepSummary>().handler(async () => {
+  const summary = await sweepJobs(ports(), logger);
+  if (summary.errors > 0) throw new SweepIncompleteError(summary);
+  return summary;
+});

@@ -18,6 +18,8 @@ import { JobItemRejectedError, type JobPatch } from '../../shared/jobs/job-store
 import { heartbeat, liveShards } from '../../shared/jobs/liveness.js';
 import { mutateJob } from '../../shared/jobs/mutate-job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { countSweeperGiveUp, countSweeperRescue } from '../../shared/metrics/metrics.js';
+import { annotateJob, inSubsegment } from '../../shared/tracing/tracing.js';
 import { describeError, failJob } from '../job-failure.js';
 import { startPollChain } from '../poll/start-poll-chain.js';
 import type { Ports } from '../ports.js';
@@ -65,12 +67,14 @@ export async function sweepJobs(ports: Ports, log: Logger): Promise<SweepSummary
       for (const { jobId } of stale) {
         summary.examined++;
         try {
-          const rescue = await rescueJob(ports, jobId, cutoff, now);
+          const rescue = await inSubsegment('### stale job', () => rescueJob(ports, jobId, cutoff, now));
           if (!rescue) {
             summary.skipped++;
             continue;
           }
           summary[rescue.action]++;
+          if (rescue.action === 'failed') countSweeperGiveUp();
+          else countSweeperRescue();
           const ageSeconds = Math.round((now.getTime() - Date.parse(rescue.lastSeen)) / 1000);
           log.warn(rescue.action === 'failed' ? 'Stale job given up' : 'Stale job rescued', {
             jobId,
@@ -118,6 +122,7 @@ async function endOversized(ports: Ports, jobId: string, error: unknown, now: Da
 
 /** Claims and performs the rescue of one job; undefined when the job, read again, needs none. */
 async function rescueJob(ports: Ports, jobId: string, cutoff: string, now: Date): Promise<Rescue | undefined> {
+  annotateJob({ jobId });
   let rescue: Rescue | undefined;
   await mutateJob(ports.store, jobId, (job) => {
     rescue = undefined;

@@ -20,6 +20,7 @@
  * remembered per workspace for the container.
  */
 import { AuthConfigError } from '../errors.js';
+import { countTokenFetch } from '../metrics/metrics.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { maskClientId } from './mask-client-id.js';
 import type { NamespaceSecrets, SecretValues } from './namespace-secrets.js';
@@ -91,7 +92,9 @@ export class OAuthM2MAuth implements AuthStrategy {
     // Read every time (through the secret source's short cache), so the key names the pair actually in use.
     const credentials = await this.credentials();
     this.resolved = { clientId: credentials.clientId, source: credentials.source };
-    return this.cache.get(this.cacheKey(credentials.clientId), () => this.fetchToken(credentials));
+    return this.cache.get(this.cacheKey(credentials.clientId), () =>
+      countTokenFetch('oauth_m2m', () => this.fetchToken(credentials)),
+    );
   }
 
   invalidate(): void {

@@ -8,6 +8,7 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import { AuthConfigError, ConnectorError } from '../errors.js';
 import { DeferError } from '../invocation-deadline.js';
+import { countTokenFetch } from '../metrics/metrics.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { maskClientId } from './mask-client-id.js';
 import { sharedTokenCache, type TokenCache } from './token-cache.js';
@@ -54,13 +55,16 @@ export class OidcConnectorIdentityAuth implements AuthStrategy {
   }
 
   getBearerToken(): Promise<string> {
-    return this.cache.get(this.cacheKey, async () =>
-      exchangeToken({
-        ...this.options.http,
-        host: this.origin,
-        subjectToken: await this.subjectToken(),
-        clientId: this.options.clientId,
-      }),
+    const mode = this.options.subject.kind === 'file' ? 'oidc_model1_file' : 'oidc_model1_sts';
+    return this.cache.get(this.cacheKey, () =>
+      countTokenFetch(mode, async () =>
+        exchangeToken({
+          ...this.options.http,
+          host: this.origin,
+          subjectToken: await this.subjectToken(),
+          clientId: this.options.clientId,
+        }),
+      ),
     );
   }
 

@@ -7,6 +7,7 @@
  */
 import { AuthConfigError } from '../errors.js';
 import type { DatabricksServiceAccount } from '../kube/kubernetes-port.js';
+import { countTokenFetch } from '../metrics/metrics.js';
 import type { AuthStrategy } from './auth-strategy.js';
 import { type KubernetesAccess, kubernetesNotConfigured } from './kubernetes-access.js';
 import { maskClientId } from './mask-client-id.js';
@@ -51,13 +52,15 @@ export class OidcNamespaceSaAuth implements AuthStrategy {
   }
 
   getBearerToken(): Promise<string> {
-    return this.cache.get(this.cacheKey, async () =>
-      exchangeToken({
-        ...this.options.http,
-        host: this.origin,
-        subjectToken: await this.serviceAccountToken(),
-        clientId: this.options.clientId,
-      }),
+    return this.cache.get(this.cacheKey, () =>
+      countTokenFetch('oidc_model2', async () =>
+        exchangeToken({
+          ...this.options.http,
+          host: this.origin,
+          subjectToken: await this.serviceAccountToken(),
+          clientId: this.options.clientId,
+        }),
+      ),
     );
   }
 

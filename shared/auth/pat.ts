@@ -2,7 +2,8 @@
  * Personal access token. Looked up, in order: the workflow namespace's secret (`databricks-token` or the task's
  * `databricksTokenSecret`, key `token`), then the connector-wide FLYTE_DATABRICKS_ACCESS_TOKEN, then the
  * connector-wide Secrets Manager id. The token is read anew (through a short cache) on every invocation and is
- * never stored with the job, unlike upstream, which kept it in plaintext in the run metadata.
+ * never stored with the job, unlike upstream, which kept it in plaintext in the run metadata. Reading it is not a token
+ * request: a PAT is counted in no TokenRequests (shared/metrics/metrics.ts), only in the calls it authenticates.
  */
 import { AuthConfigError } from '../errors.js';
 import type { AuthStrategy } from './auth-strategy.js';

@@ -111,7 +111,7 @@ export function buildAuth(context: AuthContext, host: string, deps: AuthDeps): A
 }
 
 /** The stored mode; for a context without one, what its fields say (the first release wrote PAT only). */
-function modeOf(context: AuthContext): AuthMode {
+export function modeOf(context: AuthContext): AuthMode {
   if (context.mode !== undefined) {
     if (MODE_AUTH_TYPE[context.mode] !== context.authType) {
       throw new AuthConfigError(

@@ -6,13 +6,15 @@
  *
  * Every call fits the invocation's deadline (sdk-deadline.ts): DynamoDB, Secrets Manager and STS calls must end
  * by the record's deadline; SQS sends may use the safety margin below it, which exists for them (a deferral is an SQS
- * send, and so is the next poll), up to the invocation's end less ANSWER_RESERVE_MS.
+ * send, and so is the next poll), up to the invocation's end less ANSWER_RESERVE_MS. With tracing on, every call is
+ * an X-Ray subsegment (shared/tracing/tracing.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { handOffRemainingMs, remainingMs } from '../invocation-deadline.js';
+import { traceAwsClient } from '../tracing/tracing.js';
 import { addDeadlineMiddleware, deadlineExtension } from './sdk-deadline.js';
 
 /**
@@ -41,7 +43,8 @@ function awsClientOptions(what: string, left: () => number) {
 
 /**
  * A client whose calls fit the deadline: `make` builds it from the options given (timeouts, deadline-aware handler and
- * retry strategy), then a deadline cut short becomes a DeferError. `what` names the service in messages.
+ * retry strategy), then a deadline cut short becomes a DeferError. `what` names the service in messages. Traced when
+ * tracing is on.
  */
 export function deadlineAwareClient<C extends Parameters<typeof addDeadlineMiddleware>[0]>(
   make: (options: AwsClientOptions) => C,
@@ -49,7 +52,7 @@ export function deadlineAwareClient<C extends Parameters<typeof addDeadlineMiddl
   bound: AwsCallBound = 'record',
 ): C {
   const left = bound === 'record' ? () => remainingMs() : () => handOffRemainingMs();
-  return addDeadlineMiddleware(make(awsClientOptions(what, left)), left, what);
+  return traceAwsClient(addDeadlineMiddleware(make(awsClientOptions(what, left)), left, what));
 }
 
 let dynamodb: DynamoDBClient | undefined;

@@ -99,7 +99,10 @@ function deadlineMiddleware(left: () => number, what: string): InitializeMiddlew
         if (error instanceof DeferError) throw error;
         if (typeof error === 'object' && error !== null && refusedForTime.has(error)) {
           const name = error instanceof Error ? error.name : 'error';
-          throw new DeferError(`No time left in this invocation to retry ${call} after ${name}`, 1, { cause: error });
+          throw new DeferError(`No time left in this invocation to retry ${call} after ${name}`, 1, {
+            reason: 'deadline',
+            cause: error,
+          });
         }
         throw error;
       }
@@ -107,7 +110,7 @@ function deadlineMiddleware(left: () => number, what: string): InitializeMiddlew
 }
 
 function noTimeFor(call: string): DeferError {
-  return new DeferError(`No time left in this invocation for ${call}`, 1);
+  return new DeferError(`No time left in this invocation for ${call}`, 1, { reason: 'deadline' });
 }
 
 /**
@@ -137,7 +140,10 @@ export class DeadlineHttpHandler implements SdkHttpHandler {
     } catch (error) {
       // Ours, not the caller's: the record goes back rather than failing (the retry strategy never retries it).
       if (deadline.aborted && !caller?.aborted) {
-        throw new DeferError(`${this.what} did not answer before the invocation's deadline`, 1, { cause: error });
+        throw new DeferError(`${this.what} did not answer before the invocation's deadline`, 1, {
+          reason: 'deadline',
+          cause: error,
+        });
       }
       throw error;
     }

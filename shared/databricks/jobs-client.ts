@@ -2,6 +2,9 @@ import type { AuthStrategy } from '../auth/auth-strategy.js';
 import { InvalidJobSpecError } from '../errors.js';
 import { readBoundedText } from '../http/read-bounded-body.js';
 import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-loop.js';
+import { countDatabricksCall } from '../metrics/metrics.js';
+import { statusClassOf } from '../metrics/status-class.js';
+import type { WorkspaceDimension } from '../metrics/workspace-dimension.js';
 import { DatabricksApiError, formatApiErrorMessage, parseErrorBody, redactSecrets } from './errors.js';
 import { isRetryableNetworkError, type RetryPolicy, resolveRetryPolicy, transientReason } from './retry-policy.js';
 import type { DatabricksRun, DatabricksRunOutput, SubmitRunBody } from './types.js';
@@ -32,6 +35,8 @@ export interface JobsClientOptions {
   health?: WorkspaceHealth | null;
   /** The workspaces' call budget (functions/job-ports.ts); none: calls are not budgeted (tests, scripts). */
   budget?: WorkspaceCallBudget | null;
+  /** The workspace's host for the WorkspaceCalls metric, when the operator allows it (functions/job-ports.ts). */
+  metricsWorkspace?: WorkspaceDimension | undefined;
 }
 
 const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
@@ -52,6 +57,7 @@ export class JobsClient {
   private readonly logger: JobsClientLogger | undefined;
   private readonly health: WorkspaceHealth | null | undefined;
   private readonly budget: WorkspaceCallBudget | null | undefined;
+  private readonly metricsWorkspace: WorkspaceDimension | undefined;
 
   constructor(options: JobsClientOptions) {
     this.baseUrl = normalizeWorkspaceUrl(options.host, options.allowInsecureHttp ?? false);
@@ -66,6 +72,7 @@ export class JobsClient {
     this.logger = options.logger;
     this.health = options.health;
     this.budget = options.budget;
+    this.metricsWorkspace = options.metricsWorkspace;
   }
 
   /**
@@ -137,7 +144,7 @@ export class JobsClient {
         let response: Response;
         let text: string;
         try {
-          response = await this.fetchFn(url, {
+          response = await this.send(operation, url, {
             method,
             headers: {
               Authorization: `Bearer ${token}`,
@@ -232,6 +239,17 @@ export class JobsClient {
           ),
       },
     );
+  }
+
+  /** One HTTP request: counted as a Databricks call by the class of its answer (`network` when none came). */
+  private async send(operation: Operation, url: string, init: RequestInit): Promise<Response> {
+    let response: Response | undefined;
+    try {
+      response = await this.fetchFn(url, init);
+      return response;
+    } finally {
+      countDatabricksCall(operation, statusClassOf(response), this.metricsWorkspace);
+    }
   }
 }
 

@@ -136,6 +136,7 @@ export class WorkspaceCallBudget {
         `Databricks ${endpoint}: the workspace's API budget (${this.settings.budgetRps} req/s) is booked ` +
           `${Math.ceil(aheadS)} s ahead`,
         aheadS * (1 + 0.25 * this.random()),
+        { reason: 'budget' },
       );
     }
     const delayMs = reservation.slotUs / 1000 - nowMs;

@@ -78,6 +78,7 @@ export class WorkspaceHealth {
       `Databricks workspace ${new URL(origin).host} is not answering (${state.failures} failed calls in a row); ` +
         'the job tries again later without calling it',
       jittered / 1000,
+      { reason: 'workspace-unhealthy' },
     );
   }
 

@@ -14,6 +14,7 @@
  */
 
 import { DeferError, MIN_ATTEMPT_TIME_MS, remainingMs } from '../invocation-deadline.js';
+import { recordRetryAfterWait } from '../metrics/metrics.js';
 
 /** Budget of one call. */
 export interface RetryPolicy {
@@ -113,7 +114,9 @@ export async function runWithRetries<T, F>(
   for (;;) {
     // Never start what cannot finish inside the invocation: the record goes back instead, spending no receive.
     if (remaining() < MIN_ATTEMPT_TIME_MS) {
-      throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1);
+      throw new DeferError(`No time left in this invocation for ${what} (attempt ${failures + 1})`, 1, {
+        reason: 'deadline',
+      });
     }
     // A repeat (a credential refreshed once) is the same attempt: admitted once, or a probe would refuse itself.
     if (!repeating) options.health?.admit();
@@ -124,7 +127,14 @@ export async function runWithRetries<T, F>(
       if (!options.budget) return;
       await options.budget.take(remaining());
       if (remaining() < MIN_ATTEMPT_TIME_MS) {
-        throw new DeferError(`No time left in this invocation for ${what} after waiting for the workspace's budget`, 1);
+        // The budget's wait took the time: a deferral the budget caused.
+        throw new DeferError(
+          `No time left in this invocation for ${what} after waiting for the workspace's budget`,
+          1,
+          {
+            reason: 'budget',
+          },
+        );
       }
     };
     let signal: AbortSignal | undefined;
@@ -170,14 +180,20 @@ export async function runWithRetries<T, F>(
     // A workspace that asks to wait longer than a call may sleep is waited for by deferring the record, not by
     // sleeping (or cutting the wait short): it comes back when the workspace asked.
     if (retryAfterMs !== undefined && retryAfterMs > (policy.retryAfterCapMs ?? policy.maxDelayMs)) {
-      throw new DeferError(`${what} asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs / 1000);
+      recordRetryAfterWait(retryAfterMs);
+      throw new DeferError(`${what} asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs / 1000, {
+        reason: 'retry-after',
+      });
     }
     if (failures >= policy.maxAttempts) throw giveUp(result.failure, failures);
     const delayMs = retryDelayMs(failures, result.retryAfter, policy, random, now());
+    // Honoured either way: slept below, or the record deferred by as much.
+    if (retryAfterMs !== undefined) recordRetryAfterWait(delayMs);
     if (delayMs + MIN_ATTEMPT_TIME_MS > remaining()) {
       throw new DeferError(
         `No time left in this invocation to retry ${what} after ${failures} failed attempt(s)`,
         delayMs / 1000,
+        { reason: 'deadline' },
       );
     }
     options.onRetry?.({ attempt: failures, delayMs, failure: result.failure });

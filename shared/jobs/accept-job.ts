@@ -10,6 +10,7 @@ import { buildSubmitRunBody } from '../databricks/submit-body.js';
 import { assertWorkspaceAllowed, type WorkspacePolicyConfig } from '../databricks/workspace-policy.js';
 import { normalizeWorkspaceUrl } from '../databricks/workspace-url.js';
 import { ConnectorError, InvalidJobSpecError } from '../errors.js';
+import { countJobAccepted } from '../metrics/metrics.js';
 import type { Job } from './job.js';
 import { jobIdFor } from './job-id.js';
 import type { JobStore } from './job-store.js';
@@ -48,7 +49,10 @@ export async function acceptJob(
 ): Promise<AcceptedJob> {
   const job = newJob(request, deps.config, deps.now);
   assertNewJobFits(job);
-  if (await deps.store.create(job)) return { job, created: true };
+  if (await deps.store.create(job)) {
+    countJobAccepted();
+    return { job, created: true };
+  }
   const existing = await deps.store.get(job.jobId);
   if (!existing) throw new Error(`Job ${job.jobId} vanished between create and read`);
   if (existing.requestHash !== job.requestHash) throw new JobConflictError(job.jobId);

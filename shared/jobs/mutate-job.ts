@@ -1,9 +1,14 @@
 /**
  * Read-modify-write of a job under optimistic locking: read, decide, write if nobody wrote in between, else read
  * again and decide again. Handlers race (poll vs cancel request vs a redelivered submit); this is how they agree.
+ * Every write of a job goes through here, so this is where a job's end is counted (JobsEnded): once, by the writer
+ * whose write took it from a live phase to a terminal one.
  */
+import { TERMINAL_PHASES } from '../metrics/metric-catalog.js';
+import { countJobEnded } from '../metrics/metrics.js';
 import type { Job } from './job.js';
 import { type JobPatch, type JobStore, JobVersionConflictError } from './job-store.js';
+import { isTerminalPhase } from './phase.js';
 
 export class JobNotFoundError extends Error {
   constructor(readonly jobId: string) {
@@ -31,7 +36,10 @@ export async function mutateJob(
     const patch = decide(job);
     if (!patch) return job;
     try {
-      return await store.update(jobId, job.version, patch);
+      const saved = await store.update(jobId, job.version, patch);
+      const ended = TERMINAL_PHASES.find((phase) => phase === patch.phase);
+      if (ended && !isTerminalPhase(job.phase)) countJobEnded(ended);
+      return saved;
     } catch (error) {
       if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
     }

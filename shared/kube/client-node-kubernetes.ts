@@ -159,7 +159,7 @@ export class ClientNodeKubernetes implements KubernetesPort {
         `${error.started ? 'No answer in time' : 'No time left in this invocation'} to ${op.verb} ${target} ` +
           `at ${this.where}`,
         1,
-        { cause: error.cause },
+        { reason: 'kubernetes', cause: error.cause },
       );
     }
     if (error instanceof ApiException) {

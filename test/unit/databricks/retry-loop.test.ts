@@ -309,7 +309,7 @@ describe('runWithRetries: within the invocation deadline', () => {
     const attempt = vi.fn(async () => success('ok'));
     const health = {
       admit: () => {
-        throw new DeferError('unhealthy', 30);
+        throw new DeferError('unhealthy', 30, { reason: 'workspace-unhealthy' });
       },
       succeeded: () => undefined,
       failed: () => undefined,
@@ -353,7 +353,9 @@ describe('runWithRetries and the workspace call budget', () => {
   });
 
   it('makes no request when the budget defers the call, and does not count it for or against the workspace', async () => {
-    const budget = { take: vi.fn(async () => Promise.reject(new DeferError('booked 40 s ahead', 40))) };
+    const budget = {
+      take: vi.fn(async () => Promise.reject(new DeferError('booked 40 s ahead', 40, { reason: 'budget' }))),
+    };
     const health = { admit: vi.fn(), succeeded: vi.fn(), failed: vi.fn(), released: vi.fn() };
     const request = vi.fn();
     const attempt = vi.fn(async ({ takeSlot }: AttemptContext) => {
@@ -421,7 +423,7 @@ describe('runWithRetries and a probe of an unhealthy workspace (real WorkspaceHe
 
   it('a probe deferred by the budget hands the probe back: the next call probes', async () => {
     const { health, gate } = openWorkspace();
-    const budget = { take: async () => Promise.reject(new DeferError('booked', 5)) };
+    const budget = { take: async () => Promise.reject(new DeferError('booked', 5, { reason: 'budget' })) };
     const deferred = runWithRetries(
       async ({ takeSlot }: AttemptContext) => {
         await takeSlot();

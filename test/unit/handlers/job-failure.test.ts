@@ -31,7 +31,7 @@ describe('Function: settleFailure()', () => {
   it('rethrows a DeferError and leaves the job as it is, even on the last receive: deferred work is not a failure', async () => {
     const jobId = await runningJob('deferred-last');
     const before = await store.get(jobId);
-    const error = new DeferError('No time left in this invocation for Databricks runs/get', 1);
+    const error = new DeferError('No time left in this invocation for Databricks runs/get', 1, { reason: 'deadline' });
     await expect(
       settleFailure(error, { store, jobId, step: 'Polling the Databricks run', isLastAttempt: true, now }),
     ).rejects.toBe(error);

@@ -44,7 +44,7 @@ describe('sqsBatchHandler: deferral', () => {
       schemaFor: () => schema,
       maxReceiveCount: () => 3,
       process: async (message) => {
-        if (message.id === 'late') throw new DeferError('No time left', 7);
+        if (message.id === 'late') throw new DeferError('No time left', 7, { reason: 'deadline' });
         if (message.id === 'broken') throw new Error('boom');
       },
       defer: async (message, delaySeconds) => {
@@ -65,7 +65,7 @@ describe('sqsBatchHandler: deferral', () => {
       schemaFor: () => schema,
       maxReceiveCount: () => 3,
       process: async (message) => {
-        if (message.id === 'late') throw new DeferError('No time left', 7);
+        if (message.id === 'late') throw new DeferError('No time left', 7, { reason: 'deadline' });
       },
     });
     const response = await handler({ Records: [record('late'), record('ok')] }, contextWithRemaining(60_000));
