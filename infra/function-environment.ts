@@ -1,7 +1,9 @@
 /**
  * The functions' environment, named exactly as shared/config.ts parses it, and the one place that decides which
  * function gets what. Every function gets the table, the three queue URLs (the handlers' config requires them
- * whichever they send to; a URL grants nothing, IAM does), the default workspace and the log settings. Then:
+ * whichever they send to; a URL grants nothing, IAM does), the default workspace, the log settings and the
+ * Powertools metrics and tracer settings (POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_TRACE_ENABLED from context
+ * `tracing`, POWERTOOLS_TRACER_CAPTURE_RESPONSE always false: handler responses carry namespaces). Then:
  *
  * | variables                                                          | api | submit | poll | cancel | sweep |
  * |--------------------------------------------------------------------|-----|--------|------|--------|-------|
@@ -9,6 +11,8 @@
  * | ALLOWED_DATABRICKS_HOSTS, INSECURE_ANY_DATABRICKS_HOST,             |  x  |   x    |  x   |   x    |       |
  * |   NAMESPACE_WORKSPACES, OIDC_TOKEN_FILE_DIRS                       |     |        |      |        |       |
  * | the auth settings, NAMESPACE_OIDC_CLIENT_IDS                       |     |   x    |  x   |   x    |       |
+ * | WORKSPACE_BUDGET_TABLE_NAME, WORKSPACE_ENDPOINT_BUDGETS_RPS,       |     |   x    |  x   |   x    |       |
+ * |   METRICS_WORKSPACE_DIMENSION                                      |     |        |      |        |       |
  *
  * The API function checks callers, workspaces and token files when it accepts a job and never reads a credential;
  * submit checks a direct queue submission's sender against CALLER_NAMESPACES and everything again before it
@@ -17,10 +21,12 @@
  * Secrets Manager ids instead) and ALLOW_INSECURE_LOOPBACK_DATABRICKS (the local stack's emulator only).
  */
 import { Token } from 'aws-cdk-lib';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../shared/metrics/metric-catalog.js';
 import type { FunctionName } from './bundling/function-bundle.js';
 import { type ContextKey, type StackConfig, StackConfigError } from './stack-config.js';
 
-export const SERVICE_NAME = 'flyte-databricks-lambda';
+/** POWERTOOLS_SERVICE_NAME: the logs' service and the metrics' `service` dimension, one value (the catalog's). */
+export const SERVICE_NAME = METRICS_SERVICE;
 
 /** Lambda's limit on a function's environment variables, all together, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -34,7 +40,10 @@ export interface ResourceNames {
   cancelQueueUrl: string;
 }
 
-/** Which settings each function gets (the table above). */
+/**
+ * Which settings each function gets (the table above). `databricksAuth`: the function authenticates to and calls
+ * Databricks, so it also gets the workspace budget table and METRICS_WORKSPACE_DIMENSION.
+ */
 export const ENVIRONMENT_SCOPES: Readonly<
   Record<FunctionName, { callers: boolean; workspaces: boolean; databricksAuth: boolean }>
 > = {
@@ -69,6 +78,8 @@ export function functionEnvironment(
       ? {
           WORKSPACE_BUDGET_TABLE_NAME: names.budgetTableName,
           WORKSPACE_ENDPOINT_BUDGETS_RPS: config.workspaceEndpointBudgetsRps,
+          // WorkspaceCalls per workspace host: only the functions that call a workspace emit it.
+          METRICS_WORKSPACE_DIMENSION: String(config.metricsWorkspaceDimension),
         }
       : {}),
     // Must equal the queues' redrive maxReceiveCount: both come from the one context value.
@@ -78,6 +89,12 @@ export function functionEnvironment(
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     // Lambda's own log level (applicationLogLevelV2, AWS_LAMBDA_LOG_LEVEL) wins; this keeps Powertools in step.
     POWERTOOLS_LOG_LEVEL: config.logLevel,
+    // The metrics' CloudWatch namespace (shared/metrics/metric-catalog.ts), which the dashboard and alarms query.
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    // X-Ray through Powertools Tracer, in step with the functions' Tracing Active (context `tracing`).
+    POWERTOOLS_TRACE_ENABLED: String(config.tracing),
+    // Handler responses carry namespaces and job details: never copied into trace metadata.
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
     // sam local only: the SDK sends every AWS call here (LocalStack). Unset in real deployments.
     AWS_ENDPOINT_URL: config.localAwsEndpointUrl,
     ...(scope.databricksAuth ? databricksAuthEnvironment(config) : {}),
@@ -147,6 +164,8 @@ const CONTEXT_KEY_OF: Readonly<Record<string, ContextKey>> = {
   NAMESPACE_OIDC_CLIENT_IDS: 'namespaceOidcClientIds',
   OIDC_TOKEN_FILE_DIRS: 'oidcTokenFileDirs',
   AWS_ENDPOINT_URL: 'localAwsEndpointUrl',
+  POWERTOOLS_TRACE_ENABLED: 'tracing',
+  METRICS_WORKSPACE_DIMENSION: 'metricsWorkspaceDimension',
   SECRET_NAME_TEMPLATE: 'secretNameTemplate',
   FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID: 'fallbackTokenSecretId',
   FLYTE_DATABRICKS_OAUTH_SECRET_NAME: 'oauthSecretName',

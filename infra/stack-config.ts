@@ -91,9 +91,12 @@ const setting = ({ min, max, default: fallback }: IntegerSetting) => integer(min
 /** A setting the stack passes on only when set, leaving the functions' default otherwise. */
 const optionalSetting = ({ min, max }: IntegerSetting) => integer(min, max).optional();
 
-const flag = z
-  .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean(got('must be true or false')))
-  .default(false);
+/** A switch: true or false (a -c string or JSON), `fallback` when unset. */
+const switchOf = (fallback: boolean) =>
+  z
+    .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean(got('must be true or false')))
+    .default(fallback);
+const flag = switchOf(false);
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, got(`must be one of ${values.join(', ')}`));
 
@@ -359,7 +362,33 @@ const operationsKeys = {
   ).optional(),
 };
 
-const contextSchema = z.object({ ...accessKeys, ...authKeys, ...clusterKeys, ...operationsKeys });
+/**
+ * The observability switches' defaults, the one place they are set (the README's Configuration table and the tests
+ * read them from here).
+ */
+export const OBSERVABILITY_DEFAULTS = { tracing: true, metricsWorkspaceDimension: false } as const;
+
+/** Traces and metrics (README, "Operations"). */
+const observabilityKeys = {
+  /**
+   * X-Ray: Tracing Active on every function (and their X-Ray write permission), tracing on the API stage.
+   * → POWERTOOLS_TRACE_ENABLED (every function)
+   */
+  tracing: switchOf(OBSERVABILITY_DEFAULTS.tracing),
+  /**
+   * WorkspaceCalls per workspace host (shared/metrics/metric-catalog.ts): one metric per host and status class, so
+   * only for a fixed set of workspaces. → METRICS_WORKSPACE_DIMENSION (submit, poll, cancel)
+   */
+  metricsWorkspaceDimension: switchOf(OBSERVABILITY_DEFAULTS.metricsWorkspaceDimension),
+};
+
+const contextSchema = z.object({
+  ...accessKeys,
+  ...authKeys,
+  ...clusterKeys,
+  ...operationsKeys,
+  ...observabilityKeys,
+});
 type ContextValues = z.output<typeof contextSchema>;
 
 /** The context keys, as users type them. */
@@ -436,6 +465,13 @@ function crossKeyProblems(c: ContextValues): [ContextKey, string][] {
       c.vpcId === undefined && (c.subnetIds.length > 0 || c.securityGroupIds.length > 0),
       'vpcId',
       'must be set when subnetIds or securityGroupIds are',
+    ],
+    [
+      c.metricsWorkspaceDimension && c.insecureAnyDatabricksHost,
+      'metricsWorkspaceDimension',
+      'must be false when insecureAnyDatabricksHost is true: jobs may then name any host, and a Workspace dimension ' +
+        'a caller chooses has no bound (CloudWatch bills every host as a metric); list the workspaces in ' +
+        'allowedDatabricksHosts instead',
     ],
     [
       c.pollIntervalMinSeconds > c.pollIntervalMaxSeconds,

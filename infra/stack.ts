@@ -1,6 +1,7 @@
 /**
  * The production stack: jobs table, submit/poll/cancel queues with their DLQs, the five functions (the sweeper on
- * a 5-minute schedule), the REST API front door and the alarms. Each function is granted exactly the calls it makes:
+ * a 5-minute schedule), the REST API front door, the alarms and the operations dashboard; X-Ray tracing on the
+ * functions and the API stage unless context `tracing` is false. Each function is granted exactly the calls it makes:
  *
  * | function | DynamoDB (table)             | SQS send       | Secrets Manager / optional auth grants            |
  * |----------|------------------------------|----------------|---------------------------------------------------|
@@ -32,6 +33,7 @@ import { JobQueue } from './constructs/job-queue.js';
 import { JobsApi } from './constructs/jobs-api.js';
 import { JobsTable } from './constructs/jobs-table.js';
 import { OperationsAlarms } from './constructs/operations-alarms.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { WorkspaceBudgetTable } from './constructs/workspace-budget-table.js';
 import { functionEnvironment } from './function-environment.js';
 import { FUNCTION_MEMORY_MB } from './function-memory.js';
@@ -70,6 +72,7 @@ export class FlyteDatabricksStack extends Stack {
   readonly sweepSchedule: Rule;
   readonly api: JobsApi;
   readonly alarms: OperationsAlarms;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: FlyteDatabricksStackProps) {
     super(scope, id, props);
@@ -111,6 +114,7 @@ export class FlyteDatabricksStack extends Stack {
         logRetentionDays: config.logRetentionDays,
         removalPolicy: config.removalPolicy,
         network,
+        tracing: config.tracing,
       });
     };
     this.functions = {
@@ -197,23 +201,33 @@ export class FlyteDatabricksStack extends Stack {
       throttleBurstLimit: config.apiThrottleBurstLimit,
       logRetentionDays: config.logRetentionDays,
       removalPolicy: config.removalPolicy,
+      tracingEnabled: config.tracing,
     });
 
+    const deadLetterQueues = {
+      Submit: this.queues.submit.deadLetterQueue,
+      Poll: this.queues.poll.deadLetterQueue,
+      Cancel: this.queues.cancel.deadLetterQueue,
+    };
+    const functions = {
+      Api: api.function,
+      Submit: submit.function,
+      Poll: poll.function,
+      Cancel: cancel.function,
+      Sweep: sweep.function,
+    };
     this.alarms = new OperationsAlarms(this, 'Alarms', {
-      deadLetterQueues: {
-        Submit: this.queues.submit.deadLetterQueue,
-        Poll: this.queues.poll.deadLetterQueue,
-        Cancel: this.queues.cancel.deadLetterQueue,
-      },
-      functions: {
-        Api: api.function,
-        Submit: submit.function,
-        Poll: poll.function,
-        Cancel: cancel.function,
-        Sweep: sweep.function,
-      },
+      deadLetterQueues,
+      functions,
       alarmTopicArn: config.alarmTopicArn,
       alarmEmail: config.alarmEmail,
+    });
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      deadLetterQueues,
+      functions,
+      alarms: this.alarms.alarms,
+      workspaceApiBudgetRps: config.workspaceApiBudgetRps,
+      workspaceDimension: config.metricsWorkspaceDimension,
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -227,6 +241,10 @@ export class FlyteDatabricksStack extends Stack {
     new CfnOutput(this, 'PollQueueUrl', { value: this.queues.poll.queue.queueUrl });
     new CfnOutput(this, 'CancelQueueUrl', { value: this.queues.cancel.queue.queueUrl });
     new CfnOutput(this, 'JobsTableName', { value: this.jobsTable.table.tableName });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboard.dashboardName,
+      description: 'The CloudWatch dashboard of jobs, Databricks calls, queues and functions (README, "Operations")',
+    });
     // Each Databricks caller has a role of its own. OIDC Model 1 (STS): the Databricks federation policy's subject
     // is the role ARN, so the service principal needs one policy per role. Model 2 / Kubernetes secrets: one EKS
     // access entry per role. See infra/README.md, "Auth modes in AWS".

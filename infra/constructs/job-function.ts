@@ -2,7 +2,8 @@
  * One of the suite's Lambda functions with the defaults they all share: Node.js 22 on arm64, its own esbuild bundle
  * (infra/bundling/function-bundle.ts: ESM with code splitting, so what only some jobs need sits in lazy chunks),
  * built in-process by the locally installed esbuild (never Docker), JSON logs into an explicit log group with
- * retention, and a role of its own that starts empty: the stack grants each function exactly what it calls.
+ * retention, X-Ray active tracing unless switched off, and a role of its own that starts empty: the stack grants
+ * each function exactly what it calls.
  *
  * A plain lambda.Function with a bundled asset rather than NodejsFunction, which cannot split code into chunks.
  */
@@ -18,6 +19,7 @@ import {
   Function as LambdaFunction,
   LoggingFormat,
   Runtime,
+  Tracing,
 } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -44,6 +46,8 @@ export interface JobFunctionProps {
   logRetentionDays: number;
   removalPolicy: 'retain' | 'destroy';
   network?: FunctionNetwork;
+  /** X-Ray active tracing, with the permission to write traces in a policy of its own (context `tracing`). */
+  tracing: boolean;
   /**
    * The function's CloudFormation logical id, fixed so that `sam local invoke <LogicalId>` and the SAM env-vars
    * file keep working when the construct tree changes.
@@ -105,6 +109,7 @@ export class JobFunction extends Construct implements IGrantable {
     });
     (this.function.node.defaultChild as CfnFunction).overrideLogicalId(props.logicalId);
     if (props.network) this.allowVpcNetworking();
+    if (props.tracing) this.traceActively();
 
     acknowledge(
       this,
@@ -129,6 +134,28 @@ export class JobFunction extends Construct implements IGrantable {
     // Like the default policy: attached before the function is created (VPC functions need it then) or invoked.
     this.function.node.addDependency(policy);
     return policy;
+  }
+
+  /**
+   * Tracing Active, set on the function resource rather than through the `tracing` prop: that prop adds the X-Ray
+   * statement to the role's default policy, where acknowledging its wildcard would cover every later statement too.
+   * Here the statement is a policy of its own, attached before the function is created (Lambda checks the role).
+   */
+  private traceActively(): void {
+    (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: Tracing.ACTIVE };
+    this.addPolicy(
+      'Tracing',
+      [new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })],
+      [
+        {
+          finding: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'X-Ray tracing (context tracing=true): xray:PutTraceSegments and xray:PutTelemetryRecords support no ' +
+            'resource-level permissions, so AWS allows them on * only; the statement is the one AWSXRayDaemonWriteAccess ' +
+            'and the Lambda tracing prop grant, in a policy of its own so nothing else shares the acknowledgement.',
+        },
+      ],
+    );
   }
 
   /** What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's ENIs with the role. */

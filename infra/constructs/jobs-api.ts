@@ -35,6 +35,8 @@ export interface JobsApiProps {
   throttleBurstLimit: number;
   logRetentionDays: number;
   removalPolicy: 'retain' | 'destroy';
+  /** X-Ray tracing on the stage (context `tracing`), so a job's trace starts at the front door. */
+  tracingEnabled: boolean;
 }
 
 export const STAGE_NAME = 'prod';
@@ -62,6 +64,7 @@ export class JobsApi extends Construct {
         stageName: STAGE_NAME,
         throttlingRateLimit: props.throttleRateLimit,
         throttlingBurstLimit: props.throttleBurstLimit,
+        tracingEnabled: props.tracingEnabled,
         accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: AccessLogFormat.custom(
           JSON.stringify({

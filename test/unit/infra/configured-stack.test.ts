@@ -433,8 +433,8 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     expect(topic?.Properties.KmsMasterKeyId).toBeDefined();
     full.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     full.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    // 3 DLQs, and errors and throttles of the 5 functions.
-    expect(alarms).toHaveLength(13);
+    // 3 DLQs, errors and throttles of the 5 functions, sweeper give-ups, 4 Databricks endpoints, 5 auth modes.
+    expect(alarms).toHaveLength(23);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
@@ -521,7 +521,7 @@ describe('Stack: FlyteDatabricksStack (configured)', () => {
     }
     // Wildcard acknowledgements sit on their own policy, never on a whole function or role.
     for (const ack of acknowledged.filter((a) => a.id.startsWith('AwsSolutions-IAM5'))) {
-      expect(ack.path).toMatch(/\/(SecretsRead|OidcStsToken|VpcNetworking)$/);
+      expect(ack.path).toMatch(/\/(SecretsRead|OidcStsToken|VpcNetworking|Tracing)$/);
     }
   });
 

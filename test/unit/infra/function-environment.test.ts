@@ -56,6 +56,7 @@ describe('Function: functionEnvironment()', () => {
       'FLYTE_DATABRICKS_ACCESS_TOKEN_SECRET_ID',
       'FLYTE_DATABRICKS_AUTH_TYPE',
       'FLYTE_DATABRICKS_OIDC_AUDIENCE',
+      'METRICS_WORKSPACE_DIMENSION',
       'SECRET_NAME_TEMPLATE',
       'WORKSPACE_BUDGET_TABLE_NAME',
     ]);
@@ -185,5 +186,27 @@ describe('Function: functionEnvironment() poll settings', () => {
       POLL_INTERVAL_FRACTION: '0.25',
       WORKSPACE_API_BUDGET_RPS: '50',
     });
+  });
+});
+
+describe('Function: functionEnvironment() metrics and traces', () => {
+  it('gives every function the metrics namespace and the tracer settings, and the callers the Workspace switch', () => {
+    // Prepare
+    const plain = configOf({});
+    const switched = configOf({ tracing: 'false', metricsWorkspaceDimension: 'true' });
+
+    // Assess
+    for (const fn of FUNCTIONS) {
+      expect(functionEnvironment(plain, NAMES, fn), fn).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'flyte-databricks-lambda',
+        POWERTOOLS_METRICS_NAMESPACE: 'FlyteDatabricksLambda',
+        POWERTOOLS_TRACE_ENABLED: 'true',
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+      });
+      expect(functionEnvironment(switched, NAMES, fn).POWERTOOLS_TRACE_ENABLED, fn).toBe('false');
+    }
+    expect(holders(plain, 'METRICS_WORKSPACE_DIMENSION')).toEqual(['submit', 'poll', 'cancel']);
+    expect(functionEnvironment(plain, NAMES, 'poll').METRICS_WORKSPACE_DIMENSION).toBe('false');
+    expect(functionEnvironment(switched, NAMES, 'poll').METRICS_WORKSPACE_DIMENSION).toBe('true');
   });
 });

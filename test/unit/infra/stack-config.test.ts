@@ -90,6 +90,8 @@ describe('Function: parseStackConfig()', () => {
       pollMaxConcurrency: 10,
       cancelMaxConcurrency: 2,
       localAwsEndpointUrl: undefined,
+      tracing: true,
+      metricsWorkspaceDimension: false,
     });
   });
 

@@ -376,13 +376,16 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
   });
 
   describe('IAM', () => {
-    it('grants no Allow on * and no wildcard action at all by default', () => {
-      // Prepare
+    it('grants no Allow on * and no wildcard action at all by default, but the X-Ray write tracing needs', () => {
+      // Prepare: X-Ray's write actions support no resource-level permission (operations.test.ts: only with tracing).
+      const isXrayWrite = (s: { Action: string | string[] }) =>
+        [...asArray(s.Action)].sort().join() === 'xray:PutTelemetryRecords,xray:PutTraceSegments';
       const statements = policyStatements(template);
 
       // Assess
       expect(statements.length).toBeGreaterThan(0);
-      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+      expect(statements.filter(isXrayWrite)).toHaveLength(FUNCTIONS.length);
+      for (const statement of statements.filter((s) => s.Effect === 'Allow' && !isXrayWrite(s))) {
         expect(asArray(statement.Resource), statement.policy).not.toContain('*');
         for (const action of asArray(statement.Action)) expect(action, statement.policy).not.toContain('*');
       }
@@ -414,7 +417,8 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         for (const statement of policy.Properties.PolicyDocument.Statement) {
           for (const action of asArray(statement.Action as string | string[])) {
             for (const resource of asArray(statement.Resource)) {
-              const target = (resource as Json)['Fn::GetAtt']?.[0] ?? (resource as Json)['Fn::Join']?.[1]?.at(-1);
+              const target =
+                (resource as Json)['Fn::GetAtt']?.[0] ?? (resource as Json)['Fn::Join']?.[1]?.at(-1) ?? resource;
               // Tables by name (the jobs table, the workspace budget table), everything else by type.
               const type =
                 resources[target]?.Type === 'AWS::DynamoDB::Table'
@@ -437,11 +441,14 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
         'sqs:ReceiveMessage',
       ].map((a) => `${a} AWS::SQS::Queue`);
       const secrets = ['secretsmanager:GetSecretValue :secret:flyte/*'];
+      // Tracing is on by default: every function writes its X-Ray segments.
+      const xray = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
       // Assess
       expect([...(grants.ApiFunction ?? [])].sort()).toEqual(
         [
           ...logs,
+          ...xray,
           ...item('GetItem', 'PutItem', 'UpdateItem'),
           'dynamodb:Query /index/byNamespace',
           'sqs:SendMessage AWS::SQS::Queue',
@@ -450,6 +457,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect([...(grants.SubmitFunction ?? [])].sort()).toEqual(
         [
           ...logs,
+          ...xray,
           ...item('GetItem', 'PutItem', 'UpdateItem'),
           ...ledger,
           'sqs:SendMessage AWS::SQS::Queue',
@@ -461,6 +469,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect([...(grants.PollFunction ?? [])].sort()).toEqual(
         [
           ...logs,
+          ...xray,
           ...item('GetItem', 'UpdateItem'),
           ...ledger,
           'dynamodb:Query /index/liveByWorkspace',
@@ -472,6 +481,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect([...(grants.CancelFunction ?? [])].sort()).toEqual(
         [
           ...logs,
+          ...xray,
           ...item('GetItem', 'UpdateItem'),
           ...ledger,
           'sqs:SendMessage AWS::SQS::Queue',
@@ -483,6 +493,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
       expect([...(grants.SweepFunction ?? [])].sort()).toEqual(
         [
           ...logs,
+          ...xray,
           ...item('GetItem', 'UpdateItem'),
           'dynamodb:Query /index/byLiveness',
           'sqs:SendMessage AWS::SQS::Queue',
@@ -513,7 +524,7 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
   });
 
   it('alarms on DLQ depth, function errors and throttles, with no action unless a topic is configured', () => {
-    // Prepare
+    // Prepare (the application alarms: operations.test.ts)
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
 
@@ -521,18 +532,19 @@ describe('Stack: FlyteDatabricksStack (defaults)', () => {
     expect(named('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     expect(named('Errors')).toHaveLength(5);
     expect(named('Throttles')).toHaveLength(5);
-    for (const alarm of alarms) {
+    for (const alarm of [...named('ApproximateNumberOfMessagesVisible'), ...named('Errors'), ...named('Throttles')]) {
       expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
-      expect(alarm.AlarmActions).toBeUndefined();
     }
+    for (const alarm of alarms) expect(alarm.AlarmActions).toBeUndefined();
   });
 
-  it("outputs the API URL, the three queue URLs, the table name and the Databricks callers' role ARNs", () => {
+  it("outputs the API URL, the three queue URLs, the table and dashboard names and the Databricks callers' role ARNs", () => {
     // Assess
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
       [
         'ApiUrl',
         'CancelQueueUrl',
+        'DashboardName',
         'JobsTableName',
         'PollQueueUrl',
         'SubmitQueueUrl',
