@@ -8,6 +8,7 @@ import type { AuthMode } from '../../shared/auth/auth-context.js';
 import { isApiError, JobsApiClient } from '../../shared/client/jobs-api-client.js';
 import type { JobView } from '../../shared/jobs/job.js';
 import { isTerminalPhase } from '../../shared/jobs/phase.js';
+import { METRICS, METRICS_NAMESPACE, type MetricName } from '../../shared/metrics/metric-catalog.js';
 import type { RunOutcome } from './emulators/databricks-workspace.js';
 import type { LocalStack, LocalStackOptions } from './local-stack.js';
 import { callerMayUseOnly, seedOAuthM2M, seedTenants, type Tenant, tenantNamespaces } from './tenants.js';
@@ -78,11 +79,20 @@ export interface StackSummary {
   unusedGrants: Record<string, string[]>;
 }
 
+/** What the functions' metric lines (EMF, collected by the stack) counted during the demo. */
+export interface MetricsSummary {
+  jobsAccepted: number;
+  /** JobsEnded by its Phase dimension. */
+  jobsEnded: Record<string, number>;
+  databricksCalls: number;
+}
+
 export interface DemoResult {
-  /** Every job as expected and no request denied. */
+  /** Every job as expected, counted once in the metrics, and no request denied. */
   ok: boolean;
   jobs: DemoJobResult[];
   stack: StackSummary;
+  metrics: MetricsSummary;
 }
 
 /** A grant as the report labels it, its resource's ARN without `arn:aws:<service>:<region>:<account>:` (shorter). */
@@ -105,6 +115,46 @@ export function stackSummary(stack: LocalStack): StackSummary {
     deniedCalls: report.deniedCalls.reduce((sum, call) => sum + call.count, 0),
     unusedGrants,
   };
+}
+
+/** The totals of the catalog's metrics the demo checks, from the stack's collector. */
+export function metricsSummary(stack: LocalStack): MetricsSummary {
+  const series = (name: MetricName) =>
+    stack.metrics.query({ namespace: METRICS_NAMESPACE, name, dimensions: METRICS[name].dimensions });
+  const sum = (name: MetricName) => series(name).reduce((total, s) => total + s.total.sum, 0);
+  const jobsEnded: Record<string, number> = {};
+  for (const s of series('JobsEnded')) {
+    const phase = s.dimensions.Phase ?? '';
+    jobsEnded[phase] = (jobsEnded[phase] ?? 0) + s.total.sum;
+  }
+  return { jobsAccepted: sum('JobsAccepted'), jobsEnded, databricksCalls: sum('DatabricksCalls') };
+}
+
+/** Whether the metrics counted each job once: accepted, and ended in the phase it ended in. */
+function metricsMatch(metrics: MetricsSummary, phases: string[]): boolean {
+  const expected: Record<string, number> = {};
+  for (const phase of phases) expected[phase] = (expected[phase] ?? 0) + 1;
+  const ended = Object.entries(metrics.jobsEnded).filter(([, n]) => n > 0);
+  return (
+    metrics.jobsAccepted === phases.length &&
+    metrics.databricksCalls > 0 &&
+    ended.length === Object.keys(expected).length &&
+    ended.every(([phase, n]) => expected[phase] === n)
+  );
+}
+
+/**
+ * The metrics once they count every job: a function prints its metric line when its invocation ends, just after the
+ * job's terminal write the demo saw; a few seconds at most.
+ */
+async function settledMetrics(stack: LocalStack, phases: string[], waitMs = 10_000): Promise<MetricsSummary> {
+  const deadline = Date.now() + waitMs;
+  let metrics = metricsSummary(stack);
+  while (!metricsMatch(metrics, phases) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    metrics = metricsSummary(stack);
+  }
+  return metrics;
 }
 
 interface DemoJob {
@@ -159,8 +209,16 @@ export async function runDemoScenario(
     );
   });
   const summary = stackSummary(stack);
-  // A denied request is a grant the template lacks (or a call the code should not make): the run fails.
-  return { ok: jobsOk && summary.deniedCalls === 0, jobs: report, stack: summary };
+  const phases = report.map((r) => r.phase);
+  const metrics = await settledMetrics(stack, phases);
+  // A denied request is a grant the template lacks (or a call the code should not make): the run fails. So does a
+  // job the metrics missed or counted twice.
+  return {
+    ok: jobsOk && summary.deniedCalls === 0 && metricsMatch(metrics, phases),
+    jobs: report,
+    stack: summary,
+    metrics,
+  };
 }
 
 interface Followed {

@@ -8,13 +8,18 @@
  */
 import { demoStackOptions, runDemoScenario } from './demo-scenario.js';
 import { startLocalStack } from './local-stack.js';
+import { startStackStatusPage } from './status-page/stack-status-page.js';
 
 // The functions log at WARN unless asked otherwise (their template level is INFO): the progress lines stay readable.
 const stack = await startLocalStack({ ...demoStackOptions, logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' });
+// The jobs' progress, live, as the dashboard's main widgets (the demo's own stack; `npm start` serves one too).
+const statusPage = await startStackStatusPage(stack);
+console.log(`Status page: ${statusPage.url} (live while the demo runs)`);
 let result: Awaited<ReturnType<typeof runDemoScenario>>;
 try {
   result = await runDemoScenario(stack, (line) => console.log(line));
 } finally {
+  await statusPage.close();
   await stack.stop();
 }
 console.log(JSON.stringify(result));

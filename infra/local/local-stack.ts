@@ -47,6 +47,7 @@ import {
   functionPrincipals,
   localPrincipals,
 } from './stack-principals.js';
+import { EmfMetrics } from './status-page/emf-metrics.js';
 import { type IntrinsicScope, resolveIntrinsics } from './template/intrinsics.js';
 import {
   CONNECTOR_CLIENT_ID,
@@ -127,6 +128,11 @@ export interface LocalStackOptions {
    * unchanged, as CloudWatch Logs would show them).
    */
   onFunctionLog?: (line: string, functionName: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * METRICS_WORKSPACE_DIMENSION=true where the template sets it (the functions that call Databricks; default: the
+   * template's value): WorkspaceCalls, for the status page's calls per workspace. A listed difference.
+   */
+  metricsWorkspaceDimension?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped.
@@ -228,6 +234,10 @@ export interface LocalStack {
   kubeconfig: string;
   /** The latest lines the functions printed (up to 20,000), oldest first: what CloudWatch Logs would hold. */
   functionLogs: string[];
+  /** The metrics in the functions' EMF lines, in fixed time buckets (status-page/emf-metrics.ts). */
+  metrics: EmfMetrics;
+  /** Every dead-letter queue the template defines (a redrive policy's target): logical id -> URL. */
+  deadLetterQueues: Record<string, string>;
   /** A function's role session keys: for a test acting as that function (a message only it may send). */
   credentialsOf(fn: FunctionKey): AccessKeyPair;
   /**
@@ -456,6 +466,12 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     pollDlq: quietQueue('PollQueueDeadLetterQueue'),
     cancelDlq: quietQueue('CancelQueueDeadLetterQueue'),
   };
+  // The queues some redrive policy names: the DLQs the status page watches.
+  const deadLetterQueues: Record<string, string> = {};
+  for (const { redrive } of template.queues) {
+    const url = redrive && queueUrls.get(redrive.deadLetterLogicalId);
+    if (redrive && url) deadLetterQueues[redrive.deadLetterLogicalId] = viaEndpoint(url, quietSqsUrl);
+  }
 
   // The connector's own service principal (OIDC Model 1), the operator's (DATABRICKS_CLIENT_ID): it trusts the
   // connector's projected ServiceAccount token and, through STS, the roles of the functions that call Databricks.
@@ -471,6 +487,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
 
   const sigv4 = options.sigv4 ?? true;
   const functionLogs: string[] = [];
+  const metrics = new EmfMetrics();
   const callers: LocalCallers = {
     callerArn: LOCAL_CALLER.arn,
     callerPrincipalId: LOCAL_CALLER.uniqueId,
@@ -502,6 +519,7 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       ...(options.extraAllowedHosts ? { extraAllowedHosts: options.extraAllowedHosts } : {}),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       ...(options.env ? { extra: options.env } : {}),
+      ...(options.metricsWorkspaceDimension ? { metricsWorkspaceDimension: true } : {}),
     },
     ...(options.functionTimeoutSeconds !== undefined ? { functionTimeoutSeconds: options.functionTimeoutSeconds } : {}),
     eventSourceSqsUrl: quietSqsUrl,
@@ -520,11 +538,13 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     prewarm: options.prewarm ?? true,
     ...(api?.policy ? { apiPolicy: resolveIntrinsics(api.policy, scope, api.logicalId) as PolicyDocument } : {}),
     onLog: (line, functionName, stream) => {
+      const isMetric = stream === 'stdout' && metrics.accept(line);
       functionLogs.push(line);
       if (functionLogs.length > MAX_FUNCTION_LOG_LINES)
         functionLogs.splice(0, functionLogs.length - MAX_FUNCTION_LOG_LINES);
       if (options.onFunctionLog) options.onFunctionLog(line, functionName, stream);
-      else (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
+      // Metric lines are for the status page (and CloudWatch), not for a reader of the terminal.
+      else if (!isMetric) (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
     },
   });
   closers.push(() => stackFunctions.stop());
@@ -586,6 +606,8 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
       path: join(scratchDir, 'kubeconfig'),
     }),
     functionLogs,
+    metrics,
+    deadLetterQueues,
     credentialsOf: (fn) => {
       const found = functions.find((f) => keyOf(f.fn.logicalId) === fn);
       if (!found) throw new Error(`no ${fn} function in the template`);

@@ -1,12 +1,14 @@
 /**
  * `npm start`: the whole suite on this machine. Starts the embedded local stack, seeds the demo namespace with a
  * PAT, and prints the front door URL with signed requests to paste (the front door takes SigV4, as the deployed
- * API does) and the dummy local access keys to sign them with. Runs until Ctrl-C.
+ * API does) and the dummy local access keys to sign them with, and serves the status page (status-page/: the
+ * dashboard's main widgets from the functions' metrics). Runs until Ctrl-C.
  */
 import { LOCAL_STACK_URL } from '../../shared/cli/args.js';
 import { DEMO_NAMESPACE, seedDemoNamespace } from './demo-namespace.js';
 import { startLocalStack } from './local-stack.js';
 import { prepareLocalStack } from './prepare-local-stack.js';
+import { startStackStatusPage } from './status-page/stack-status-page.js';
 import { seedTenants } from './tenants.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -18,7 +20,12 @@ const stack = await startLocalStack({
   // Slow enough to watch a run move through its states by hand.
   databricks: { timing: { pendingMs: 3000, runningMs: 15_000, terminatingMs: 1000 } },
   pollIntervalSeconds: { min: 2, max: 5 },
+  // The status page charts Databricks calls per workspace (WorkspaceCalls): a listed difference from the template.
+  metricsWorkspaceDimension: true,
 });
+// The status page next to the front door; any free port when that one is taken.
+const statusPort = Number(process.env.STATUS_PAGE_PORT ?? port + 1);
+const statusPage = await startStackStatusPage(stack, { port: statusPort }).catch(() => startStackStatusPage(stack));
 seedDemoNamespace(stack);
 const tenants = await seedTenants(stack);
 const tenantLines = Object.values(tenants)
@@ -41,6 +48,7 @@ const cliUrl = stack.frontDoorUrl === LOCAL_STACK_URL ? '' : ` --url ${stack.fro
 console.log(`flyte-databricks-lambda local stack is up.
 
   Front door:            ${stack.frontDoorUrl}   (the template's API, stage prod, AWS_IAM)
+  Status page:           ${statusPage.url}   (jobs by phase, Databricks calls/s vs budget, DLQs; live)
   Template:              ${stack.describe.template}   (runtime ${stack.describe.runtime})
   Databricks emulator:   ${stack.databricks.url}
   DynamoDB (dynalite):   ${stack.awsEndpoints.DYNAMODB}   table ${stack.tableName}
@@ -93,6 +101,7 @@ stack.describe.differences; each function runs from its asset in cdk.out under N
 Press Ctrl-C to stop.`);
 
 const shutdown = async () => {
+  await statusPage.close();
   await stack.stop();
   process.exit(0);
 };

@@ -37,6 +37,11 @@ describe('the demo scenario', () => {
     expect(result.ok).toBe(true);
   });
 
+  it("counted each job once in the functions' metrics: accepted, and ended in its phase", () => {
+    expect(result.metrics).toMatchObject({ jobsAccepted: 7, jobsEnded: { SUCCEEDED: 6, ABORTED: 1 } });
+    expect(result.metrics.databricksCalls).toBeGreaterThan(0);
+  });
+
   it('the long job outlived its tokens at least twice', () => {
     const long = result.jobs.find((j) => j.name === 'oauth_m2m-long');
     // Each execution environment caches its own tokens: the submit function's first, the poll function's first,

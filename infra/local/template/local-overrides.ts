@@ -33,6 +33,8 @@ export interface LocalEnvironmentOverrides {
   logLevel?: string;
   /** A scenario's own variables, for every function (e.g. STALE_AFTER_SECONDS for the sweeper's tests). */
   extra?: Record<string, string>;
+  /** METRICS_WORKSPACE_DIMENSION=true where the template sets it: the status page's calls per workspace. */
+  metricsWorkspaceDimension?: boolean;
 }
 
 export interface OverriddenEnvironment {
@@ -105,6 +107,10 @@ export function overrideEnvironment(
   if (overrides.logLevel) {
     set('POWERTOOLS_LOG_LEVEL', overrides.logLevel, 'the local log level');
     set('AWS_LAMBDA_LOG_LEVEL', overrides.logLevel, 'the local log level');
+  }
+  // Where the template declares it: the functions that call Databricks (it is `false` there by default).
+  if (overrides.metricsWorkspaceDimension && env.METRICS_WORKSPACE_DIMENSION !== undefined) {
+    set('METRICS_WORKSPACE_DIMENSION', 'true', "the status page's calls per workspace");
   }
   for (const [name, value] of Object.entries(overrides.extra ?? {})) set(name, value, "the scenario's setting");
   const differences = [...changes]
