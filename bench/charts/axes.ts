@@ -78,6 +78,18 @@ export function yAxis(plot: Plot, y: Scale, ticks: readonly number[], title: str
   ]);
 }
 
+/** The line along the bottom of the plot that an x axis stands on. */
+function baseline(plot: Plot): string {
+  return element('line', {
+    class: 'baseline',
+    x1: plot.left,
+    x2: plot.right,
+    y1: plot.bottom,
+    y2: plot.bottom,
+    stroke: '#333333',
+  });
+}
+
 /** Ticks and labels along the bottom of a linear x axis, and its title under them. */
 export function xAxis(
   plot: Plot,
@@ -87,14 +99,7 @@ export function xAxis(
   tickLabel: (tick: number) => string,
 ): string {
   return group({ class: 'axis x-axis' }, [
-    element('line', {
-      class: 'baseline',
-      x1: plot.left,
-      x2: plot.right,
-      y1: plot.bottom,
-      y2: plot.bottom,
-      stroke: '#333333',
-    }),
+    baseline(plot),
     ...ticks.map((tick) =>
       element('line', {
         class: 'tick',
@@ -133,14 +138,7 @@ export function bands(plot: Plot, labels: readonly (readonly string[])[], paddin
 /** The baseline of a band (category) axis, each band's label under its middle, and the axis title. */
 export function bandAxis(plot: Plot, bandsOf: readonly Band[], title: string, titleOffset = 48): string {
   return group({ class: 'axis x-axis' }, [
-    element('line', {
-      class: 'baseline',
-      x1: plot.left,
-      x2: plot.right,
-      y1: plot.bottom,
-      y2: plot.bottom,
-      stroke: '#333333',
-    }),
+    baseline(plot),
     ...bandsOf.map((band) =>
       text(band.x + band.width / 2, plot.bottom + 19, band.label, { class: 'tick-label', 'text-anchor': 'middle' }),
     ),
