@@ -208,7 +208,7 @@ describe('a function that outlives its timeout', () => {
 
   beforeAll(async () => {
     // One submit environment (the prewarmed one), so the stalled invocation is the one that times out.
-    t = await startTestStack({ functionTimeoutSeconds: 8, eventSourceConcurrency: 1, logLevel: 'WARN' });
+    t = await startTestStack({ functionTimeoutSeconds: 8, eventSourceConcurrency: 1, logLevel: 'WARN', prewarm: true });
   }, 60_000);
   afterAll(() => t?.stack.stop());
 

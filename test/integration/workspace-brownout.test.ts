@@ -52,6 +52,8 @@ beforeAll(async () => {
   for (const mode of MODES) brown[mode] = await startDatabricksWorkspace({ timing: BROWN_TIMING });
   const hosts = Object.fromEntries(MODES.map((mode) => [mode, new URL(brown[mode].url).host])) as Record<Mode, string>;
   t = await startTestStack({
+    // One environment per function started with the stack, as deployed (provisioned concurrency 1): counted below.
+    prewarm: true,
     // The deadline leaves 3 s for calls: a hung call ends well before Lambda would end the batch.
     functionTimeoutSeconds: 8,
     visibilityTimeoutSeconds: 10,
