@@ -66,8 +66,10 @@ export interface FunctionColdStart {
   bundleBytes: number;
   /** Chunks loaded only on first use (dynamic imports). */
   lazyBytes: number;
-  /** Median of `await import(entry)`. */
+  /** Median of `await import(entry)`, with the function's environment as deployed (tracing on by default). */
   initMs: number;
+  /** The same with POWERTOOLS_TRACE_ENABLED=false (`-c tracing=false`): the X-Ray SDK's share of the import. */
+  untracedInitMs?: number;
   /** Median of the first (cold) invocation. */
   firstInvokeMs: number;
   /** Highest peak RSS over the runs, read after the first invocation. */
@@ -139,20 +141,51 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
       Subject,
       ChildResult[]
     >;
+    // Each function also without tracing (the stack's `tracing` switch off): what the X-Ray SDK adds to a cold start.
+    const untraced = Object.fromEntries(subjects.map((subject) => [subject, [] as ChildResult[]])) as Record<
+      Subject,
+      ChildResult[]
+    >;
+    const untracedEnv = { ...options.env, POWERTOOLS_TRACE_ENABLED: 'false' };
     // Run by run rather than subject by subject, so drift on a busy machine spreads over every subject alike.
     for (let run = 0; run < runs; run++) {
       for (const subject of subjects) {
-        const first = await eventFor[subject](run);
         const expected = EXPECTED_DATABRICKS_CALLS[subject];
         const env = childEnvironment(stack, subject, options.env);
-        const result = await checkedChild(stack, node22, env, bundles[subject], subject, first, expected);
+        const result = await checkedChild(
+          stack,
+          node22,
+          env,
+          bundles[subject],
+          subject,
+          await eventFor[subject](run),
+          expected,
+        );
         results[subject].push(result);
         log(
           `cold ${subject} #${run + 1}: import ${round2(result.importMs)} ms, first ${round2(result.firstInvokeMs)} ms`,
         );
+        if (subject === 'reference' || subject === 'floor') continue;
+        const plainEnv = childEnvironment(stack, subject, untracedEnv);
+        const plain = await checkedChild(
+          stack,
+          node22,
+          plainEnv,
+          bundles[subject],
+          subject,
+          await eventFor[subject](run),
+          expected,
+        );
+        untraced[subject].push(plain);
+        log(`cold ${subject} #${run + 1}, tracing off: import ${round2(plain.importMs)} ms`);
       }
     }
-    const summary = (subject: Subject) => summarizeColdStarts(bundles[subject], results[subject]);
+    const summary = (subject: Subject) => ({
+      ...summarizeColdStarts(bundles[subject], results[subject]),
+      ...(untraced[subject].length > 0
+        ? { untracedInitMs: round2(median(untraced[subject].map((r) => r.importMs))) }
+        : {}),
+    });
     const warmPolls =
       (options.warmPolls ?? DEFAULT_WARM_POLLS) > 0
         ? await measureWarmPolls({

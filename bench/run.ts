@@ -69,6 +69,7 @@ async function main(): Promise<void> {
           bundleBytes: f.bundleBytes,
           lazyBytes: f.lazyBytes,
           initMs: f.initMs,
+          ...(f.untracedInitMs !== undefined ? { untracedInitMs: f.untracedInitMs } : {}),
           firstInvokeMs: f.firstInvokeMs,
           peakRssMb: f.peakRssMb,
           memorySizeMb: FUNCTION_MEMORY_MB[name as keyof typeof FUNCTION_MEMORY_MB],
