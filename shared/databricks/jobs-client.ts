@@ -2,6 +2,7 @@ import type { AuthStrategy } from '../auth/auth-strategy.js';
 import { InvalidJobSpecError } from '../errors.js';
 import { readBoundedText } from '../http/read-bounded-body.js';
 import { type AttemptResult, defaultSleep, runWithRetries } from '../http/retry-loop.js';
+import type { DatabricksEndpoint } from '../metrics/metric-catalog.js';
 import { countDatabricksCall } from '../metrics/metrics.js';
 import { statusClassOf } from '../metrics/status-class.js';
 import type { WorkspaceDimension } from '../metrics/workspace-dimension.js';
@@ -40,8 +41,6 @@ export interface JobsClientOptions {
 }
 
 const DEFAULT_USER_AGENT = 'flyte-databricks-lambda/0.1.0';
-
-type Operation = 'runs/submit' | 'runs/get' | 'runs/get-output' | 'runs/cancel';
 
 /** Jobs API runs/submit, runs/get and runs/cancel with retries, 401 refresh-once and no redirects. */
 export class JobsClient {
@@ -131,7 +130,7 @@ export class JobsClient {
    * retry-policy.ts) and connection failures are retried with backoff, a stale credential is refreshed once without
    * counting an attempt, anything else fails at once.
    */
-  private call(operation: Operation, method: 'GET' | 'POST', query: string, body: string | undefined) {
+  private call(operation: DatabricksEndpoint, method: 'GET' | 'POST', query: string, body: string | undefined) {
     const url = `${this.baseUrl}/api/${this.apiVersion}/jobs/${operation}${query}`;
     let refreshed = false;
     const tokensSent: string[] = [];
@@ -242,7 +241,7 @@ export class JobsClient {
   }
 
   /** One HTTP request: counted as a Databricks call by the class of its answer (`network` when none came). */
-  private async send(operation: Operation, url: string, init: RequestInit): Promise<Response> {
+  private async send(operation: DatabricksEndpoint, url: string, init: RequestInit): Promise<Response> {
     let response: Response | undefined;
     try {
       response = await this.fetchFn(url, init);
@@ -271,7 +270,7 @@ function isStaleCredential(status: number, message: string): boolean {
   return status === 401 || (status === 403 && /invalid access token/i.test(message));
 }
 
-function parseJson(text: string, operation: Operation, status: number): unknown {
+function parseJson(text: string, operation: DatabricksEndpoint, status: number): unknown {
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
