@@ -198,7 +198,10 @@ describe('startSqsEventSource against local-aws-sqs', () => {
       ['1', '2', '1', '2'],
     );
     expect(errors).toEqual([{ err: new Error('boom'), phase: 'invoke' }]);
-    expect(source.stats).toEqual({ invocations: 2, recordsProcessed: 2, recordsFailed: 2, invocationErrors: 1 });
+    // The two come back together, or (their visibility timeouts ending a moment apart) in a batch each.
+    expect(source.stats).toMatchObject({ recordsProcessed: 2, recordsFailed: 2, invocationErrors: 1 });
+    expect(source.stats.invocations).toBeGreaterThanOrEqual(2);
+    expect(source.stats.invocations).toBeLessThanOrEqual(3);
   });
 
   it('lets SQS move a message to the DLQ once it has failed maxReceiveCount times', async () => {
