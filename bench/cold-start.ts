@@ -150,32 +150,24 @@ export async function measureColdStarts(options: ColdStartOptions): Promise<Cold
     // Run by run rather than subject by subject, so drift on a busy machine spreads over every subject alike.
     for (let run = 0; run < runs; run++) {
       for (const subject of subjects) {
-        const expected = EXPECTED_DATABRICKS_CALLS[subject];
-        const env = childEnvironment(stack, subject, options.env);
-        const result = await checkedChild(
-          stack,
-          node22,
-          env,
-          bundles[subject],
-          subject,
-          await eventFor[subject](run),
-          expected,
-        );
+        // A fresh child acting as `subject` with `overlay` on its environment, through its events.
+        const child = async (overlay: Record<string, string> | undefined) =>
+          checkedChild(
+            stack,
+            node22,
+            childEnvironment(stack, subject, overlay),
+            bundles[subject],
+            subject,
+            await eventFor[subject](run),
+            EXPECTED_DATABRICKS_CALLS[subject],
+          );
+        const result = await child(options.env);
         results[subject].push(result);
         log(
           `cold ${subject} #${run + 1}: import ${round2(result.importMs)} ms, first ${round2(result.firstInvokeMs)} ms`,
         );
         if (subject === 'reference' || subject === 'floor') continue;
-        const plainEnv = childEnvironment(stack, subject, untracedEnv);
-        const plain = await checkedChild(
-          stack,
-          node22,
-          plainEnv,
-          bundles[subject],
-          subject,
-          await eventFor[subject](run),
-          expected,
-        );
+        const plain = await child(untracedEnv);
         untraced[subject].push(plain);
         log(`cold ${subject} #${run + 1}, tracing off: import ${round2(plain.importMs)} ms`);
       }
