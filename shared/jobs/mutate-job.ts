@@ -4,7 +4,6 @@
  * Every write of a job goes through here, so this is where a job's end is counted (JobsEnded): once, by the writer
  * whose write took it from a live phase to a terminal one.
  */
-import { TERMINAL_PHASES } from '../metrics/metric-catalog.js';
 import { countJobEnded } from '../metrics/metrics.js';
 import type { Job } from './job.js';
 import { type JobPatch, type JobStore, JobVersionConflictError } from './job-store.js';
@@ -37,8 +36,9 @@ export async function mutateJob(
     if (!patch) return job;
     try {
       const saved = await store.update(jobId, job.version, patch);
-      const ended = TERMINAL_PHASES.find((phase) => phase === patch.phase);
-      if (ended && !isTerminalPhase(job.phase)) countJobEnded(ended);
+      if (patch.phase !== undefined && isTerminalPhase(patch.phase) && !isTerminalPhase(job.phase)) {
+        countJobEnded(patch.phase);
+      }
       return saved;
     } catch (error) {
       if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;

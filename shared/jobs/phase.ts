@@ -15,8 +15,17 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-const TERMINAL: ReadonlySet<Phase> = new Set(['SUCCEEDED', 'FAILED', 'RETRYABLE_FAILED', 'ABORTED']);
+/** The phases that end a job (also the JobsEnded metric's Phase values, shared/metrics/metric-catalog.ts). */
+export const TERMINAL_PHASES = [
+  'SUCCEEDED',
+  'FAILED',
+  'RETRYABLE_FAILED',
+  'ABORTED',
+] as const satisfies readonly Phase[];
+export type TerminalPhase = (typeof TERMINAL_PHASES)[number];
 
-export function isTerminalPhase(phase: Phase): boolean {
+const TERMINAL: ReadonlySet<Phase> = new Set(TERMINAL_PHASES);
+
+export function isTerminalPhase(phase: Phase): phase is TerminalPhase {
   return TERMINAL.has(phase);
 }

@@ -12,7 +12,7 @@
  * run id, principal or anything a caller chooses: those are unbounded (and CloudWatch bills per dimension set).
  */
 import { AUTH_MODES } from '../auth/auth-context.js';
-import type { PHASES } from '../jobs/phase.js';
+import { TERMINAL_PHASES, type TerminalPhase } from '../jobs/phase.js';
 
 /** The CloudWatch namespace (POWERTOOLS_METRICS_NAMESPACE) and the service dimension's one value. */
 export const METRICS_NAMESPACE = 'FlyteDatabricksLambda';
@@ -24,18 +24,12 @@ export const DATABRICKS_ENDPOINTS = ['runs/submit', 'runs/get', 'runs/get-output
 export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '429', '5xx', 'network'] as const;
 /** Why a record was put back on its queue for later instead of being processed now (DeferError). */
 export const DEFERRAL_REASONS = ['deadline', 'retry-after', 'workspace-unhealthy', 'budget', 'kubernetes'] as const;
-/** The phases that end a job: the `Phase` dimension of JobsEnded. */
-export const TERMINAL_PHASES = [
-  'SUCCEEDED',
-  'FAILED',
-  'RETRYABLE_FAILED',
-  'ABORTED',
-] as const satisfies readonly (typeof PHASES)[number][];
+/** The phases that end a job (shared/jobs/phase.ts): the `Phase` dimension of JobsEnded. */
+export { TERMINAL_PHASES, type TerminalPhase };
 
 export type DatabricksEndpoint = (typeof DATABRICKS_ENDPOINTS)[number];
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 export type DeferralReason = (typeof DEFERRAL_REASONS)[number];
-export type TerminalPhase = (typeof TERMINAL_PHASES)[number];
 
 export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds';
 export type DimensionName = 'service' | 'Endpoint' | 'StatusClass' | 'Phase' | 'AuthMode' | 'Reason' | 'Workspace';
