@@ -303,9 +303,11 @@ function paths(): OpenApiDocument['paths'] {
 /**
  * The document. `serverUrl` (the stage's base URL, e.g. https://abc.execute-api.us-east-1.amazonaws.com/prod) is
  * set when it is served; the committed openapi.json has no `servers`, since each deployment has its own URL.
+ * Each call returns a document of its own (a deep copy): the parts several operations share are module constants, and
+ * a caller that edits its document (a validator resolving `$ref`s in place does) must not change the next one.
  */
 export function openApiDocument(options: { serverUrl?: string } = {}): OpenApiDocument {
-  return {
+  return structuredClone({
     openapi: OPENAPI_VERSION,
     info: {
       title: 'flyte-databricks-lambda',
@@ -323,5 +325,5 @@ export function openApiDocument(options: { serverUrl?: string } = {}): OpenApiDo
     ],
     paths: paths(),
     components: components(),
-  };
+  });
 }

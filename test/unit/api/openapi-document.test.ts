@@ -72,6 +72,16 @@ describe('Function: openApiDocument()', () => {
     expect(openApiDocument()).not.toHaveProperty('servers');
   });
 
+  it('gives each caller a document of its own: resolving the refs of one (in place) leaves the next unchanged', async () => {
+    const before = JSON.stringify(openApiDocument());
+    const validator = new Validator();
+
+    await validator.validate(openApiDocument() as unknown as Record<string, unknown>);
+    validator.resolveRefs();
+
+    expect(JSON.stringify(openApiDocument())).toBe(before);
+  });
+
   it('matches the committed openapi.json', () => {
     const committed: unknown = JSON.parse(readFileSync(COMMITTED, 'utf8'));
     const generated: unknown = JSON.parse(JSON.stringify(openApiDocument()));
