@@ -21,8 +21,14 @@ export interface TestStack {
   token: string;
 }
 
+/** The stacks started and not yet stopped: function-logs-on-failure.ts prints their functions' lines for a failed test. */
+export const runningTestStacks = new Set<LocalStack>();
+
 export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
   const stack = await startLocalStack({
+    // The functions' lines stay in stack.functionLogs (printed for a test that fails), off the test output: many
+    // tests provoke errors on purpose.
+    onFunctionLog: () => undefined,
     databricks: { timing: { pendingMs: 150, runningMs: 400, terminatingMs: 50 } },
     pollIntervalSeconds: { min: 0, max: 1 },
     visibilityTimeoutSeconds: 3,
@@ -37,6 +43,12 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     ...(process.env.POWERTOOLS_LOG_LEVEL ? { logLevel: process.env.POWERTOOLS_LOG_LEVEL } : {}),
     ...options,
   });
+  runningTestStacks.add(stack);
+  const stop = stack.stop.bind(stack);
+  stack.stop = () => {
+    runningTestStacks.delete(stack);
+    return stop();
+  };
   const token = seedDemoNamespace(stack, NAMESPACE);
   return { stack, api: apiClientFor(stack), token };
 }

@@ -4,13 +4,14 @@
  * and the poll function, given a batch mixing good and bad records, reports exactly the bad ones as
  * batchItemFailures.
  */
+import './silent-function-logs.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { HttpError } from '../../../functions/api/http-error.js';
 import { parseJsonBody } from '../../../functions/api/parse-body.js';
@@ -20,7 +21,6 @@ import { jobIdFor } from '../../../shared/jobs/job-id.js';
 import { findJsonLimitViolation } from '../../../shared/jobs/json-limits.js';
 import { cancelMessageSchema, pollMessageSchema, submitMessageSchemaFor } from '../../../shared/jobs/messages.js';
 import { submitRequestSchema } from '../../../shared/jobs/submit-request.js';
-import { logger } from '../../../shared/logger.js';
 import { jobFixture } from '../../support/job-fixture.js';
 import {
   apiEvent,
@@ -36,10 +36,6 @@ import {
 
 setFunctionEnv();
 const { handler: pollHandler } = await import('../../../functions/poll/handler.js');
-
-// Every bad record is logged at ERROR; thousands of them are noise here (the redaction tests look at log lines).
-beforeAll(() => logger.setLogLevel('SILENT'));
-afterAll(() => logger.setLogLevel('WARN'));
 
 type SchemaFor = (value: unknown) => z.ZodType<unknown>;
 const SCHEMAS: Array<[string, SchemaFor]> = [
