@@ -456,21 +456,24 @@ async function start(options: LocalStackOptions, closers: Closer[]): Promise<Loc
     { region, accountId },
     mapValues(queueUrls, (url) => viaEndpoint(url, fnSqsUrl)),
   );
-  const quietQueue = (prefix: string) =>
-    viaEndpoint(queueUrls.get(logicalIdOf(template, 'AWS::SQS::Queue', prefix)) ?? '', quietSqsUrl);
+  const quietQueue = (logicalId: string | undefined) =>
+    viaEndpoint((logicalId && queueUrls.get(logicalId)) || '', quietSqsUrl);
+  const workQueue = (prefix: string) => logicalIdOf(template, 'AWS::SQS::Queue', prefix);
+  // A work queue's DLQ is the one its redrive policy names.
+  const deadLetterOf = (prefix: string) =>
+    template.queues.find((queue) => queue.logicalId === workQueue(prefix))?.redrive?.deadLetterLogicalId;
   const queues: QueueUrls = {
-    submit: quietQueue('SubmitQueue'),
-    poll: quietQueue('PollQueue'),
-    cancel: quietQueue('CancelQueue'),
-    submitDlq: quietQueue('SubmitQueueDeadLetterQueue'),
-    pollDlq: quietQueue('PollQueueDeadLetterQueue'),
-    cancelDlq: quietQueue('CancelQueueDeadLetterQueue'),
+    submit: quietQueue(workQueue('SubmitQueue')),
+    poll: quietQueue(workQueue('PollQueue')),
+    cancel: quietQueue(workQueue('CancelQueue')),
+    submitDlq: quietQueue(deadLetterOf('SubmitQueue')),
+    pollDlq: quietQueue(deadLetterOf('PollQueue')),
+    cancelDlq: quietQueue(deadLetterOf('CancelQueue')),
   };
   // The queues some redrive policy names: the DLQs the status page watches.
   const deadLetterQueues: Record<string, string> = {};
   for (const { redrive } of template.queues) {
-    const url = redrive && queueUrls.get(redrive.deadLetterLogicalId);
-    if (redrive && url) deadLetterQueues[redrive.deadLetterLogicalId] = viaEndpoint(url, quietSqsUrl);
+    if (redrive) deadLetterQueues[redrive.deadLetterLogicalId] = quietQueue(redrive.deadLetterLogicalId);
   }
 
   // The connector's own service principal (OIDC Model 1), the operator's (DATABRICKS_CLIENT_ID): it trusts the
