@@ -3,9 +3,11 @@
  * every job live all hour ("steady") and with jobs starting and ending ("churn", their runs/submit included), as one
  * line each, against the workspace's budget as a dashed line: is the rate under its budget all hour?
  */
+
+import { num } from '../../infra/local/svg-markup.js';
 import { linearScale, niceTicks, plotArea, xAxis, yAxis, yScaleOf } from './axes.js';
 import { legend } from './legend.js';
-import { type Chart, element, group, label, num, svgDocument, text } from './svg.js';
+import { type Chart, element, group, label, svgDocument, text } from './svg.js';
 
 export interface CallsPerSecondData {
   /** WORKSPACE_API_BUDGET_RPS of the simulations. */

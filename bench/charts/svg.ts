@@ -1,25 +1,11 @@
 /**
  * SVG as text, for the bench's charts (bench/charts/): elements with escaped text and attributes, numbers written
  * the same way every time (same data, same bytes), and the document around a chart with its accessible title and
- * description. No DOM, no dependency.
+ * description. No DOM, no dependency; escaping and numbers from infra/local/svg-markup.ts (shared with the status page).
  */
+import { escapeMarkup, num } from '../../infra/local/svg-markup.js';
 
 export type Attributes = Readonly<Record<string, string | number | undefined>>;
-
-/** Text or an attribute value made safe for XML: the five characters with a meaning there become entities. */
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
-}
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-/** A coordinate or length: at most `digits` decimals (exactly, with `fixed`), never "-0" or an exponent. */
-export function num(value: number, digits = 1, fixed = false): string {
-  if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-  const rounded = Math.round(value * 10 ** digits) / 10 ** digits;
-  const written = (Object.is(rounded, -0) ? 0 : rounded).toFixed(digits);
-  return fixed || !written.includes('.') ? written : written.replace(/\.?0+$/, '');
-}
 
 /**
  * A number for a reader: `digits` decimals (at most, or exactly with `fixed`: "103.0 ms" beside "110.4 ms"),
@@ -34,7 +20,7 @@ export function label(value: number, digits = 0, fixed = false): string {
 
 /**
  * One element. Attributes are written in the order given, undefined ones left out; numbers through num(). Children
- * are serialized already (from element() or text content escaped with escapeXml()); none makes it self-closing.
+ * are serialized already (from element() or text content escaped with escapeMarkup()); none makes it self-closing.
  */
 export function element(name: string, attributes: Attributes = {}, ...children: string[]): string {
   const attrs = attributesOf(attributes);
@@ -54,18 +40,18 @@ export function group(attributes: Attributes, children: readonly string[]): stri
 function attributesOf(attributes: Attributes): string {
   return Object.entries(attributes)
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
-    .map(([key, value]) => ` ${key}="${typeof value === 'number' ? num(value) : escapeXml(value)}"`)
+    .map(([key, value]) => ` ${key}="${typeof value === 'number' ? num(value) : escapeMarkup(value)}"`)
     .join('');
 }
 
 /** A <text> with its content escaped; several lines become <tspan>s one line-height apart. */
 export function text(x: number, y: number, content: string | readonly string[], attributes: Attributes = {}): string {
   const lines = typeof content === 'string' ? [content] : content;
-  if (lines.length === 1) return element('text', { x, y, ...attributes }, escapeXml(lines[0] as string));
+  if (lines.length === 1) return element('text', { x, y, ...attributes }, escapeMarkup(lines[0] as string));
   return element(
     'text',
     { x, y, ...attributes },
-    ...lines.map((line, i) => element('tspan', { x, dy: i === 0 ? 0 : '1.2em' }, escapeXml(line))),
+    ...lines.map((line, i) => element('tspan', { x, dy: i === 0 ? 0 : '1.2em' }, escapeMarkup(line))),
   );
 }
 
@@ -96,8 +82,8 @@ export function svgDocument(doc: SvgDocument): string {
       'font-size': 12,
     },
     [
-      element('title', { id: `${doc.id}-title` }, escapeXml(doc.title)),
-      element('desc', { id: `${doc.id}-desc` }, escapeXml(doc.description)),
+      element('title', { id: `${doc.id}-title` }, escapeMarkup(doc.title)),
+      element('desc', { id: `${doc.id}-desc` }, escapeMarkup(doc.description)),
       element('rect', { width: doc.width, height: doc.height, fill: '#ffffff' }),
       text(doc.width / 2, 24, doc.title, { 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 'bold' }),
       ...doc.body,

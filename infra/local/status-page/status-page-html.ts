@@ -1,9 +1,9 @@
 /**
  * The status page: plain server-rendered HTML with inline SVG charts, no script and nothing fetched (a meta refresh
- * reloads it). Every value that came from function output is escaped (html-escape.ts). Numbers a test or a tool
+ * reloads it). Every value that came from function output is escaped (../svg-markup.ts). Numbers a test or a tool
  * reads carry `data-*` attributes (`data-phase`, `data-workspace`, `data-dlq`, `data-total`).
  */
-import { escapeHtml } from './html-escape.js';
+import { escapeMarkup } from '../svg-markup.js';
 import type { StatusView } from './status-view.js';
 import { type ChartFrame, formatNumber, lines, stackedColumns } from './svg-chart.js';
 
@@ -74,8 +74,8 @@ function jobsWidget(view: StatusView, frame: ChartFrame): string {
   const rows = view.jobs.phases
     .map(
       (p, i) =>
-        `<tr><td>${swatch(phaseColor(p.phase, i))}${escapeHtml(p.phase)}</td>` +
-        `<td class="n" data-metric="JobsEnded" data-phase="${escapeHtml(p.phase)}">${p.total}</td></tr>`,
+        `<tr><td>${swatch(phaseColor(p.phase, i))}${escapeMarkup(p.phase)}</td>` +
+        `<td class="n" data-metric="JobsEnded" data-phase="${escapeMarkup(p.phase)}">${p.total}</td></tr>`,
     )
     .join('');
   return `<section id="jobs-by-phase">
@@ -94,7 +94,7 @@ function callsWidget(view: StatusView, frame: ChartFrame): string {
   const rows = databricks.workspaces
     .map(
       (w, i) =>
-        `<tr data-workspace="${escapeHtml(w.workspace)}"><td>${swatch(colorAt(i))}${escapeHtml(w.workspace)}</td>` +
+        `<tr data-workspace="${escapeMarkup(w.workspace)}"><td>${swatch(colorAt(i))}${escapeMarkup(w.workspace)}</td>` +
         `<td class="n" data-peak-per-second="${w.peakPerSecond}">${formatNumber(w.peakPerSecond)}</td>` +
         `<td class="n" data-calls="${w.totalCalls}">${w.totalCalls}</td>` +
         `<td class="n" data-throttled="${w.throttled}">${w.throttled}</td></tr>`,
@@ -111,8 +111,8 @@ function callsWidget(view: StatusView, frame: ChartFrame): string {
     : 'DatabricksCalls, every workspace together: WorkspaceCalls is not emitted (METRICS_WORKSPACE_DIMENSION is off)';
   return `<section id="databricks-calls">
 <h2>Databricks calls per second, per workspace</h2>
-<p class="what">${escapeHtml(source)}, averaged over ${formatDuration(view.bucketMs)}; <span id="budget"
-data-budget="${budget ?? ''}">${escapeHtml(budgetText)}</span>.</p>
+<p class="what">${escapeMarkup(source)}, averaged over ${formatDuration(view.bucketMs)}; <span id="budget"
+data-budget="${budget ?? ''}">${escapeMarkup(budgetText)}</span>.</p>
 ${lines(series, { ...frame, unit: '/s' }, threshold)}
 <table><thead><tr><th>workspace</th><th class="n">peak calls/s</th><th class="n">calls</th><th class="n">429s</th></tr>
 </thead><tbody>${rows || '<tr><td colspan="4">no Databricks calls yet</td></tr>'}</tbody></table>
@@ -129,8 +129,8 @@ function dlqWidget(view: StatusView, frame: ChartFrame): string {
   const rows = view.dlqs.current
     .map(
       (q, i) =>
-        `<tr><td>${swatch(colorAt(i + 3))}${escapeHtml(q.name)}</td><td class="n${q.depth ? ' alarm' : ''}" ` +
-        `data-dlq="${escapeHtml(q.name)}">${q.depth ?? 'unreadable'}</td></tr>`,
+        `<tr><td>${swatch(colorAt(i + 3))}${escapeMarkup(q.name)}</td><td class="n${q.depth ? ' alarm' : ''}" ` +
+        `data-dlq="${escapeMarkup(q.name)}">${q.depth ?? 'unreadable'}</td></tr>`,
     )
     .join('');
   return `<section id="dlq-depth">
@@ -151,7 +151,7 @@ function lagWidget(view: StatusView): string {
       : `${count} run ends: average ${formatNumber(averageSeconds)} s, longest ${formatNumber(maxSeconds)} s`;
   return `<section id="detection-lag"><h2>Detection lag</h2>
 <p class="what">DetectionLag: from a Databricks run's end to the job's terminal write.</p>
-<p data-count="${count}">${escapeHtml(text)}</p></section>`;
+<p data-count="${count}">${escapeMarkup(text)}</p></section>`;
 }
 
 function allMetrics(view: StatusView): string {
@@ -159,11 +159,11 @@ function allMetrics(view: StatusView): string {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.namespace)}</td><td>${escapeHtml(s.name)}</td><td>${escapeHtml(
+        `<tr><td>${escapeMarkup(s.namespace)}</td><td>${escapeMarkup(s.name)}</td><td>${escapeMarkup(
           Object.entries(s.dimensions)
             .map(([k, v]) => `${k}=${v}`)
             .join(', '),
-        )}</td><td>${escapeHtml(s.unit)}</td><td class="n">${s.total.count}</td>` +
+        )}</td><td>${escapeMarkup(s.unit)}</td><td class="n">${s.total.count}</td>` +
         `<td class="n">${formatNumber(s.total.sum)}</td><td class="n">${formatNumber(s.total.max)}</td></tr>`,
     )
     .join('');
@@ -196,12 +196,12 @@ function chartFrame(view: StatusView): ChartFrame {
 }
 
 function tile(label: string, value: number | string, id: string, tone = ''): string {
-  return `<div class="tile ${tone}"><div class="v" id="${id}" data-total="${escapeHtml(value)}">${escapeHtml(
+  return `<div class="tile ${tone}"><div class="v" id="${id}" data-total="${escapeMarkup(value)}">${escapeMarkup(
     value,
-  )}</div><div class="l">${escapeHtml(label)}</div></div>`;
+  )}</div><div class="l">${escapeMarkup(label)}</div></div>`;
 }
 
-const swatch = (color: string) => `<span class="sw" style="background:${escapeHtml(color)}"></span>`;
+const swatch = (color: string) => `<span class="sw" style="background:${escapeMarkup(color)}"></span>`;
 
 function lastLine(view: StatusView): string {
   const at = view.collector.lastEmfAtMs;

@@ -3,7 +3,7 @@
  * time bucket) and lines with an optional threshold (calls per second against the budget; DLQ depths). Each
  * column and point carries a <title>, so hovering shows the number.
  */
-import { escapeHtml } from './html-escape.js';
+import { escapeMarkup, num } from '../svg-markup.js';
 
 export interface ChartSeries {
   label: string;
@@ -36,8 +36,8 @@ export function stackedColumns(series: readonly ChartSeries[], frame: ChartFrame
       if (value <= 0) continue;
       const top = y(base + value);
       columns.push(
-        `<rect x="${fixed(x(i))}" y="${fixed(top)}" width="${fixed(columnWidth)}" height="${fixed(y(base) - top)}" ` +
-          `fill="${escapeHtml(s.color)}"><title>${escapeHtml(`${s.label}: ${formatNumber(value)}`)}</title></rect>`,
+        `<rect x="${num(x(i))}" y="${num(top)}" width="${num(columnWidth)}" height="${num(y(base) - top)}" ` +
+          `fill="${escapeMarkup(s.color)}"><title>${escapeMarkup(`${s.label}: ${formatNumber(value)}`)}</title></rect>`,
       );
       base += value;
     }
@@ -56,27 +56,27 @@ export function lines(
   const step = plotWidth / frame.points;
   const parts: string[] = [];
   if (threshold) {
-    const at = fixed(y(threshold.value));
+    const at = num(y(threshold.value));
     parts.push(
       `<line x1="${MARGIN.left}" x2="${frame.width - MARGIN.right}" y1="${at}" y2="${at}" stroke="#c62828" ` +
-        `stroke-dasharray="6 4" stroke-width="1.5"><title>${escapeHtml(threshold.label)}</title></line>`,
+        `stroke-dasharray="6 4" stroke-width="1.5"><title>${escapeMarkup(threshold.label)}</title></line>`,
       // A white halo keeps the label readable where a line crosses it.
-      `<text x="${MARGIN.left + 6}" y="${fixed(y(threshold.value) - 4)}" fill="#c62828" font-size="11" ` +
-        `stroke="#fff" stroke-width="3" paint-order="stroke">${escapeHtml(threshold.label)}</text>`,
+      `<text x="${MARGIN.left + 6}" y="${num(y(threshold.value) - 4)}" fill="#c62828" font-size="11" ` +
+        `stroke="#fff" stroke-width="3" paint-order="stroke">${escapeMarkup(threshold.label)}</text>`,
     );
   }
   for (const s of series) {
     const known = s.values.filter(Number.isFinite);
-    const title = `<title>${escapeHtml(`${s.label}: peak ${formatNumber(Math.max(0, ...known))}${frame.unit ?? ''}`)}</title>`;
+    const title = `<title>${escapeMarkup(`${s.label}: peak ${formatNumber(Math.max(0, ...known))}${frame.unit ?? ''}`)}</title>`;
     // An unknown value (NaN: not sampled yet, unreadable) breaks the line instead of drawing a 0 nobody measured.
     for (const segment of segmentsOf(s.values)) {
-      const xy = segment.map(({ i, v }) => [fixed(x(i) + step / 2), fixed(y(v))] as const);
+      const xy = segment.map(({ i, v }) => [num(x(i) + step / 2), num(y(v))] as const);
       const [only] = xy;
       parts.push(
         xy.length === 1 && only
-          ? `<circle cx="${only[0]}" cy="${only[1]}" r="2.5" fill="${escapeHtml(s.color)}">${title}</circle>`
+          ? `<circle cx="${only[0]}" cy="${only[1]}" r="2.5" fill="${escapeMarkup(s.color)}">${title}</circle>`
           : `<polyline points="${xy.map((p) => p.join(',')).join(' ')}" fill="none" ` +
-              `stroke="${escapeHtml(s.color)}" stroke-width="2">${title}</polyline>`,
+              `stroke="${escapeMarkup(s.color)}" stroke-width="2">${title}</polyline>`,
       );
     }
   }
@@ -134,17 +134,17 @@ function svg(frame: ChartFrame, yMax: number, body: string): string {
   ]
     .map(
       ([at, value]) =>
-        `<line x1="${MARGIN.left}" x2="${right}" y1="${fixed(at as number)}" y2="${fixed(at as number)}" ` +
-        `stroke="#e0e0e0"/><text x="${MARGIN.left - 4}" y="${fixed((at as number) + 4)}" text-anchor="end" ` +
-        `font-size="11" fill="#555">${escapeHtml(formatNumber(value as number))}</text>`,
+        `<line x1="${MARGIN.left}" x2="${right}" y1="${num(at as number)}" y2="${num(at as number)}" ` +
+        `stroke="#e0e0e0"/><text x="${MARGIN.left - 4}" y="${num((at as number) + 4)}" text-anchor="end" ` +
+        `font-size="11" fill="#555">${escapeMarkup(formatNumber(value as number))}</text>`,
     )
     .join('');
   const plotWidth = right - MARGIN.left;
   const labels = frame.xLabels
     .map(
       ({ index, text }) =>
-        `<text x="${fixed(MARGIN.left + (index * plotWidth) / frame.points)}" y="${frame.height - 6}" ` +
-        `text-anchor="middle" font-size="11" fill="#555">${escapeHtml(text)}</text>`,
+        `<text x="${num(MARGIN.left + (index * plotWidth) / frame.points)}" y="${frame.height - 6}" ` +
+        `text-anchor="middle" font-size="11" fill="#555">${escapeMarkup(text)}</text>`,
     )
     .join('');
   return (
@@ -153,5 +153,3 @@ function svg(frame: ChartFrame, yMax: number, body: string): string {
     `<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${bottom}" stroke="#999"/>${body}</svg>`
   );
 }
-
-const fixed = (n: number) => (Math.round(n * 10) / 10).toString();

@@ -11,10 +11,11 @@ import { CALLS_PER_SECOND_FILE, callsPerSecondChart } from '../../../bench/chart
 import { DETECTION_LAG_FILE, detectionLagChart, lagByRunLength } from '../../../bench/charts/detection-lag.js';
 import { IMPORT_TIME_FILE, importTimeChart } from '../../../bench/charts/import-time.js';
 import { benchCharts, chartsMarkdown } from '../../../bench/charts/index.js';
-import { escapeXml, label, num } from '../../../bench/charts/svg.js';
+import { label } from '../../../bench/charts/svg.js';
 import { RUN_LENGTH_MIX } from '../../../bench/run-length-mix.js';
 import { simulatePacing } from '../../../bench/simulate-pacing.js';
 import { simulateSchedule } from '../../../bench/simulate-schedule.js';
+import { escapeMarkup, num } from '../../../infra/local/svg-markup.js';
 import { allElements, byClass, parseXml, textOf, type XmlElement } from './xml-tree.js';
 
 const attr = (el: XmlElement | undefined, name: string): string => {
@@ -83,8 +84,8 @@ describe('Function: parseXml() (the tests’ well-formedness check)', () => {
 
 describe('SVG primitives', () => {
   it('escapes the five XML characters, writes numbers one way, and picks nice ticks', () => {
-    expect(escapeXml(`<a href="x">Tom & Jerry's</a>`)).toBe(
-      '&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;',
+    expect(escapeMarkup(`<a href="x">Tom & Jerry's</a>`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;',
     );
     expect([num(-0.04), num(1.25), num(12), num(0.1 + 0.2)]).toEqual(['0', '1.3', '12', '0.3']);
     expect([label(13210), label(1234567.891, 2), label(103, 1, true), label(-1500)]).toEqual([
@@ -255,7 +256,7 @@ describe('Chart: cold-start import time vs the SDK reference', () => {
     expect(byClass(oddRoot, 'tick-label').map(textOf)).toContain(name);
     expect(textOf(allElements(oddRoot).find((el) => el.name === 'desc') as XmlElement)).toContain(`${name} 42 ms`);
     expect(odd.svg).not.toContain(name);
-    expect(odd.svg).toContain('poll&lt;v2&gt; &amp; &quot;friends&quot; &apos;n&apos;');
+    expect(odd.svg).toContain('poll&lt;v2&gt; &amp; &quot;friends&quot; &#39;n&#39;');
   });
 });
 
