@@ -156,19 +156,11 @@ function verifyHeader(request: SigV4Request, options: SigV4VerifyOptions): SigV4
     );
   }
   const [, credential, signedHeaderList, signature] = match as unknown as [string, string, string, string];
-  const [accessKeyId, date, region, service, terminator] = credential.split('/');
   const requestDate = request.headers['x-amz-date'];
-  if (!accessKeyId || !date || !region || !service || terminator !== 'aws4_request' || requestDate === undefined) {
-    return fail('incomplete', MALFORMED);
-  }
-  const scope = scopeFailure(region, service, options);
-  if (scope) return { ok: false, failure: scope };
-  if (!requestDate.startsWith(date)) {
-    return fail(
-      'mismatch',
-      'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.',
-    );
-  }
+  if (requestDate === undefined) return fail('incomplete', MALFORMED);
+  const scoped = credentialScope(credential, requestDate, options);
+  if (!scoped.ok) return scoped;
+  const { accessKeyId, date, region, service } = scoped;
   if (options.maxSkewMinutes !== undefined) {
     const parsed = parseAmzDate(requestDate);
     if (parsed === undefined) return fail('incomplete', MALFORMED);
@@ -209,19 +201,11 @@ function verifyQuery(request: SigV4Request, options: SigV4VerifyOptions): SigV4R
     );
   }
   if (algorithm !== 'AWS4-HMAC-SHA256') return fail('incomplete', `Unsupported AWS 'algorithm': '${algorithm}'.`);
-  const [accessKeyId, date, region, service, terminator] = credential.split('/');
   const parsed = parseAmzDate(requestDate);
-  if (!accessKeyId || !date || !region || !service || terminator !== 'aws4_request' || parsed === undefined) {
-    return fail('incomplete', MALFORMED);
-  }
-  const scope = scopeFailure(region, service, options);
-  if (scope) return { ok: false, failure: scope };
-  if (!requestDate.startsWith(date)) {
-    return fail(
-      'mismatch',
-      'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.',
-    );
-  }
+  if (parsed === undefined) return fail('incomplete', MALFORMED);
+  const scoped = credentialScope(credential, requestDate, options);
+  if (!scoped.ok) return scoped;
+  const { accessKeyId, date, region, service } = scoped;
   const skew = skewFailure(parsed, (options.clock ?? Date.now)(), options.presignedSkewMinutes ?? 15);
   if (skew) return { ok: false, failure: skew };
   const identity: SigV4Identity = {
@@ -298,6 +282,27 @@ function queryRecord(url: URL): Record<string, string | string[]> {
     query[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
   }
   return query;
+}
+
+/** The Credential's parts (`<key>/<date>/<region>/<service>/aws4_request`), checked against the service and the date. */
+function credentialScope(
+  credential: string,
+  requestDate: string,
+  options: SigV4VerifyOptions,
+):
+  | { ok: true; accessKeyId: string; date: string; region: string; service: string }
+  | { ok: false; failure: SigV4Failure } {
+  const [accessKeyId, date, region, service, terminator] = credential.split('/');
+  if (!accessKeyId || !date || !region || !service || terminator !== 'aws4_request') {
+    return { ok: false, failure: { kind: 'incomplete', message: MALFORMED } };
+  }
+  const scope = scopeFailure(region, service, options);
+  if (scope) return { ok: false, failure: scope };
+  if (!requestDate.startsWith(date)) {
+    const message = 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.';
+    return { ok: false, failure: { kind: 'mismatch', message } };
+  }
+  return { ok: true, accessKeyId, date, region, service };
 }
 
 function scopeFailure(region: string, service: string, options: SigV4VerifyOptions): SigV4Failure | undefined {
