@@ -12,6 +12,11 @@ import { type Config, config } from '../shared/config.js';
 import { DynamoDbCallLedger } from '../shared/databricks/dynamodb-call-ledger.js';
 import { JobsClient } from '../shared/databricks/jobs-client.js';
 import { InMemoryCallLedger, WorkspaceCallBudget } from '../shared/databricks/workspace-call-budget.js';
+import {
+  DEFAULT_WORKSPACE_HEALTH,
+  type WorkspaceHealthSettings,
+  workspaceHealth,
+} from '../shared/databricks/workspace-health.js';
 import { assertWorkspaceAllowed } from '../shared/databricks/workspace-policy.js';
 import { AuthConfigError } from '../shared/errors.js';
 import type { Job } from '../shared/jobs/job.js';
@@ -47,7 +52,18 @@ function workspaceCallBudgetOf(cfg: Config): WorkspaceCallBudget | undefined {
   });
 }
 
+/** How long this container leaves a failing workspace alone (shared/databricks/workspace-health.ts). */
+export function workspaceHealthSettingsOf(cfg: Config): WorkspaceHealthSettings {
+  return {
+    ...DEFAULT_WORKSPACE_HEALTH,
+    firstBackoffMs: cfg.WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS * 1000,
+    maxBackoffMs: cfg.WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS * 1000,
+  };
+}
+
 export function createJobPorts(cfg: Config): JobPorts {
+  // The container's view of workspace health, which every Jobs API client and token endpoint below shares.
+  workspaceHealth.configure(workspaceHealthSettingsOf(cfg));
   const secretsManager = new SecretsManagerSecrets(secretsManagerClient, {
     nameTemplate: cfg.SECRET_NAME_TEMPLATE,
     cacheMs: cfg.SECRET_CACHE_SECONDS * 1000,

@@ -12,7 +12,9 @@
  * |   NAMESPACE_WORKSPACES, OIDC_TOKEN_FILE_DIRS                       |     |        |      |        |       |
  * | the auth settings, NAMESPACE_OIDC_CLIENT_IDS                       |     |   x    |  x   |   x    |       |
  * | WORKSPACE_BUDGET_TABLE_NAME, WORKSPACE_ENDPOINT_BUDGETS_RPS,       |     |   x    |  x   |   x    |       |
- * |   METRICS_WORKSPACE_DIMENSION                                      |     |        |      |        |       |
+ * |   METRICS_WORKSPACE_DIMENSION,                                     |     |        |      |        |       |
+ * |   WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS,                       |     |        |      |        |       |
+ * |   WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS                          |     |        |      |        |       |
  *
  * The API function checks callers, workspaces and token files when it accepts a job and never reads a credential;
  * submit checks a direct queue submission's sender against CALLER_NAMESPACES and everything again before it
@@ -54,6 +56,9 @@ export const ENVIRONMENT_SCOPES: Readonly<
   sweep: { callers: false, workspaces: false, databricksAuth: false },
 };
 
+/** A setting the stack passes on only when set (unset: the variable is left out and the functions apply theirs). */
+const optional = (value: number | undefined) => (value === undefined ? undefined : String(value));
+
 /** The environment of one function. */
 export function functionEnvironment(
   config: StackConfig,
@@ -80,6 +85,9 @@ export function functionEnvironment(
           WORKSPACE_ENDPOINT_BUDGETS_RPS: config.workspaceEndpointBudgetsRps,
           // WorkspaceCalls per workspace host: only the functions that call a workspace emit it.
           METRICS_WORKSPACE_DIMENSION: String(config.metricsWorkspaceDimension),
+          // The workspace circuit breaker's backoffs: left out when unset, so the functions apply their defaults.
+          WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: optional(config.workspaceUnhealthyFirstBackoffSeconds),
+          WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: optional(config.workspaceUnhealthyMaxBackoffSeconds),
         }
       : {}),
     // Must equal the queues' redrive maxReceiveCount: both come from the one context value.
@@ -126,7 +134,6 @@ function workspaceEnvironment(config: StackConfig): Record<string, string | unde
  * are left out, so the functions apply their own defaults (FLYTE_DATABRICKS_AUTH_TYPE unset: auto-detect).
  */
 function databricksAuthEnvironment(config: StackConfig): Record<string, string | undefined> {
-  const optional = (value: number | undefined) => (value === undefined ? undefined : String(value));
   return {
     FLYTE_DATABRICKS_AUTH_TYPE: config.databricksAuthType,
     // PAT: namespace secrets by template, then the connector-wide fallback (a Secrets Manager id, never the token).

@@ -334,6 +334,13 @@ const operationsKeys = {
       return entries.length === 0 ? undefined : entries.join(',');
     })
     .optional(),
+  /**
+   * How long a container leaves a failing workspace alone before probing it, the first time and at most (doubling
+   * between). → WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS, WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS (submit, poll,
+   * cancel)
+   */
+  workspaceUnhealthyFirstBackoffSeconds: optionalSetting(SETTINGS.WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS),
+  workspaceUnhealthyMaxBackoffSeconds: optionalSetting(SETTINGS.WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS),
   /** The jobs' item TTL. → JOB_RETENTION_DAYS */
   jobRetentionDays: setting(SETTINGS.JOB_RETENTION_DAYS),
   /** The queues' redrive maxReceiveCount, and the handlers' MAX_RECEIVE_COUNT: one value. */
@@ -410,6 +417,12 @@ function crossKeyProblems(c: ContextValues): [ContextKey, string][] {
   const kubernetesOnly = (['saTokenExpirationSeconds', 'namespaceDiscoveryCacheSeconds'] as const).find(
     (key) => c[key] !== undefined,
   );
+  // The functions' defaults stand in for a backoff left unset; the one set is the one to change.
+  const firstBackoff =
+    c.workspaceUnhealthyFirstBackoffSeconds ?? SETTINGS.WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS.default;
+  const maxBackoff = c.workspaceUnhealthyMaxBackoffSeconds ?? SETTINGS.WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS.default;
+  const firstSet = c.workspaceUnhealthyFirstBackoffSeconds !== undefined;
+  const maxShown = c.workspaceUnhealthyMaxBackoffSeconds === undefined ? `${maxBackoff}, its default` : maxBackoff;
   const rules: [boolean, ContextKey, string][] = [
     [
       c.databricksInstance !== undefined && outside(c.databricksInstance),
@@ -477,6 +490,13 @@ function crossKeyProblems(c: ContextValues): [ContextKey, string][] {
       c.pollIntervalMinSeconds > c.pollIntervalMaxSeconds,
       'pollIntervalMinSeconds',
       `must not exceed pollIntervalMaxSeconds (${c.pollIntervalMaxSeconds}) (got ${c.pollIntervalMinSeconds})`,
+    ],
+    [
+      firstBackoff > maxBackoff,
+      firstSet ? 'workspaceUnhealthyFirstBackoffSeconds' : 'workspaceUnhealthyMaxBackoffSeconds',
+      firstSet
+        ? `must not exceed workspaceUnhealthyMaxBackoffSeconds (${maxShown}) (got ${firstBackoff})`
+        : `must be at least workspaceUnhealthyFirstBackoffSeconds (${firstBackoff}, its default) (got ${maxBackoff})`,
     ],
   ];
   return rules.filter(([broken]) => broken).map(([, key, message]) => [key, message]);

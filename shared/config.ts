@@ -8,6 +8,7 @@ import { secretNameTemplateProblem } from './auth/secret-name-template.js';
 import { parseTokenFileDir } from './auth/token-file.js';
 import { parseCallerNamespaces } from './caller-namespaces.js';
 import { parseEndpointBudgets } from './databricks/workspace-call-budget.js';
+import { DEFAULT_WORKSPACE_HEALTH } from './databricks/workspace-health.js';
 import { type HostPattern, parseHostPattern } from './databricks/workspace-hosts.js';
 import { DEFAULT_POLL_SCHEDULE } from './jobs/poll-schedule.js';
 import { parseNamespaceOidcClientIds, parseNamespaceWorkspaces } from './namespace-settings.js';
@@ -32,6 +33,17 @@ export const SETTINGS = {
   POLL_INTERVAL_MAX_SECONDS: { min: 0, max: 900, default: DEFAULT_POLL_SCHEDULE.maxSeconds },
   /** Databricks sets per-workspace Jobs API limits; 20 leaves room under the commonly documented ones. */
   WORKSPACE_API_BUDGET_RPS: { min: 0, max: 10_000, default: 20 },
+  /**
+   * How long a container leaves a failing workspace alone (shared/databricks/workspace-health.ts): the first time, and
+   * at most (the wait doubles after each failed probe). At least 1 s (0 would never hold a call back); at most SQS's
+   * 900 s delay, so a job deferred for the whole wait comes back once, when it is over.
+   */
+  WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: {
+    min: 1,
+    max: 900,
+    default: DEFAULT_WORKSPACE_HEALTH.firstBackoffMs / 1000,
+  },
+  WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: { min: 1, max: 900, default: DEFAULT_WORKSPACE_HEALTH.maxBackoffMs / 1000 },
   /** SQS's redrive maxReceiveCount allows 1 to 1000. */
   MAX_RECEIVE_COUNT: { min: 1, max: 1000, default: 5 },
   JOB_RETENTION_DAYS: { min: 1, max: 3650, default: 30 },
@@ -142,6 +154,13 @@ const configSchema = z
      */
     WORKSPACE_BUDGET_TABLE_NAME: optionalString,
     /**
+     * The workspace circuit breaker (shared/databricks/workspace-health.ts): how long a container refuses calls to a
+     * workspace it found failing before one call probes it, the first time; each failed probe doubles the wait, up to
+     * the maximum. Its jobs wait, deferred, meanwhile.
+     */
+    WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: integer(SETTINGS.WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS),
+    WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: integer(SETTINGS.WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS),
+    /**
      * Liveness (shared/jobs/liveness.ts): a poll that changes nothing still refreshes the job's heartbeat once it is
      * this old, so an unchanged job costs one write per HEARTBEAT_SECONDS. The default is 10 times the longest poll
      * interval: at most one unchanged poll in ten writes.
@@ -217,6 +236,10 @@ const configSchema = z
   .refine((c) => c.POLL_INTERVAL_MIN_SECONDS <= c.POLL_INTERVAL_MAX_SECONDS, {
     message: 'POLL_INTERVAL_MIN_SECONDS must not exceed POLL_INTERVAL_MAX_SECONDS',
     path: ['POLL_INTERVAL_MIN_SECONDS'],
+  })
+  .refine((c) => c.WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS <= c.WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS, {
+    message: 'WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS must not exceed WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS',
+    path: ['WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS'],
   })
   // A live job writes a heartbeat at least every HEARTBEAT_SECONDS plus one poll interval; anything shorter would
   // have the sweeper rescue healthy jobs.

@@ -10,7 +10,9 @@
  * answer that is not a failure of the workspace itself (a 2xx, a 400, a 404) counts as healthy.
  *
  * The state is per container, shared by the records of every batch it runs; a cold container starts trusting every
- * workspace and learns within `failuresToOpen` calls.
+ * workspace and learns within `failuresToOpen` calls. The backoffs are the functions' settings
+ * WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS and WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS (shared/config.ts), which the
+ * container's view takes when its job ports are built (functions/job-ports.ts).
  */
 import { DeferError } from '../invocation-deadline.js';
 
@@ -23,12 +25,13 @@ export interface WorkspaceHealthSettings {
   maxBackoffMs: number;
 }
 
-export const DEFAULT_WORKSPACE_HEALTH: WorkspaceHealthSettings = {
+/** The defaults. The backoffs are also settings, whose defaults these are (shared/config.ts SETTINGS). */
+export const DEFAULT_WORKSPACE_HEALTH: Readonly<WorkspaceHealthSettings> = Object.freeze({
   // As many as one Jobs API call's attempts: a single unlucky call never marks a workspace, a hung one's batch does.
   failuresToOpen: 5,
   firstBackoffMs: 10_000,
   maxBackoffMs: 300_000,
-};
+});
 
 interface State {
   /** Failed calls in a row. */
@@ -53,10 +56,18 @@ export class WorkspaceHealth {
   private readonly states = new Map<string, State>();
 
   constructor(
-    private readonly settings: WorkspaceHealthSettings = DEFAULT_WORKSPACE_HEALTH,
+    private settings: Readonly<WorkspaceHealthSettings> = DEFAULT_WORKSPACE_HEALTH,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
   ) {}
+
+  /**
+   * Takes the container's configured settings (functions/job-ports.ts, before its first Databricks call); a workspace
+   * it already tracks keeps the backoff it has.
+   */
+  configure(settings: Readonly<WorkspaceHealthSettings>): void {
+    this.settings = settings;
+  }
 
   /**
    * Lets a call to the workspace go ahead, or throws a DeferError while it is unhealthy. After the backoff one call
@@ -135,7 +146,10 @@ export class WorkspaceHealth {
   }
 }
 
-/** The container's view, shared by every strategy and client in it. */
+/**
+ * The container's view, shared by every strategy and client in it: the defaults until functions/job-ports.ts
+ * configures it from the settings.
+ */
 export const workspaceHealth = new WorkspaceHealth();
 
 /** The retry loop's view of one workspace's health (shared/http/retry-loop.ts); none when `health` is null. */

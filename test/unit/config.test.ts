@@ -103,6 +103,70 @@ describe('Function: parseConfig()', () => {
     expect(() => parseConfig({ ...base, [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
   });
 
+  it("defaults the workspace circuit breaker's backoffs to 10 s and 5 minutes, and takes others within 1-900 s", () => {
+    expect(parseConfig(base)).toMatchObject({
+      WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: 10,
+      WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: 300,
+    });
+    expect(
+      parseConfig({
+        ...base,
+        WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '1',
+        WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '1',
+      }),
+    ).toMatchObject({ WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: 1, WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: 1 });
+    expect(
+      parseConfig({
+        ...base,
+        WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '900',
+        WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '900',
+      }),
+    ).toMatchObject({ WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: 900, WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: 900 });
+  });
+
+  it.each([
+    ['WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS', '0', /too small/i],
+    ['WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS', '2.5', /int/i],
+    ['WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS', 'soon', /number/i],
+    ['WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS', '0', /too small/i],
+    ['WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS', '901', /too big/i],
+  ])('refuses %s=%s, naming the setting', (name, value, rule) => {
+    const attempt = () =>
+      parseConfig({
+        ...base,
+        WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '1',
+        WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '900',
+        [name]: value,
+      });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+    expect(attempt).toThrow(rule);
+  });
+
+  it("refuses a first backoff longer than the maximum, the maximum's default included", () => {
+    expect(() =>
+      parseConfig({
+        ...base,
+        WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '60',
+        WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '30',
+      }),
+    ).toThrow(
+      'Invalid configuration: WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS ' +
+        'must not exceed WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS',
+    );
+    expect(() => parseConfig({ ...base, WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '5' })).toThrow(
+      /^Invalid configuration: WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: .*must not exceed/,
+    );
+    expect(() => parseConfig({ ...base, WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '301' })).toThrow(/must not exceed/);
+    expect(
+      parseConfig({
+        ...base,
+        WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '30',
+        WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '30',
+      }),
+    ).toMatchObject({ WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: 30, WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: 30 });
+  });
+
   it('takes a budget of 0 (pacing off) and a fraction up to 1', () => {
     expect(parseConfig({ ...base, WORKSPACE_API_BUDGET_RPS: '0', POLL_INTERVAL_FRACTION: '1' })).toMatchObject({
       WORKSPACE_API_BUDGET_RPS: 0,

@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { WorkspaceHealth } from '../../../shared/databricks/workspace-health.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJobPorts, workspaceHealthSettingsOf } from '../../../functions/job-ports.js';
+import { parseConfig } from '../../../shared/config.js';
+import {
+  DEFAULT_WORKSPACE_HEALTH,
+  WorkspaceHealth,
+  workspaceHealth,
+} from '../../../shared/databricks/workspace-health.js';
 import { DeferError } from '../../../shared/invocation-deadline.js';
 
 const WS = 'https://dbc-1.cloud.databricks.com';
@@ -116,5 +122,58 @@ describe('Class: WorkspaceHealth', () => {
     expect(deferral(() => health.admit(WS)).delaySeconds).toBe(40);
     advance(40_000);
     expect(() => health.admit(WS)).not.toThrow();
+  });
+});
+
+describe('WorkspaceHealth: the configured backoffs', () => {
+  const env = {
+    JOBS_TABLE_NAME: 'jobs',
+    SUBMIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/submit',
+    POLL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/poll',
+    CANCEL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/cancel',
+  };
+  afterEach(() => workspaceHealth.configure(DEFAULT_WORKSPACE_HEALTH));
+
+  it('reads the backoffs from the settings, in milliseconds, and the defaults when they are unset', () => {
+    expect(workspaceHealthSettingsOf(parseConfig(env))).toEqual(DEFAULT_WORKSPACE_HEALTH);
+    const configured = parseConfig({
+      ...env,
+      WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '2',
+      WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '3',
+    });
+    expect(workspaceHealthSettingsOf(configured)).toEqual({
+      failuresToOpen: DEFAULT_WORKSPACE_HEALTH.failuresToOpen,
+      firstBackoffMs: 2000,
+      maxBackoffMs: 3000,
+    });
+  });
+
+  it('configure replaces the backoffs: the first one, then doubling up to the maximum', () => {
+    let now = 1_000_000;
+    const health = new WorkspaceHealth(
+      DEFAULT_WORKSPACE_HEALTH,
+      () => now,
+      () => 0,
+    );
+    health.configure({ failuresToOpen: 1, firstBackoffMs: 2000, maxBackoffMs: 3000 });
+    health.failed(WS);
+    const backoffs: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const error = deferral(() => health.admit(WS));
+      backoffs.push(error.delaySeconds);
+      now += error.delaySeconds * 1000;
+      health.admit(WS);
+      health.failed(WS);
+    }
+    expect(backoffs).toEqual([2, 3, 3]);
+  });
+
+  it("the container's view takes the configured first backoff when its job ports are built", () => {
+    createJobPorts(parseConfig({ ...env, WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '2' }));
+    for (let i = 0; i < DEFAULT_WORKSPACE_HEALTH.failuresToOpen; i++) workspaceHealth.failed(WS);
+    // 2 s plus at most 20 % jitter, rounded up to whole seconds (the default would be 10 to 12).
+    const delay = deferral(() => workspaceHealth.admit(WS)).delaySeconds;
+    expect(delay).toBeGreaterThanOrEqual(2);
+    expect(delay).toBeLessThanOrEqual(3);
   });
 });

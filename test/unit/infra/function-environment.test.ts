@@ -189,6 +189,21 @@ describe('Function: functionEnvironment() poll settings', () => {
   });
 });
 
+describe('Function: functionEnvironment() workspace circuit breaker', () => {
+  it("passes the backoffs to the functions that call workspaces when set, else leaves them to the functions' defaults", () => {
+    const set = configOf({ workspaceUnhealthyFirstBackoffSeconds: '5', workspaceUnhealthyMaxBackoffSeconds: 60 });
+    expect(holders(set, 'WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS')).toEqual(['submit', 'poll', 'cancel']);
+    expect(holders(set, 'WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS')).toEqual(['submit', 'poll', 'cancel']);
+    expect(functionEnvironment(set, NAMES, 'poll')).toMatchObject({
+      WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '5',
+      WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: '60',
+    });
+    const unset = configOf({});
+    expect(holders(unset, 'WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS')).toEqual([]);
+    expect(holders(unset, 'WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS')).toEqual([]);
+  });
+});
+
 describe('Function: functionEnvironment() metrics and traces', () => {
   it('gives every function the metrics namespace and the tracer settings, and the callers the Workspace switch', () => {
     // Prepare

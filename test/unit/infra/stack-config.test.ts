@@ -76,6 +76,9 @@ describe('Function: parseStackConfig()', () => {
       pollIntervalMaxSeconds: 180,
       pollIntervalFraction: 0.15,
       workspaceApiBudgetRps: 20,
+      // Unset: the functions' defaults (10 s, 300 s).
+      workspaceUnhealthyFirstBackoffSeconds: undefined,
+      workspaceUnhealthyMaxBackoffSeconds: undefined,
       jobRetentionDays: 30,
       logLevel: 'INFO',
       logRetentionDays: 30,
@@ -152,6 +155,18 @@ describe('Function: parseStackConfig()', () => {
       secretCacheSeconds: 0,
       namespaceDiscoveryCacheSeconds: 60,
     });
+  });
+
+  it("reads the workspace backoffs, -c strings and JSON alike, by the functions' bounds", () => {
+    // Act
+    const config = parse({ workspaceUnhealthyFirstBackoffSeconds: '3', workspaceUnhealthyMaxBackoffSeconds: 900 });
+
+    // Assess
+    expect(config).toMatchObject({
+      workspaceUnhealthyFirstBackoffSeconds: 3,
+      workspaceUnhealthyMaxBackoffSeconds: 900,
+    });
+    expect(parse({ workspaceUnhealthyMaxBackoffSeconds: 10 }).workspaceUnhealthyMaxBackoffSeconds).toBe(10);
   });
 
   it('defaults STS to subject token source sts and 300 s, and leaves both unset without it', () => {
@@ -243,6 +258,36 @@ describe('Function: parseStackConfig()', () => {
     ['a poll fraction of 0', { pollIntervalFraction: 0 }, 'pollIntervalFraction', /above 0 and at most 1/],
     ['a poll fraction above 1', { pollIntervalFraction: '1.5' }, 'pollIntervalFraction', /above 0 and at most 1/],
     ['a negative workspace budget', { workspaceApiBudgetRps: -1 }, 'workspaceApiBudgetRps', /0 to 10000/],
+    [
+      'a first workspace backoff of 0',
+      { workspaceUnhealthyFirstBackoffSeconds: 0 },
+      'workspaceUnhealthyFirstBackoffSeconds',
+      /integer from 1 to 900/,
+    ],
+    [
+      'a maximum workspace backoff beyond SQS delay',
+      { workspaceUnhealthyMaxBackoffSeconds: '901' },
+      'workspaceUnhealthyMaxBackoffSeconds',
+      /integer from 1 to 900/,
+    ],
+    [
+      'workspace backoffs the wrong way round',
+      { workspaceUnhealthyFirstBackoffSeconds: 60, workspaceUnhealthyMaxBackoffSeconds: 30 },
+      'workspaceUnhealthyFirstBackoffSeconds',
+      /must not exceed workspaceUnhealthyMaxBackoffSeconds \(30\) \(got 60\)/,
+    ],
+    [
+      'a first workspace backoff above the default maximum',
+      { workspaceUnhealthyFirstBackoffSeconds: 301 },
+      'workspaceUnhealthyFirstBackoffSeconds',
+      /must not exceed workspaceUnhealthyMaxBackoffSeconds \(300, its default\) \(got 301\)/,
+    ],
+    [
+      'a maximum workspace backoff below the default first one',
+      { workspaceUnhealthyMaxBackoffSeconds: 5 },
+      'workspaceUnhealthyMaxBackoffSeconds',
+      /must be at least workspaceUnhealthyFirstBackoffSeconds \(10, its default\) \(got 5\)/,
+    ],
     ['a malformed topic ARN', { alarmTopicArn: 'ops-alarms' }, 'alarmTopicArn', /SNS topic ARN/],
     ['a malformed email', { alarmEmail: 'ops' }, 'alarmEmail', /email address/],
     [
