@@ -75,6 +75,10 @@ beforeAll(async () => {
     },
     extraAllowedHosts: [attackerHost],
     env: { NAMESPACE_WORKSPACES: JSON.stringify({ [ATTACKER_NS]: [attackerHost] }) },
+    // A refused queue message spends its receives, one per 3 s visibility timeout, before it reaches the DLQ: 3
+    // receives (the template's 5 would take 15 s). A message that is handled is never near that count: it would take
+    // three receives in a row that each outlast the visibility timeout.
+    maxReceiveCount: 3,
   });
   stack = t.stack;
   tenants = await seedTenants(stack);
@@ -289,6 +293,8 @@ describe('3. task-chosen identities', () => {
   });
 });
 
+// The first test drains every queue, so it runs alone; the others run at once (the DLQ one waits out its receives):
+// none sends the attacker's workspace anything, and each reads only its own job, message and log lines.
 describe('5. queue producers', () => {
   /** An SQS SendMessage the queue's policy refuses: AccessDenied naming the action, as AWS answers. */
   async function expectSendDenied(send: Promise<unknown>) {
@@ -314,7 +320,9 @@ describe('5. queue producers', () => {
     expectNothingReachedAttacker(mark);
   });
 
-  it('a producer the queue allows but CALLER_NAMESPACES does not allow the namespace: nothing stored, the message ends in the DLQ', async () => {
+  it.concurrent('a producer the queue allows but CALLER_NAMESPACES does not allow the namespace: nothing stored, the message ends in the DLQ', async ({
+    expect,
+  }) => {
     // The api function's role may send to the submit queue (its policy names it), but no CALLER_NAMESPACES rule
     // binds it to a namespace: the submit function's own check of the SenderId is what refuses the request.
     const mark = attackerWs.requests.length;
@@ -337,7 +345,7 @@ describe('5. queue producers', () => {
     expectNothingReachedAttacker(mark);
   });
 
-  it('the same message from a producer allowed the namespace is accepted', async () => {
+  it.concurrent('the same message from a producer allowed the namespace is accepted', async ({ expect }) => {
     const request = jobRequest('queue-allowed', { namespace: tenants.pat.namespace });
     await stack
       .sqsAs(stack.callerCredentials)
@@ -350,7 +358,7 @@ describe('5. queue producers', () => {
     expect(done?.phase).toBe('SUCCEEDED');
   });
 
-  it('a forged cancel message for a predictable job id cancels nothing', async () => {
+  it.concurrent('a forged cancel message for a predictable job id cancels nothing', async ({ expect }) => {
     const base = jobRequest('victim-long', { namespace: tenants.pat.namespace });
     const request = withTask(base, { databricksConf: { ...base.task.databricksConf, run_name: LONG_RUN } });
     const { body } = await t.api.submit(request);

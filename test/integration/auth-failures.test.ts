@@ -17,12 +17,13 @@ import {
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { jobRequest, jobView, runsFor, useTestStack, waitFor, waitForTerminal } from './support/test-stack.js';
 
-// Runs last 15 s: the poll function's event source waits out the template's 5 s batching window before each batch, so
-// a shorter run could end before any poll saw it RUNNING (only the revoked-token test starts a run). One execution
-// environment per function: tokens are cached per environment, so a second poll environment would fetch its own first
-// token, which is no refresh.
+// Runs last 6 s (only the revoked-token test starts a run): the test must see the job RUNNING and revoke the token
+// before a poll finds the run ended. The test stack's polls have no batching window and follow each other within a
+// second (0 s apart for a run this short), so RUNNING is seen within a second or two of the run's start even on a
+// loaded machine, and the revoke a moment later. One execution environment per function: tokens are cached per
+// environment, so a second poll environment would fetch its own first token, which is no refresh.
 const t = useTestStack({
-  databricks: { timing: { pendingMs: 300, runningMs: 15_000, terminatingMs: 100 } },
+  databricks: { timing: { pendingMs: 300, runningMs: 6000, terminatingMs: 100 } },
   eventSourceConcurrency: 1,
 });
 

@@ -46,11 +46,16 @@ const ARGS = [
   'spark_task',
 ];
 /**
- * A run the test stops or re-attaches to must still be going when a poll has seen it RUNNING: long against the
- * stack's 400 ms, and against the first poll, which comes some 5-10 s after the submit (the template's poll event
- * source gathers records for up to 5 s, MaximumBatchingWindowInSeconds, before it invokes the poll function).
+ * A run the test stops or re-attaches to must still be going when a poll has seen it RUNNING and the test has acted:
+ * long against the stack's 400 ms, and against the first poll, which comes a second or two after the submit here (the
+ * test stack's poll event source has no batching window and its poll interval is at most 1 s; a cold poll function
+ * adds its start, a few seconds on a loaded machine). The run SIGTERM cancels lasts 20 s: the test ends as soon as the
+ * cancel is through, so only the margin for the cancel function's cold start counts. The run a retry re-attaches to
+ * is waited out to its end, so it is shorter: 10 s, against the second attempt's start and first GET once RUNNING is
+ * seen (under a second alone, a few seconds on a loaded machine).
  */
 const LONG_RUN: RunOutcome = { resultState: 'SUCCESS', timing: { runningMs: 20_000 } };
+const REATTACHED_RUN: RunOutcome = { resultState: 'SUCCESS', timing: { runningMs: 10_000 } };
 const PROCESS_TIMEOUT_MS = 45_000;
 
 /** How each job's run ends, by job id (the run's idempotency_token); SUCCESS when not listed. */
@@ -171,7 +176,7 @@ describe('clients/python: a Flyte task attempt running its Databricks job', () =
   it('a system retry during a live run (the pod was lost) re-attaches: no new job, one run, SUCCEEDED', async () => {
     const execution = `e${stamp}e`;
     const jobId = idOf(`${execution}/n0`);
-    outcomes.set(jobId, LONG_RUN);
+    outcomes.set(jobId, REATTACHED_RUN);
 
     const lost = startTask({ execution, attempt: 0 });
     expect((await waitForPhase(jobId, 'RUNNING'))?.phase).toBe('RUNNING');

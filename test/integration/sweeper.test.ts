@@ -1,7 +1,11 @@
 /**
- * No lost job: on the local stack, with the sweeper running every second and a job stale after 15 s without a
+ * No lost job: on the local stack, with the sweeper running every second and a job stale after 10 s without a
  * heartbeat, a job whose poll chain is lost, and a job whose submit message was never sent,
  * both still end SUCCEEDED, with one Databricks run each, rescued once by the sweeper.
+ *
+ * The two jobs are lost side by side (concurrent tests): each waits out the stale window, which is most of its time,
+ * and neither's assertions read the other's job (the poll queue found drained is usually checked before the unsent job
+ * is found stale; a poll of that job, were one queued, is waited out, as the check waits for an empty queue).
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -77,7 +81,9 @@ describe('the sweeper', () => {
     });
   });
 
-  it("restarts a running job's lost poll chain: the job still SUCCEEDS, with one run", async () => {
+  it.concurrent("restarts a running job's lost poll chain: the job still SUCCEEDS, with one run", async ({
+    expect,
+  }) => {
     // Prepare: a long run, polled.
     const { body } = await t.api.submit(jobRequest('long-lost-poll'));
     const jobId = (body as { jobId: string }).jobId;
@@ -114,7 +120,7 @@ describe('the sweeper', () => {
     expect(runsFor(t.stack, jobId)).toHaveLength(1);
   }, 75_000);
 
-  it('submits a job whose submit message was never sent: it SUCCEEDS, with one run', async () => {
+  it.concurrent('submits a job whose submit message was never sent: it SUCCEEDS, with one run', async ({ expect }) => {
     // Prepare: the job stored as the API stores it, but the SendMessage that should have followed never happened.
     const request = submitRequestSchema.parse(jobRequest('lost-submit'));
     const { job } = await acceptJob(request, {

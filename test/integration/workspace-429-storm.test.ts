@@ -1,10 +1,17 @@
 /**
  * A 429 storm (#12): the workspace answers every request 429 REQUEST_LIMIT_EXCEEDED with a long `Retry-After` (until
- * the storm ends, up to 30 s) while jobs are running (their polls), being submitted when it starts, and being
+ * the storm ends, up to 12 s) while jobs are running (their polls), being submitted when it starts, and being
  * submitted during it. A Retry-After longer than a call may sleep is honoured by deferring the job's next
  * attempt (a new SQS message with that delay), never by sleeping or cutting it short: no job is failed, nothing goes
  * to a DLQ, no invocation hits its Lambda timeout, and no job calls the workspace again before the Retry-After it was
  * given. Once the workspace answers again, every job ends SUCCEEDED with one Databricks run.
+ *
+ * How long the storm must be: a call sleeps out a Retry-After only if it still leaves an attempt's minimum before its
+ * record's deadline (shared/http/retry-loop.ts), and the deadline here leaves 5 s for calls, so no call sleeps more
+ * than LONGEST_SLEEP_MS (4 s; the retry policy's own cap, maxDelayMs 20 s, is never reached, so every deferral here is
+ * the deadline's, carrying the whole Retry-After: unit tests cover a Retry-After past the cap). The storm's calls come
+ * within a few seconds of its start and get Retry-Afters of 8 to 12 s on this machine (the test prints them): longer
+ * than any call may sleep.
  *
  * Calls are counted at the emulator (which job each was for: the submit body's idempotency token, the run id of a
  * runs/get); the only time compared is an answer's own Retry-After against the job's next call.
@@ -12,6 +19,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../infra/local/emulators/databricks-workspace.js';
 import { isApiError } from '../../shared/client/jobs-api-client.js';
+import { DEFAULT_RETRY_POLICY } from '../../shared/databricks/retry-policy.js';
+import { DEADLINE_SAFETY_MARGIN_MS, MIN_ATTEMPT_TIME_MS } from '../../shared/invocation-deadline.js';
 import {
   jobRequest,
   jobView,
@@ -22,7 +31,18 @@ import {
   waitFor,
 } from './support/test-stack.js';
 
-const STORM_MS = 30_000;
+const FUNCTION_TIMEOUT_SECONDS = 10;
+/** The longest a call may sleep before it defers instead: what its deadline leaves, less an attempt's minimum. */
+const LONGEST_SLEEP_MS = Math.min(
+  DEFAULT_RETRY_POLICY.retryAfterCapMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
+  FUNCTION_TIMEOUT_SECONDS * 1000 - DEADLINE_SAFETY_MARGIN_MS - MIN_ATTEMPT_TIME_MS,
+);
+/** Three times the longest sleep: a call as late as 8 s into it (a slow submission on a loaded machine) still defers. */
+const STORM_MS = 3 * LONGEST_SLEEP_MS;
+/** The circuit breaker's first backoff (the default is 10 s; it doubles after each failed probe). */
+const FIRST_BACKOFF_SECONDS = 2;
+/** When the mid-storm jobs are submitted: into the storm, their calls a few seconds before it ends. */
+const MID_STORM_AFTER_MS = 2000;
 /** Long enough that the jobs submitted just before the storm are still running when it starts. */
 const TIMING = { pendingMs: 200, runningMs: 3000, terminatingMs: 50 };
 
@@ -31,10 +51,14 @@ let t: TestStack;
 beforeAll(async () => {
   t = await startTestStack({
     databricks: { timing: TIMING },
-    // The deadline leaves 5 s for calls; a Retry-After of up to 30 s is far longer than any call may wait.
-    functionTimeoutSeconds: 10,
+    // The deadline leaves 5 s for calls: a Retry-After of more than 4 s (LONGEST_SLEEP_MS) is never slept.
+    functionTimeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
     visibilityTimeoutSeconds: 12,
     pollIntervalSeconds: { min: 1, max: 2 },
+    // A container that found the workspace failing leaves it alone for at least the Retry-After it was given, then
+    // probes it; the calls refused meanwhile come back after max(what is left, half this) (the default, 10 s, had
+    // them back 5-6 s after the storm, while the probe had already found the workspace well).
+    env: { WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: String(FIRST_BACKOFF_SECONDS) },
   });
 }, 60_000);
 afterAll(async () => {
@@ -75,8 +99,8 @@ describe('a 429 storm with a long Retry-After', () => {
     const stormTo = stormFrom + STORM_MS;
     ws.outage({ fromMs: stormFrom, toMs: stormTo, mode: { status: 429 } });
     const atStart = await Promise.all([1, 2, 3].map((i) => submit(`start-${i}`)));
-    // While the container leaves the workspace alone (10 s from its fifth failure): these wait without calling it.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Submitted during the storm: their calls get a shorter Retry-After, still longer than any call may sleep.
+    await new Promise((resolve) => setTimeout(resolve, MID_STORM_AFTER_MS));
     const midStorm = await Promise.all([1, 2, 3].map((i) => submit(`mid-${i}`)));
     const jobs = [...running, ...atStart, ...midStorm];
 
@@ -103,8 +127,9 @@ describe('a 429 storm with a long Retry-After', () => {
       expect(next?.request.at ?? 0).toBeGreaterThanOrEqual(request.at + retryAfterMs);
     }
     // While it throttled, the workspace was called at most once per job, not once per retry or redelivery, plus the
-    // circuit breaker's probes (one per backoff: 10 s, then 20 s). The breaker does not yet take the Retry-After as
-    // its backoff, so a probe may come before the workspace-wide Retry-After (the per-job one above always holds).
+    // circuit breaker's probes (one per backoff: 2 s, then 4 s, 8 s). The breaker opens for at least the Retry-After a
+    // call was given, but each execution environment learns it on its own calls, so a few probes may come before the
+    // storm's end (the per-job Retry-After above always holds).
     const duringStorm = ws.requests.filter((request) => request.at >= stormFrom && request.at < stormTo);
     expect(duringStorm.length).toBeLessThanOrEqual(jobs.length + 3);
 
@@ -113,9 +138,11 @@ describe('a 429 storm with a long Retry-After', () => {
     }
     const timeouts = t.stack.lambdaTimeouts();
     expect(timeouts).toEqual(Object.fromEntries(Object.keys(timeouts).map((name) => [name, 0])));
+    const retryAfters = throttled.map(({ request }) => Math.ceil((stormTo - request.at) / 1000));
     console.log(
-      `[429 storm] ${jobs.length} jobs, ${throttled.length} calls answered 429, ${duringStorm.length} calls during ` +
-        `the storm, ${ws.requests.length} in all; jobs done ${((Date.now() - stormTo) / 1000).toFixed(1)} s after it`,
+      `[429 storm] ${jobs.length} jobs, ${throttled.length} calls answered 429 (Retry-After ${Math.min(...retryAfters)}` +
+        `-${Math.max(...retryAfters)} s), ${duringStorm.length} calls during the storm, ${ws.requests.length} in all; ` +
+        `jobs done ${((Date.now() - stormTo) / 1000).toFixed(1)} s after it`,
     );
   }, 90_000);
 });

@@ -1,9 +1,10 @@
 /**
  * A workspace that stops answering delays only its own jobs (#12's first slice): two workspaces, one of them hung for
- * a few seconds. The hung workspace's calls end within the invocation's deadline instead of timing out the batch; its
- * records are deferred as new messages (no receive spent, nothing in a DLQ); once it has not answered, it is left
- * alone (its jobs come back later without calling it) until a probe finds it well again. The healthy workspace's jobs
- * run as usual, and every job ends SUCCEEDED with one run. Nothing here asserts timing: outcomes and call counts.
+ * a few seconds from its first call. The hung workspace's calls end within the invocation's deadline instead of timing
+ * out the batch; its records are deferred as new messages (no receive spent, nothing in a DLQ); once it has not
+ * answered, it is left alone (its jobs come back later without calling it) until a probe finds it well again. The
+ * healthy workspace's jobs run as usual, and every job ends SUCCEEDED with one run. Nothing here asserts timing:
+ * outcomes and call counts.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +20,14 @@ import {
   runsFor,
   startTestStack,
   type TestStack,
+  waitFor,
   waitForTerminal,
 } from './support/test-stack.js';
 
 const SLOW_NS = 'team-slow';
 const TIMING = { pendingMs: 150, runningMs: 400, terminatingMs: 50 };
+/** How long the workspace stays hung from its first call. */
+const HANG_MS = 5000;
 
 let slow: DatabricksWorkspace;
 let t: TestStack;
@@ -36,7 +40,13 @@ beforeAll(async () => {
     functionTimeoutSeconds: 8,
     visibilityTimeoutSeconds: 10,
     extraAllowedHosts: [slowHost],
-    env: { NAMESPACE_WORKSPACES: JSON.stringify({ [SLOW_NS]: [slowHost] }) },
+    env: {
+      NAMESPACE_WORKSPACES: JSON.stringify({ [SLOW_NS]: [slowHost] }),
+      // Left alone 3 s from the first call that got no answer (the default is 10 s): that call was cut at its
+      // deadline (under 3 s from its invocation's start), so the probe comes about when the 5 s hang (HANG_MS) is
+      // over; a probe that still met it would be one more unanswered call, which the count below allows.
+      WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: '3',
+    },
   });
   const token = `dapi${randomBytes(16).toString('hex')}`;
   slow.addToken(token, 'slow@example.com');
@@ -56,12 +66,22 @@ async function submit(executionId: string, namespace: string, task: Record<strin
 
 describe('a hung workspace beside a healthy one', () => {
   it('delays only its own jobs: all end SUCCEEDED, one run each, no DLQ message, and it is not called while it is down', async () => {
+    // Hung from now until HANG_MS after its first call: the submissions reach it after the functions' cold starts,
+    // which on a loaded machine can outlast a window fixed in advance.
     const start = Date.now();
-    slow.outage({ fromMs: start, toMs: start + 5000, mode: 'hang' });
+    slow.outage({ fromMs: start, toMs: start + 60_000, mode: 'hang' });
     const slowJobs = await Promise.all(
       [1, 2, 3].map((i) => submit(`hung-${i}`, SLOW_NS, { databricksInstance: slow.url })),
     );
     const healthyJobs = await Promise.all([1, 2, 3].map((i) => submit(`healthy-${i}`, NAMESPACE)));
+    const firstCall = await waitFor(
+      async () => slow.requests[0],
+      (request) => request !== undefined,
+      30_000,
+    );
+    expect(firstCall?.status).toBe(0);
+    slow.clearOutages();
+    slow.outage({ fromMs: start, toMs: (firstCall?.at ?? start) + HANG_MS, mode: 'hang' });
 
     for (const jobId of healthyJobs) {
       expect((await waitForTerminal(t.api, jobId, 30_000)).phase).toBe('SUCCEEDED');
