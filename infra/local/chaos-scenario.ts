@@ -51,6 +51,11 @@ export interface ChaosOptions {
   healthySamples?: number;
   /** WORKSPACE_API_BUDGET_RPS the functions run with. Default 20. */
   workspaceBudgetRps?: number;
+  /**
+   * How long the functions leave a failing workspace alone, first and at most (WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS
+   * and _MAX_). Default: the functions' own (shared/databricks/workspace-health.ts).
+   */
+  workspaceBackoff?: { firstMs: number; maxMs: number };
   /** Give up waiting for terminal phases this long after the start. Default: 90 s after the load, longer after a long brownout. */
   deadlineMs?: number;
   /** Progress lines; defaults to none. */
@@ -188,7 +193,11 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
   const submitPerSecond = options.submitPerSecond ?? 12;
   const brownoutMs = options.brownoutMs ?? 25_000;
   const budgetRps = options.workspaceBudgetRps ?? 20;
-  const staleAfterSeconds = staleAfterSecondsFor(brownoutMs);
+  const backoff = options.workspaceBackoff ?? {
+    firstMs: DEFAULT_WORKSPACE_HEALTH.firstBackoffMs,
+    maxMs: DEFAULT_WORKSPACE_HEALTH.maxBackoffMs,
+  };
+  const staleAfterSeconds = staleAfterSecondsFor(brownoutMs, backoff);
   const plan = new FaultPlan({
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     defaultRate: options.rate ?? 0.05,
@@ -238,6 +247,12 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
         SWEEP_MAX_JOBS: '1000',
         NAMESPACE_WORKSPACES: JSON.stringify(namespaceWorkspaces(sides)),
         WORKSPACE_API_BUDGET_RPS: String(budgetRps),
+        ...(options.workspaceBackoff
+          ? {
+              WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: String(backoff.firstMs / 1000),
+              WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: String(backoff.maxMs / 1000),
+            }
+          : {}),
       },
       // Four batches per queue at once: each is an execution environment of its own (a Node 22 process); with eight,
       // 1,000 jobs overloaded this 2-core machine (3 jobs unfinished, 4 Lambda timeouts; with four, none).
@@ -453,8 +468,8 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
  * (shared/databricks/workspace-health.ts); through a brownout the backoff doubles with every probe that finds it
  * still down, a hung probe waiting out the call's deadline.
  */
-function staleAfterSecondsFor(brownoutMs: number): number {
-  const { firstBackoffMs, maxBackoffMs } = DEFAULT_WORKSPACE_HEALTH;
+function staleAfterSecondsFor(brownoutMs: number, backoffs: { firstMs: number; maxMs: number }): number {
+  const { firstMs: firstBackoffMs, maxMs: maxBackoffMs } = backoffs;
   const hungCallMs = FUNCTION_TIMEOUT_SECONDS * 1000 - DEADLINE_SAFETY_MARGIN_MS;
   // One hung call (a hang fault, or the brownout's first) leaves the workspace alone for the first backoff.
   let longestBackoffMs = firstBackoffMs;
