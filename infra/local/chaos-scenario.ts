@@ -13,7 +13,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { isApiError, JobsApiClient } from '../../shared/client/jobs-api-client.js';
-import { DEFAULT_WORKSPACE_HEALTH } from '../../shared/databricks/workspace-health.js';
+import { DEFAULT_WORKSPACE_HEALTH, type WorkspaceHealthSettings } from '../../shared/databricks/workspace-health.js';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../shared/invocation-deadline.js';
 import { jobIdFor } from '../../shared/jobs/job-id.js';
 import { isTerminalPhase, type Phase } from '../../shared/jobs/phase.js';
@@ -24,6 +24,9 @@ import type { DatabricksWorkspace, OutageMode } from './emulators/databricks-wor
 import { type Dependency, FaultPlan } from './faults/fault-plan.js';
 import { type LocalStack, startLocalStack } from './local-stack.js';
 import { callerMayUseOnly, seedTenants, type Tenant, tenantNamespaces } from './tenants.js';
+
+/** The backoffs of the functions' workspace circuit breaker, as they take them (shared/databricks/workspace-health.ts). */
+type WorkspaceBackoffs = Pick<WorkspaceHealthSettings, 'firstBackoffMs' | 'maxBackoffMs'>;
 
 export interface ChaosOptions {
   /** Jobs in all: the load plus the healthy namespace's (a warm-up, then `healthySamples` per phase). Default 1000. */
@@ -55,7 +58,7 @@ export interface ChaosOptions {
    * How long the functions leave a failing workspace alone, first and at most (WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS
    * and _MAX_). Default: the functions' own (shared/databricks/workspace-health.ts).
    */
-  workspaceBackoff?: { firstMs: number; maxMs: number };
+  workspaceBackoff?: WorkspaceBackoffs;
   /** Give up waiting for terminal phases this long after the start. Default: 90 s after the load, longer after a long brownout. */
   deadlineMs?: number;
   /** Progress lines; defaults to none. */
@@ -193,11 +196,7 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
   const submitPerSecond = options.submitPerSecond ?? 12;
   const brownoutMs = options.brownoutMs ?? 25_000;
   const budgetRps = options.workspaceBudgetRps ?? 20;
-  const backoff = options.workspaceBackoff ?? {
-    firstMs: DEFAULT_WORKSPACE_HEALTH.firstBackoffMs,
-    maxMs: DEFAULT_WORKSPACE_HEALTH.maxBackoffMs,
-  };
-  const staleAfterSeconds = staleAfterSecondsFor(brownoutMs, backoff);
+  const staleAfterSeconds = staleAfterSecondsFor(brownoutMs, options.workspaceBackoff ?? DEFAULT_WORKSPACE_HEALTH);
   const plan = new FaultPlan({
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     defaultRate: options.rate ?? 0.05,
@@ -249,8 +248,8 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
         WORKSPACE_API_BUDGET_RPS: String(budgetRps),
         ...(options.workspaceBackoff
           ? {
-              WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: String(backoff.firstMs / 1000),
-              WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: String(backoff.maxMs / 1000),
+              WORKSPACE_UNHEALTHY_FIRST_BACKOFF_SECONDS: String(options.workspaceBackoff.firstBackoffMs / 1000),
+              WORKSPACE_UNHEALTHY_MAX_BACKOFF_SECONDS: String(options.workspaceBackoff.maxBackoffMs / 1000),
             }
           : {}),
       },
@@ -468,8 +467,7 @@ export async function runChaosScenario(options: ChaosOptions = {}): Promise<Chao
  * (shared/databricks/workspace-health.ts); through a brownout the backoff doubles with every probe that finds it
  * still down, a hung probe waiting out the call's deadline.
  */
-function staleAfterSecondsFor(brownoutMs: number, backoffs: { firstMs: number; maxMs: number }): number {
-  const { firstMs: firstBackoffMs, maxMs: maxBackoffMs } = backoffs;
+function staleAfterSecondsFor(brownoutMs: number, { firstBackoffMs, maxBackoffMs }: WorkspaceBackoffs): number {
   const hungCallMs = FUNCTION_TIMEOUT_SECONDS * 1000 - DEADLINE_SAFETY_MARGIN_MS;
   // One hung call (a hang fault, or the brownout's first) leaves the workspace alone for the first backoff.
   let longestBackoffMs = firstBackoffMs;

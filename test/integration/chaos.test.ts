@@ -37,7 +37,7 @@ beforeAll(async () => {
     healthySamples: HEALTHY_SAMPLES,
     // The functions leave a failing workspace alone 2 s, then 4 s, 8 s (10 s, 20 s... by default): the file lasts
     // about 30 s wherever the seeded hangs land, instead of 30 to 90 s when one meets a probe.
-    workspaceBackoff: { firstMs: 2000, maxMs: 8000 },
+    workspaceBackoff: { firstBackoffMs: 2000, maxBackoffMs: 8000 },
     brownoutMs: 4000,
     deadlineMs: 100_000,
   });

@@ -9,7 +9,8 @@ import { runningTestStacks } from './test-stack.js';
 /** At most this many lines per stack: the end of a failed test's story. */
 const MAX_LINES = 200;
 
-const startedAt = new Map<object, number>();
+/** Each running stack's count of log lines when the current test began. */
+const startedAt = new WeakMap<object, number>();
 
 beforeEach(() => {
   for (const stack of runningTestStacks) startedAt.set(stack, stack.functionLogs.length);
